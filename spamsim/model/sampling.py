@@ -1,0 +1,44 @@
+"""How many of ``n`` messages pass a stage: batched (binomial) or exact (one draw each).
+
+Independent per-message Bernoulli trials with probability ``p`` sum to a
+``Binomial(n, p)`` count, so the batched engine has exactly the distribution of a
+per-message simulation while its cost does not depend on ``n``. The exact mode draws one
+uniform per message and exists only so tests can prove that equivalence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EXACT_MODE_MAX_MESSAGES = 50_000_000
+"""Exact mode refuses runs that would draw more per-message variates than this."""
+
+
+def binomial(
+    rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float, exact: bool = False
+) -> np.ndarray:
+    """Number of successes out of ``n`` trials with probability ``p``, per replication.
+
+    Parameters
+    ----------
+    rng
+        The stage's generator.
+    n
+        Trials per replication (int64 array of shape ``(reps,)``).
+    p
+        Success probability: a scalar or an array of shape ``(reps,)``.
+    exact
+        Draw one uniform per message instead of one binomial per replication.
+    """
+    p_arr = np.broadcast_to(np.clip(np.asarray(p, dtype=float), 0.0, 1.0), n.shape)
+    if not exact:
+        return rng.binomial(n, p_arr).astype(np.int64)
+    out = np.empty(n.shape, dtype=np.int64)
+    for i, (n_i, p_i) in enumerate(zip(n.tolist(), p_arr.tolist(), strict=True)):
+        out[i] = int(np.count_nonzero(rng.random(n_i) < p_i))
+    return out
+
+
+def bernoulli(rng: np.random.Generator, p: np.ndarray | float, size: int) -> np.ndarray:
+    """One yes/no event per replication (detection, conviction, …)."""
+    return rng.random(size) < np.asarray(p, dtype=float)

@@ -1,0 +1,102 @@
+"""The files a run writes into ``--out``: summary, replications, time series, provenance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from . import __version__
+from .analysis.result import Result
+from .atomic import write_atomic, write_text_atomic
+
+
+def provenance(entropy: int, reps: int, workers: int = 1, command: list[str] | None = None) -> dict[str, Any]:
+    """Everything needed to repeat a run: versions, seed entropy, command line, time, commit."""
+    return {
+        "spamsim_version": __version__,
+        "seed_entropy": entropy,
+        "reps": reps,
+        "workers": workers,
+        "command": command if command is not None else list(sys.argv),
+        "timestamp_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def git_commit() -> str | None:
+    """The commit of the source tree spamsim runs from, if it is a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else None
+
+
+def scenario_yaml(result: Result) -> str:
+    """The scenario as run (defaults filled in, overrides applied), as YAML."""
+    data = result.scenario.model_dump(mode="json", exclude_none=True)
+    header = f"# {result.scenario.name}: the scenario as run by spamsim {__version__}\n"
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def dump_json(data: Any) -> str:
+    """JSON with NaN/inf refused (they are not JSON) and stable formatting."""
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def save_run(
+    result: Result,
+    out: str | os.PathLike[str],
+    *,
+    workers: int = 1,
+    command: list[str] | None = None,
+    timeseries: bool = True,
+) -> list[Path]:
+    """Write a run's files into ``out`` (each atomically) and return their paths.
+
+    Files: ``summary.json``, ``replications.parquet``, ``timeseries.parquet`` (unless
+    ``timeseries`` is false), ``scenario.resolved.yaml`` and ``provenance.json``.
+    """
+    folder = Path(out)
+    written = [
+        write_text_atomic(folder / "summary.json", dump_json(result.to_json())),
+        write_atomic(
+            folder / "replications.parquet",
+            lambda tmp: result.replications.to_parquet(tmp, index=False),
+        ),
+    ]
+    if timeseries:
+        written.append(
+            write_atomic(
+                folder / "timeseries.parquet",
+                lambda tmp: result.timeseries.to_parquet(tmp, index=False),
+            )
+        )
+    written.append(write_text_atomic(folder / "scenario.resolved.yaml", scenario_yaml(result)))
+    written.append(
+        write_text_atomic(
+            folder / "provenance.json",
+            dump_json(provenance(result.entropy, result.reps, workers, command)),
+        )
+    )
+    return written

@@ -1,0 +1,212 @@
+"""Load and validate scenarios, reporting every problem at once with where it is.
+
+``load(path)`` reads YAML safely (:mod:`.yamlio`), applies ``--set`` overrides
+(:mod:`.overrides`), validates with the pydantic schema (:mod:`.schema`) and turns every
+validation error into ``FILE:LINE:COL: dotted.field: message``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path as FsPath
+from typing import Annotated, Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import Problem, ScenarioError
+from .overrides import apply_overrides
+from .schema import Scenario
+from .yamlio import Located, Path, YamlProblem, parse_yaml
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+"""Scenario files larger than this are refused unread (a scenario is a few kilobytes)."""
+
+
+def load(
+    source: str | os.PathLike[str] | Mapping[str, Any] | Scenario,
+    overrides: Iterable[str] = (),
+) -> Scenario:
+    """Load a scenario from a YAML file, a mapping, or pass a :class:`Scenario` through.
+
+    Parameters
+    ----------
+    source
+        Path of a scenario YAML file, a mapping with the same structure, or a Scenario.
+    overrides
+        ``dotted.path=value`` edits applied before validation, as with ``spamsim run --set``;
+        ``value`` is read as YAML (``0.02``, ``{dist: uniform, low: 0, high: 1}``).
+
+    Returns
+    -------
+    Scenario
+        The validated, immutable scenario.
+
+    Raises
+    ------
+    ScenarioError
+        With every problem found, each as ``FILE:LINE:COL: field.path: message``.
+
+    Examples
+    --------
+    >>> import spamsim
+    >>> sc = spamsim.load("scenarios/lecture.yaml", overrides=["market.success_rate=0.02"])
+    """
+    overrides = list(overrides)
+    if isinstance(source, Scenario):
+        if not overrides:
+            return source
+        source = source.model_dump(mode="python", exclude_none=True)
+        return _validate(Located(source), "<scenario>", overrides)
+    if isinstance(source, Mapping):
+        return _validate(Located(_plain(source)), "<dict>", overrides)
+    path = FsPath(source)
+    name = str(source)
+    text = read_text(path)
+    try:
+        located = parse_yaml(text, name)
+    except YamlProblem as exc:
+        raise ScenarioError(exc.problems) from None
+    if isinstance(located.data, dict) and "name" not in located.data:
+        located.data["name"] = path.stem
+    return _validate(located, name, overrides)
+
+
+def read_text(path: FsPath) -> str:
+    """Read a scenario file as UTF-8, turning every I/O problem into a :class:`ScenarioError`."""
+    name = str(path)
+    try:
+        if path.is_dir():
+            raise ScenarioError([Problem(name, None, None, "", "is a directory, not a scenario file")])
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(
+                [Problem(name, None, None, "", f"file larger than {MAX_FILE_BYTES // 2**20} MiB")]
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
+    except PermissionError:
+        raise ScenarioError([Problem(name, None, None, "", "permission denied")]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(name, None, None, "", exc.strerror or str(exc))]) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScenarioError(
+            [Problem(name, line, column, "", "not valid UTF-8 text (save the file as UTF-8)")]
+        ) from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _validate(located: Located, source: str, overrides: list[str]) -> Scenario:
+    problems = apply_overrides(located, overrides)
+    if problems:
+        raise ScenarioError(located.problems + problems)
+    if not isinstance(located.data, dict):
+        raise ScenarioError(
+            [Problem(source, 1, 1, "", "a scenario must be a mapping of fields (name:, market:, …)")]
+        )
+    try:
+        scenario = Scenario.model_validate(located.data)
+    except ValidationError as exc:
+        found = [_problem(err, located, source) for err in exc.errors(include_url=False)]
+        # A refused tag or duplicate key already explains the value at its path.
+        known = {p.path for p in located.problems}
+        found = [p for p in found if p.path not in known]
+        found.sort(key=lambda p: (p.line or 0, p.column or 0))
+        raise ScenarioError(located.problems + found) from None
+    if located.problems:
+        raise ScenarioError(located.problems)
+    return scenario
+
+
+def _problem(err: Any, located: Located, source: str) -> Problem:
+    path = _data_path(located.data, err["loc"])
+    kind = err["type"]
+    message = str(err["msg"])
+    if message.startswith(("Value error, ", "Assertion failed, ")):
+        message = message.split(", ", 1)[1]
+    if kind == "extra_forbidden":
+        known = _field_names(err["loc"][:-1])
+        name = str(path[-1])
+        message = f"unknown field {name!r}"
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        elif known:
+            message += f"; expected one of: {', '.join(sorted(known))}"
+        mark = located.mark_of(path, key=True)
+    elif kind == "missing":
+        path = (*path, err["loc"][-1]) if path[-1:] != err["loc"][-1:] else path
+        message = "required field is missing"
+        mark = located.mark_of(path[:-1])
+    else:
+        if kind.endswith(("_parsing", "_type")) and isinstance(err.get("input"), str | int | float):
+            message += f" (got {err['input']!r})"
+        mark = located.mark_of(path)
+    dotted = ".".join(str(p) for p in path)
+    if mark is None:
+        return Problem(source, None, None, dotted, message)
+    return Problem(mark.source, mark.line, mark.column, dotted, message)
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
+    """The part of a pydantic error location that names real keys and indices in ``data``.
+
+    Pydantic adds union and discriminator tags (``number``, ``distribution``, ``uniform``) to
+    locations; they are not in the YAML, so they are dropped here.
+    """
+    path: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif i == len(loc) - 1 and isinstance(part, str | int) and isinstance(node, dict):
+            path.append(part)  # a missing or unknown final key
+        else:
+            continue
+    return tuple(path)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if get_origin(annotation) is Annotated:
+        return _models_in(get_args(annotation)[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in get_args(annotation):
+        found.extend(_models_in(arg))
+    return found
+
+
+def _field_names(loc: tuple[Any, ...]) -> list[str]:
+    """Field names valid at a (pydantic) location: the candidates for "did you mean"."""
+    models: list[type[BaseModel]] = [Scenario]
+    for part in loc:
+        if isinstance(part, str):
+            deeper = [
+                m
+                for model in models
+                if part in model.model_fields
+                for m in _models_in(model.model_fields[part].annotation)
+            ]
+            if deeper:
+                models = deeper
+            else:  # a union tag such as "distribution" or "beta": narrow by the dist name
+                tagged = [m for m in models if part in str(m.model_fields.get("dist", ""))]
+                models = tagged or models
+    return sorted({name for model in models for name in model.model_fields})

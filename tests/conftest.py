@@ -1,0 +1,45 @@
+"""Shared fixtures: paths, a helper to write scenario files, the CLI through its entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """Write a (dedented) scenario file and return its path."""
+
+    def _write(text: str, name: str = "s.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return _write
+
+
+def spamsim_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the real ``spamsim`` console script (as a user would) and capture its output."""
+    exe = Path(sys.executable).with_name("spamsim")
+    env = {**os.environ, "COLUMNS": "120"}
+    env.pop("SPAMSIM_DEBUG", None)
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, cwd=ROOT, env=env, check=check, timeout=300
+    )
+
+
+LECTURE_MINIMAL = """
+name: t
+market: {success_rate: 0.01, profit_per_sale: 500}
+spammers:
+  - name: s
+    campaign: {messages_per_send: 1000000}
+"""

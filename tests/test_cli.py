@@ -1,0 +1,115 @@
+"""The CLI through its real entry point (a subprocess running the installed console script)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+import spamsim
+
+from .conftest import LECTURE_MINIMAL, SCENARIOS, spamsim_cli
+
+LECTURE = str(SCENARIOS / "lecture.yaml")
+REQUIRED_METRICS = {"attempted", "delivered", "sales", "revenue", "cost", "fines", "net_profit"}
+
+
+def test_validate_ok_and_bad(write):
+    ok = spamsim_cli("validate", LECTURE)
+    assert ok.returncode == 0 and ok.stdout.strip() == "ok"
+    bad = write(LECTURE_MINIMAL.replace("0.01", "1.5"))
+    res = spamsim_cli("validate", str(bad))
+    assert res.returncode == 2
+    assert f"{bad}:2:24: market.success_rate: a probability must be between 0 and 1" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_run_bad_scenario_exits_2_without_traceback(write):
+    bad = write("name: x\nmarket: {success_rate: 0.01, profit_per_sale: -1}\nspammers: []\n")
+    res = spamsim_cli("run", str(bad))
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert f"{bad}:2:47: market.profit_per_sale: an amount of money must be >= 0, got -1" in lines
+    assert any(line.startswith(f"{bad}:3:11: spammers:") for line in lines)
+    assert "Traceback" not in res.stderr
+    missing = spamsim_cli("run", "no/such/file.yaml")
+    assert missing.returncode == 2 and "no/such/file.yaml: no such file" in missing.stderr
+
+
+def test_bad_set_is_reported_like_a_file_error():
+    res = spamsim_cli("run", LECTURE, "--set", "market.success_rate=abc")
+    assert res.returncode == 2
+    assert res.stderr.startswith("--set market.success_rate=abc: market.success_rate: ")
+
+
+def test_run_json_is_exactly_one_object_with_the_contract():
+    res = spamsim_cli(
+        "run", LECTURE, "--reps", "400", "--seed", "7", "--json",
+        "--set", "spammers.lecturer.campaign.messages_per_send=10000",
+    )
+    assert res.returncode == 0, res.stderr
+    payload = json.loads(res.stdout)  # fails if anything else is printed on stdout
+    assert payload["scenario"] == "lecture" and payload["seed"] == 7 and payload["reps"] == 400
+    assert REQUIRED_METRICS <= set(payload["metrics"])
+    for metric in payload["metrics"].values():
+        assert set(metric) == {"mean", "ci95"} and len(metric["ci95"]) == 2
+    revenue = payload["metrics"]["revenue"]
+    lo, hi = revenue["ci95"]
+    assert lo <= revenue["mean"] <= hi
+    # 50,000 JPY for 10,000 messages; the CI half-width is ~2 se, so 2 half-widths ~ 4 se.
+    assert abs(revenue["mean"] - 50_000) <= 2 * (hi - lo)
+
+
+def test_run_table_shows_the_lecture_numbers():
+    res = spamsim_cli("run", LECTURE, "--reps", "200", "--seed", "1")
+    assert res.returncode == 0, res.stderr
+    assert "revenue (JPY)" in res.stdout and "lecture" in res.stdout
+    assert "repeat with --seed 1" in res.stdout
+
+
+def test_run_out_writes_all_files_atomically(tmp_path):
+    out = tmp_path / "out"
+    res = spamsim_cli("run", LECTURE, "--reps", "300", "--seed", "5", "--out", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "provenance.json",
+        "replications.parquet",
+        "scenario.resolved.yaml",
+        "summary.json",
+        "timeseries.parquet",
+    ]  # and no leftover temporary files
+    assert json.loads((out / "summary.json").read_text()) == json.loads(res.stdout)
+    reps = pd.read_parquet(out / "replications.parquet")
+    assert len(reps) == 300 and {"rep", "revenue", "net_profit"} <= set(reps.columns)
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["seed_entropy"] == 5 and prov["spamsim_version"] == spamsim.__version__
+    assert prov["command"][:2] == ["spamsim", "run"] and "timestamp_utc" in prov
+    # The resolved scenario is itself a valid scenario that reproduces the run.
+    again = spamsim.run(out / "scenario.resolved.yaml", reps=300, seed=5)
+    pd.testing.assert_frame_equal(again.replications, reps)
+    assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["name"] == "lecture"
+
+
+def test_schema_is_json_and_documents_fields():
+    res = spamsim_cli("schema")
+    schema = json.loads(res.stdout)
+    market = schema["$defs"]["Market"]["properties"]
+    assert "500 JPY" in market["profit_per_sale"]["description"]
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "schema"])
+def test_every_command_has_help_with_an_example(command):
+    res = spamsim_cli(command, "--help")
+    assert res.returncode == 0 and "Example:" in res.stdout
+
+
+def test_internal_errors_are_one_line(monkeypatch, tmp_path):
+    # An --out path that is a file makes the write fail after the run: one line, exit 1.
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = spamsim_cli("run", LECTURE, "--reps", "10", "--out", str(blocker / "sub"))
+    assert res.returncode in (1, 2)
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
