@@ -24,10 +24,33 @@ class Enforcement:
     with ``on_conviction: stop``, ends the campaign.
     """
 
-    def __init__(self, world: World, values: Values, stop_on_conviction: bool):
+    def __init__(self, world: World, values: Values, stop_on_conviction: bool, enabled: bool = True):
         self.world = world
         self.values = values
         self.stop_on_conviction = stop_on_conviction
+        self.enabled = enabled
+
+    def conviction_factor(self, spammer: Spammer) -> np.ndarray:
+        """P(convicted | detected): prosecution, and reach if the spammer is abroad."""
+        size = self.world.size
+        reach = 1.0 if spammer.spec.location == "domestic" else self.values.reach_abroad
+        return as_array(self.values.prosecution_probability, size) * as_array(reach, size)
+
+    def fine(self, spammer: Spammer) -> np.ndarray:
+        """The fine for the spammer's legal form, per replication."""
+        return as_array(getattr(self.values.fines, spammer.spec.legal_form), self.world.size)
+
+    def expected_fine_per_day(self, spammer: Spammer) -> np.ndarray:
+        """What a rational spammer expects to pay in fines per day at its current volume."""
+        size = self.world.size
+        if not self.enabled:
+            return np.zeros(size)
+        campaign_days = max((spammer.end_hours - spammer.start_hours) / 24.0, 1e-9)
+        p_caught = np.clip(as_array(self.values.caught_probability, size), 0.0, 1.0 - 1e-12)
+        base_hazard = -np.log1p(-p_caught) / campaign_days
+        daily_messages = spammer.messages_per_send * spammer.spec.campaign.sends_per_day
+        hazard = base_hazard + as_array(self.values.detection_per_million_messages, size) * daily_messages / 1e6
+        return hazard * self.conviction_factor(spammer) * self.fine(spammer)
 
     def detection_probability(self, spammer: Spammer, step: int) -> np.ndarray:
         """P(detected in ``step``) per replication, for an active spammer."""
@@ -42,6 +65,8 @@ class Enforcement:
 
     def end_of_step(self, spammer: Spammer, step: int) -> None:
         """Decide detection and conviction for ``spammer`` over ``step``; book the fine."""
+        if not self.enabled:
+            return
         size = self.world.size
         rng = self.world.streams.generator(f"enforcement:{spammer.name}", step)
         # Always three uniforms per replication, so the stream stays aligned across variants.
@@ -53,7 +78,7 @@ class Enforcement:
             & (u_prosecute < as_array(self.values.prosecution_probability, size))
             & (u_reach < as_array(reach, size))
         )
-        fine = as_array(getattr(self.values.fines, spammer.spec.legal_form), size)
+        fine = self.fine(spammer)
         ledger = self.world.ledger
         ledger.add_spammer("detections", step, spammer.index, detected.astype(float))
         ledger.add_spammer("convictions", step, spammer.index, convicted.astype(float))

@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 CHANNEL_METRICS = (
+    "demand",
+    "unsent",
     "attempted",
+    "arriving",
     "delivered",
     "filtered",
     "inbox",
@@ -20,11 +23,45 @@ CHANNEL_METRICS = (
     "sales",
     "revenue",
     "message_cost",
+    "channel_cost",
 )
-"""Per-channel flows: messages through each stage, plus the money they make and cost."""
+"""Per-channel flows.
 
-SPAMMER_METRICS = ("send_cost", "fixed_cost", "detections", "convictions", "fines")
-"""Per-spammer quantities that belong to no channel."""
+``demand`` is what the spammer wanted to send through the channel, ``unsent`` what the
+channel had no capacity for, ``attempted = demand - unsent``. ``arriving`` reached the
+recipients' MX (after sending-side countermeasures, before blacklists), ``delivered`` was
+accepted there, and ``attempted = sum(blocked_by) + delivered`` holds exactly.
+"""
+
+SPAMMER_METRICS = (
+    "send_cost",
+    "fixed_cost",
+    "detections",
+    "convictions",
+    "fines",
+    "active",
+    "switches",
+    "quits",
+)
+"""Per-spammer quantities that belong to no channel (``active`` is 1 while sending)."""
+
+WORLD_METRICS = (
+    "legit",
+    "legit_lost",
+    "bots",
+    "hit_and_run_bots",
+    "relays_known",
+    "accounts",
+    "relay_prevention",
+    "op25b",
+    "smtp_auth",
+    "blacklists",
+)
+"""World state per step: legitimate mail, populations, and the adoption of countermeasures."""
+
+BLOCKING_ORDER = ("open_relay_prevention", "op25b", "submission_auth", "rate_limiting", "blacklists")
+"""Order in which sending-side countermeasures see a batch; each blocked message is
+attributed to the first stage that stopped it."""
 
 
 class Ledger:
@@ -45,6 +82,7 @@ class Ledger:
         self.flows = {m: np.zeros(shape) for m in CHANNEL_METRICS}
         self.blocked_by: dict[str, np.ndarray] = {}
         self.spammer = {m: np.zeros((n_steps, len(spammers), size)) for m in SPAMMER_METRICS}
+        self.world = {m: np.zeros((n_steps, size)) for m in WORLD_METRICS}
 
     def add_flow(self, metric: str, step: int, spammer: int, channel: int, values: np.ndarray) -> None:
         """Add ``values`` (one per replication) to a channel flow."""
@@ -61,6 +99,10 @@ class Ledger:
     def add_spammer(self, metric: str, step: int, spammer: int, values: np.ndarray) -> None:
         """Add ``values`` to a per-spammer quantity (costs, fines, convictions)."""
         self.spammer[metric][step, spammer] += values
+
+    def set_world(self, metric: str, step: int, values: np.ndarray | float) -> None:
+        """Record the world's state ``metric`` at the end of ``step``."""
+        self.world[metric][step] = values
 
     def attempted_in_step(self, step: int, spammer: int) -> np.ndarray:
         """Messages a spammer attempted in ``step``, summed over channels."""

@@ -1,15 +1,27 @@
 """The world: builds the actors from a scenario, wires them, and runs SimPy.
 
 One SimPy environment runs a whole block of replications; every quantity is an array over
-the block's replications. SimPy drives the shared timeline (sends, step ends); state that
-differs between replications (a spammer who was convicted) is a mask.
+the block's replications. SimPy drives the shared timeline — campaign sends, new bot
+variants, spammers' reassessments, step ends — and state that differs between replications
+(a spammer who quit or was convicted) is a mask.
 
-Within one step the order is fixed and documented:
+Sends fill each spammer's outbox as they happen. At the end of every step (an URGENT event,
+so it precedes anything else scheduled for the same instant) the world moves the step's mail
+in this documented order:
 
-1. each send moves through the pipeline as soon as it happens: channel (blocking by
-   countermeasure) → receivers (filter, then the sales funnel) → money;
-2. at the step's end (an URGENT event, so it runs before any send at the same instant):
-   fixed costs, then enforcement.
+1. each spammer splits its outbox over channels by its mix (``demand``);
+2. each channel's capacity is shared among spammers in proportion to demand; the rest is
+   ``unsent``;
+3. each channel routes each spammer's ``attempted`` mail; sending-side countermeasures block
+   in the order of :data:`~spamsim.model.ledger.BLOCKING_ORDER` (relay prevention, OP25B,
+   submission auth, rate limits, then receivers' blacklists), every blocked message booked
+   to the first that stopped it;
+4. receivers filter what was delivered, recipients open, click and buy; money is booked;
+5. legitimate mail and its false positives; fixed costs; budgets; enforcement;
+6. channels evolve (bot infections and cleanup, relay discovery, account theft, listings).
+
+Adaptive spammers reassess right after a step end (a NORMAL event at the same instant), so
+they see the step that just closed.
 """
 
 from __future__ import annotations
@@ -22,13 +34,14 @@ import simpy
 from simpy.events import URGENT
 
 from ..scenario.schema import Scenario
-from .channels import Channel, OwnServer
+from .channels import CHANNEL_CLASSES, Channel
 from .enforcement import Enforcement
 from .ledger import Ledger
 from .receivers import Receivers
+from .schedules import share_at
 from .spammer import Spammer
 from .streams import Streams
-from .values import as_array, draw_values
+from .values import Values, as_array, draw_values
 
 
 class StepEnd(simpy.events.Event):
@@ -63,27 +76,50 @@ class World:
         self.step_hours = scenario.horizon.step_hours
         self.n_steps = scenario.n_steps
         self.horizon_hours = scenario.horizon_days * 24.0
-        values = draw_values(scenario, streams, size)
-        self.values = values
-        self.channels: list[Channel] = [OwnServer()]
+        self.values: Values = draw_values(scenario, streams, size)
+        self.channels: list[Channel] = [
+            CHANNEL_CLASSES[name](self, i, getattr(scenario.channels, name), getattr(self.values.channels, name))
+            for i, name in enumerate(scenario.channels.names())
+        ]
         self.spammers = [
-            Spammer(self, i, spec, values.spammers[i]) for i, spec in enumerate(scenario.spammers)
+            Spammer(self, i, spec, self.values.spammers[i]) for i, spec in enumerate(scenario.spammers)
         ]
         self.ledger = Ledger(
             self.n_steps, [s.name for s in self.spammers], [c.name for c in self.channels], size
         )
-        self.receivers = Receivers(self, values.market)
+        self.receivers = Receivers(self, self.values.market)
         self.enforcement = Enforcement(
-            self, values.enforcement, scenario.enforcement.on_conviction == "stop"
+            self,
+            self.values.enforcement,
+            scenario.enforcement.on_conviction == "stop",
+            scenario.enforcement.enabled,
         )
+        self.net_so_far = np.zeros((len(self.spammers), size))
         self.env.process(self._clock())
         for spammer in self.spammers:
             self.env.process(spammer.run())
+            if spammer.spec.strategy.kind == "adaptive":
+                self.env.process(spammer.adapt())
 
-    # -- time -------------------------------------------------------------------------------
+    # -- lookups ---------------------------------------------------------------------------
+    def countermeasure(self, name: str) -> Any | None:
+        """The drawn values of countermeasure ``name`` if the scenario has it switched on."""
+        if not self.scenario.countermeasures.active(name):
+            return None
+        return getattr(self.values.countermeasures, name)
+
+    def share(self, name: str, field: str, step: int) -> float | np.ndarray:
+        """Schedule ``field`` (dotted) of countermeasure ``name`` at the middle of ``step``."""
+        value: Any = getattr(self.values.countermeasures, name)
+        for part in field.split("."):
+            value = getattr(value, part)
+        start, end = self.step_window(step)
+        return share_at(value, (start + end) / 48.0, self.scenario.horizon.start_year)
+
+    # -- time ------------------------------------------------------------------------------
     def step_of(self, hours: float) -> int:
         """Ledger step that contains time ``hours``."""
-        return min(int(hours // self.step_hours), self.n_steps - 1)
+        return min(max(int(hours // self.step_hours), 0), self.n_steps - 1)
 
     def step_window(self, step: int) -> tuple[float, float]:
         """Start and end (hours) of ``step``, clipped to the horizon."""
@@ -96,41 +132,97 @@ class World:
             yield StepEnd(self.env, end - self.env.now)
             self._end_step(step, start, end)
 
+    # -- one step ----------------------------------------------------------------------------
     def _end_step(self, step: int, start: float, end: float) -> None:
-        values = self.values.costs
+        ledger = self.ledger
+        n_channels = len(self.channels)
+        demand = np.zeros((len(self.spammers), n_channels, self.size), dtype=np.int64)
         for spammer in self.spammers:
-            days = spammer.campaign_hours_in(start, end) / 24.0
-            fixed = as_array(values.fixed_per_day, self.size) * days
-            self.ledger.add_spammer("fixed_cost", step, spammer.index, np.where(spammer.active, fixed, 0.0))
+            volume, sends = spammer.take_outbox()
+            cost = as_array(self.values.costs.per_send, self.size) * sends
+            ledger.add_spammer("send_cost", step, spammer.index, cost)
+            if n_channels:
+                demand[spammer.index] = spammer.split(volume)
+        attempted_total = np.zeros((n_channels, self.size))
+        for c, channel in enumerate(self.channels):
+            wanted = demand[:, c]
+            total = wanted.sum(axis=0)
+            capacity = channel.capacity(step)
+            scale = np.where(total > capacity, capacity / np.maximum(total, 1), 1.0)
+            attempted = np.floor(wanted * scale[None, :]).astype(np.int64)
+            for spammer in self.spammers:
+                self._book(step, spammer, c, channel, wanted[spammer.index], attempted[spammer.index])
+            attempted_total[c] = attempted.sum(axis=0)
+        self._legitimate(step)
+        for spammer in self.spammers:
+            self._fixed_costs(step, spammer, start, end)
             self.enforcement.end_of_step(spammer, step)
+            self._budget(step, spammer)
+            ledger.add_spammer("active", step, spammer.index, spammer.active.astype(float))
+        for c, channel in enumerate(self.channels):
+            channel.end_step(step, attempted_total[c])
+        self._record_adoption(step)
         self.streams.forget_step(step)
 
-    # -- the delivery pipeline ---------------------------------------------------------------
-    def dispatch(self, spammer: Spammer, volume: np.ndarray) -> None:
-        """Move one send through channels, receivers and money, and book it."""
-        step = self.step_of(self.env.now)
-        ledger = self.ledger
+    def _book(self, step: int, spammer: Spammer, c: int, channel: Channel, wanted: np.ndarray, attempted: np.ndarray) -> None:
+        ledger, p = self.ledger, spammer.index
+        ledger.add_flow("demand", step, p, c, wanted)
+        ledger.add_flow("unsent", step, p, c, wanted - attempted)
+        ledger.add_flow("attempted", step, p, c, attempted)
+        if not attempted.any():
+            return
+        route = channel.route(p, attempted, step)
+        for countermeasure, blocked in route.blocked_by.items():
+            ledger.add_blocked(countermeasure, step, p, c, blocked)
+        ledger.add_flow("arriving", step, p, c, route.arriving)
+        ledger.add_flow("delivered", step, p, c, route.delivered)
+        stages = self.receivers.receive(spammer.name, channel.name, route.delivered, step)
+        for metric, counts in stages.items():
+            ledger.add_flow(metric, step, p, c, counts)
         costs = self.values.costs
-        sending = volume > 0
-        ledger.add_spammer(
-            "send_cost", step, spammer.index, np.where(sending, as_array(costs.per_send, self.size), 0.0)
+        ledger.add_flow("revenue", step, p, c, stages["sales"] * as_array(self.values.market.profit_per_sale, self.size))
+        ledger.add_flow("message_cost", step, p, c, attempted * as_array(costs.per_message, self.size))
+        ledger.add_flow("channel_cost", step, p, c, channel.cost(p, attempted, step))
+
+    def _legitimate(self, step: int) -> None:
+        volume, lost = self.receivers.legitimate(step)
+        self.ledger.set_world("legit", step, volume)
+        self.ledger.set_world("legit_lost", step, lost)
+
+    def _fixed_costs(self, step: int, spammer: Spammer, start: float, end: float) -> None:
+        days = spammer.campaign_hours_in(start, end) / 24.0
+        fixed = as_array(self.values.costs.fixed_per_day, self.size) * days
+        self.ledger.add_spammer("fixed_cost", step, spammer.index, np.where(spammer.active, fixed, 0.0))
+
+    def _budget(self, step: int, spammer: Spammer) -> None:
+        """Stop a spammer whose cumulative losses exceed its budget."""
+        budget = spammer.values.budget
+        ledger, p = self.ledger, spammer.index
+        flows = ledger.flows
+        net = (
+            flows["revenue"][step, p] - flows["message_cost"][step, p] - flows["channel_cost"][step, p]
+        ).sum(axis=0) - (
+            ledger.spammer["send_cost"][step, p] + ledger.spammer["fixed_cost"][step, p] + ledger.spammer["fines"][step, p]
         )
-        for c, channel in enumerate(self.channels):
-            blocked_by, delivered = channel.carry(spammer.index, volume, step)
-            ledger.add_flow("attempted", step, spammer.index, c, volume)
-            for countermeasure, blocked in blocked_by.items():
-                ledger.add_blocked(countermeasure, step, spammer.index, c, blocked)
-            ledger.add_flow("delivered", step, spammer.index, c, delivered)
-            stages = self.receivers.receive(spammer.name, channel.name, delivered, step)
-            for metric, counts in stages.items():
-                ledger.add_flow(metric, step, spammer.index, c, counts)
-            revenue = stages["sales"] * as_array(self.values.market.profit_per_sale, self.size)
-            ledger.add_flow("revenue", step, spammer.index, c, revenue)
-            ledger.add_flow("message_cost", step, spammer.index, c, volume * as_array(costs.per_message, self.size))
+        self.net_so_far[p] += net
+        if budget is not None:
+            spammer.active &= ~(self.net_so_far[p] < -as_array(budget, self.size))
+
+    def _record_adoption(self, step: int) -> None:
+        cms = self.scenario.countermeasures
+        record = self.ledger.set_world
+        if cms.active("open_relay_prevention"):
+            record("relay_prevention", step, self.share("open_relay_prevention", "adoption", step))
+        if cms.active("op25b"):
+            record("op25b", step, self.share("op25b", "adoption", step))
+        if cms.active("submission_auth"):
+            record("smtp_auth", step, self.share("submission_auth", "mode_share.smtp_auth", step))
+        if cms.active("blacklists"):
+            record("blacklists", step, self.share("blacklists", "adoption", step))
 
     def run(self) -> Ledger:
         """Run the world to the end of the horizon and return its ledger."""
-        self.env.run()
+        self.env.run(until=self.horizon_hours + 1e-6)
         return self.ledger
 
 

@@ -141,6 +141,7 @@ def stitch(ledgers: list[Ledger]) -> Ledger:
     out.size = sum(ledger.size for ledger in ledgers)
     out.flows = {m: np.concatenate([lg.flows[m] for lg in ledgers], axis=-1) for m in first.flows}
     out.spammer = {m: np.concatenate([lg.spammer[m] for lg in ledgers], axis=-1) for m in first.spammer}
+    out.world = {m: np.concatenate([lg.world[m] for lg in ledgers], axis=-1) for m in first.world}
     names = sorted({name for lg in ledgers for name in lg.blocked_by})
     shape = first.flows["attempted"].shape[:-1]
     out.blocked_by = {

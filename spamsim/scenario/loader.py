@@ -131,8 +131,8 @@ def _validate(located: Located, source: str, overrides: list[str]) -> Scenario:
 
 
 def _problem(err: Any, located: Located, source: str) -> Problem:
-    path = _data_path(located.data, err["loc"])
     kind = err["type"]
+    path = _data_path(located.data, err["loc"], keep_last=kind in ("missing", "extra_forbidden"))
     message = str(err["msg"])
     if message.startswith(("Value error, ", "Assertion failed, ")):
         message = message.split(", ", 1)[1]
@@ -160,7 +160,7 @@ def _problem(err: Any, located: Located, source: str) -> Problem:
     return Problem(mark.source, mark.line, mark.column, dotted, message)
 
 
-def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
+def _data_path(data: Any, loc: tuple[Any, ...], keep_last: bool = False) -> Path:
     """The part of a pydantic error location that names real keys and indices in ``data``.
 
     Pydantic adds union and discriminator tags (``number``, ``distribution``, ``uniform``) to
@@ -175,7 +175,7 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path.append(part)
             node = node[part]
-        elif i == len(loc) - 1 and isinstance(part, str | int) and isinstance(node, dict):
+        elif keep_last and i == len(loc) - 1 and isinstance(node, dict):
             path.append(part)  # a missing or unknown final key
         else:
             continue

@@ -127,6 +127,33 @@ Count = param(Bounds(0.0, MAX_COUNT, "a count", integer=True))
 Rate = param(Bounds(0.0, math.inf, "a rate"))
 Share = Probability
 
+def _check_schedule(value: dict[float, float]) -> dict[float, float]:
+    if not value:
+        raise ValueError("a schedule needs at least one point, e.g. {1998: 0.1, 2003: 0.95}")
+    for key, share in value.items():
+        if not math.isfinite(key) or key < 0:
+            raise ValueError(f"schedule keys must be days (>= 0) or years, got {key}")
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"schedule shares must be between 0 and 1, got {share:g} at {key:g}")
+    return dict(sorted(value.items()))
+
+
+def _schedule_tag(value: Any) -> str:
+    return "schedule" if isinstance(value, dict) and "dist" not in value else "share"
+
+
+Schedule = Annotated[
+    Annotated[Probability, Tag("share")]
+    | Annotated[
+        dict[float, Annotated[float, BeforeValidator(_reject_bool)]],
+        AfterValidator(_check_schedule),
+        Tag("schedule"),
+    ],
+    Discriminator(_schedule_tag),
+]
+"""A share that may change over time: a number (or distribution), or ``{time: share}`` points
+interpolated linearly (constant before the first and after the last point)."""
+
 Days = number(Bounds(0.0, 1e6, "a duration in days"))
 Hours = number(Bounds(1e-6, 1e6, "a duration in hours"))
 

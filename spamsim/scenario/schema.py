@@ -10,11 +10,11 @@ as the field name says; rates are per day unless the name says otherwise.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .params import Count, Days, Hours, Money, Probability, Rate
+from .params import Count, Days, Hours, Money, Probability, Rate, Schedule
 
 
 class Model(BaseModel):
@@ -35,6 +35,13 @@ class Horizon(Model):
         description="Ledger step in hours: counts and money are recorded per step "
         "(24 = daily, 1 = hourly).",
     )
+    start_year: float | None = Field(
+        None,
+        ge=1970,
+        le=2100,
+        description="Calendar year at the start (e.g. 1998.0). When given, the keys of "
+        "adoption schedules are calendar years; otherwise they are days since the start.",
+    )
 
 
 class Engine(Model):
@@ -46,6 +53,49 @@ class Engine(Model):
         "(cost independent of volume); `exact` draws one Bernoulli per message and exists "
         "to prove the two agree. Use `exact` only for small volumes.",
     )
+
+
+CHANNEL_NAMES = ("own_server", "open_relays", "botnet", "compromised_accounts")
+ChannelName = Literal["own_server", "open_relays", "botnet", "compromised_accounts"]
+
+
+class Strategy(Model):
+    """How a spammer splits its volume over channels, and whether it reacts to results."""
+
+    kind: Literal["fixed", "adaptive"] = Field(
+        "fixed",
+        description="`fixed`: keep `mix`. `adaptive`: every `reaction_days`, move a share "
+        "`shift` of volume to the channel with the best recent margin per message "
+        "(displacement), and quit when expected daily profit stays negative for "
+        "`quit_after_days` (deterrence).",
+    )
+    mix: dict[ChannelName, float] = Field(
+        default_factory=lambda: {"own_server": 1.0},
+        description="Initial share of volume per channel (normalised to sum to 1).",
+    )
+    reaction_days: Days = Field(
+        1.0, gt=0, description="Days between reassessments (the reaction delay)."
+    )
+    shift: Probability = Field(
+        0.5, description="Share of volume moved to the best channel at each reassessment."
+    )
+    exploration: Probability = Field(
+        0.02,
+        description="Minimum share kept on every channel the spammer can use, so that "
+        "margins stay observable.",
+    )
+    quit_after_days: Days | None = Field(
+        7.0,
+        description="Adaptive spammers quit once expected daily profit (recent revenue "
+        "minus costs minus expected fines) has been negative this many days in a row. "
+        "null: never quit.",
+    )
+
+    @model_validator(mode="after")
+    def _mix_positive(self) -> Strategy:
+        if not self.mix or sum(self.mix.values()) <= 0 or min(self.mix.values()) < 0:
+            raise ValueError("mix needs non-negative shares with a positive sum")
+        return self
 
 
 class Campaign(Model):
@@ -83,6 +133,23 @@ class Spammer(Model):
         "individual", description="Legal form, which selects the fine (`enforcement.fines`)."
     )
     campaign: Campaign = Field(description="What the spammer sends and when.")
+    strategy: Strategy = Field(
+        default_factory=lambda: Strategy(),
+        description="How the spammer splits volume over channels (`fixed` or `adaptive`).",
+    )
+    budget: Money | None = Field(
+        None,
+        description="Cash the spammer can lose, in `currency`: once cumulative net profit "
+        "falls below -budget the spammer stops. Default: unlimited.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strategy_shorthand(cls, data: Any) -> Any:
+        # `strategy: adaptive` is short for `strategy: {kind: adaptive}`.
+        if isinstance(data, dict) and isinstance(data.get("strategy"), str):
+            data = {**data, "strategy": {"kind": data["strategy"]}}
+        return data
 
 
 class Funnel(Model):
@@ -140,6 +207,7 @@ class Fines(Model):
 class Enforcement(Model):
     """Detection, prosecution and fines."""
 
+    enabled: bool = Field(True, description="Switch enforcement off (for comparisons).")
     caught_probability: Probability = Field(
         0.0,
         description="Probability that a domestic spammer is detected over the whole "
@@ -166,6 +234,242 @@ class Enforcement(Model):
     )
 
 
+# -- channels ------------------------------------------------------------------------------
+
+
+class OwnServerChannel(Model):
+    """The spammer's own server sending straight to recipients' MX: cheap, quickly listed."""
+
+    capacity_per_hour: Count | None = Field(
+        None, description="Messages per hour one server can send (null: unlimited)."
+    )
+    cost_per_day: Money = Field(0.0, description="Server cost per day of use, in `currency`.")
+
+
+class OpenRelaysChannel(Model):
+    """Mail servers that relay for anyone (the 1990s channel)."""
+
+    count: Count = Field(description="Relays that would relay for anyone absent prevention.")
+    capacity_per_hour: Rate = Field(5000.0, description="Messages one relay passes per hour.")
+    initially_known: Probability = Field(
+        0.1, description="Share of relays the spammers know at the start."
+    )
+    discovery_per_day: Probability = Field(
+        0.05, description="Share of still-unknown relays found by scanning per day."
+    )
+
+
+class BotnetChannel(Model):
+    """Infected PCs inside organisations sending for the spammer (the 2000s channel)."""
+
+    hosts: Count = Field(description="Hosts that can be infected (PCs on the Internet).")
+    initial_bots: Count = Field(0.0, description="Infected hosts at the start.")
+    infection_rate_per_day: Rate = Field(
+        0.0,
+        description="Probability per day that a clean host is infected (mail attachments, "
+        "USB sticks): dB/dt = rate * (hosts - bots) - cleanup * bots.",
+    )
+    sends_per_bot_hour: Rate = Field(100.0, description="Messages one bot sends per hour.")
+    share_direct_to_mx: Probability = Field(
+        0.5,
+        description="Share of a bot's mail sent directly to outside MX on port 25; the rest "
+        "goes through its organisation's submission server.",
+    )
+    rental_cost_per_bot_day: Money = Field(
+        0.0, description="What renting one bot for a day costs, in `currency`."
+    )
+    hit_and_run_share: Probability = Field(
+        0.0, description="Share of new infections that are hit-and-run bots."
+    )
+    hit_and_run_lifetime_hours: Hours = Field(
+        6.0, description="Mean hours before a hit-and-run bot erases itself."
+    )
+    hit_and_run_burst: float = Field(
+        10.0, ge=1, le=1e6, description="Send-rate multiplier of a hit-and-run bot."
+    )
+    pop_logins_per_hour: Rate = Field(
+        1.0, description="POP logins per hour by the user of an infected host."
+    )
+    nat_hosts_per_address: float = Field(
+        1.0,
+        ge=1,
+        le=1e6,
+        description="Hosts sharing one public address (NAT): any of their POP logins "
+        "authorises the shared address, widening the POP-before-SMTP window.",
+    )
+
+    @model_validator(mode="after")
+    def _bots_within_hosts(self) -> BotnetChannel:
+        if isinstance(self.initial_bots, float) and isinstance(self.hosts, float):
+            if self.initial_bots > self.hosts:
+                raise ValueError("initial_bots cannot exceed hosts")
+        return self
+
+
+class CompromisedAccountsChannel(Model):
+    """Stolen mail credentials: the channel that survives SMTP AUTH."""
+
+    initial_accounts: Count = Field(0.0, description="Stolen accounts at the start.")
+    theft_per_day: Rate = Field(0.0, description="New stolen credentials per day (Poisson).")
+    lockout_rate_per_day: Rate = Field(
+        0.2, description="Probability per day that a stolen account is detected and locked."
+    )
+    sends_per_account_hour: Rate = Field(
+        100.0, description="Messages the spammer pushes through one account per hour."
+    )
+    cost_per_account_day: Money = Field(
+        0.0, description="What using one stolen account for a day costs, in `currency`."
+    )
+
+
+class Channels(Model):
+    """The routes spam can take. `own_server` exists unless set to null."""
+
+    own_server: OwnServerChannel | None = Field(
+        default_factory=lambda: OwnServerChannel(), description="Direct sending from own server."
+    )
+    open_relays: OpenRelaysChannel | None = Field(None, description="Open relays.")
+    botnet: BotnetChannel | None = Field(None, description="Spambots.")
+    compromised_accounts: CompromisedAccountsChannel | None = Field(
+        None, description="Stolen credentials used at SMTP AUTH servers."
+    )
+
+    def names(self) -> list[str]:
+        """Names of the channels present, in the fixed order of CHANNEL_NAMES."""
+        return [n for n in CHANNEL_NAMES if getattr(self, n) is not None]
+
+
+# -- countermeasures -------------------------------------------------------------------------
+
+
+class Countermeasure(Model):
+    enabled: bool = Field(True, description="Switch this countermeasure off (for comparisons).")
+
+
+class OpenRelayPrevention(Countermeasure):
+    """Relays that relay only for their own networks (RFC 2505, 1999)."""
+
+    adoption: Schedule = Field(
+        description="Share of relays closed to outsiders: a number, or {year_or_day: share} "
+        "interpolated linearly."
+    )
+
+
+class SubmissionModes(Model):
+    """Share of organisations' submission servers by how they admit senders."""
+
+    ip_restricted: Schedule = Field(
+        0.0, description="Trust internal addresses: an internal bot passes."
+    )
+    pop_before_smtp: Schedule = Field(
+        0.0,
+        description="Admit an address for a window after a POP login: a bot rides the "
+        "window of its host's user (and of every host behind the same NAT).",
+    )
+    smtp_auth: Schedule = Field(
+        0.0, description="Need per-user credentials (RFC 4954, port 587/465): a bot cannot pass."
+    )
+
+
+class SubmissionAuth(Countermeasure):
+    """Sender authentication at organisations' submission servers.
+
+    The rest of the servers (1 - the shares given) are open: no authentication at all.
+    """
+
+    mode_share: SubmissionModes = Field(description="Share of servers by admission mode.")
+    pop_window_minutes: float = Field(
+        10.0, gt=0, le=1440, description="Minutes an address stays admitted after a POP login."
+    )
+
+
+class Op25b(Countermeasure):
+    """Outbound Port 25 Blocking by ISPs for dynamic (consumer) addresses."""
+
+    adoption: Schedule = Field(description="Share of bots' networks that block outbound port 25.")
+
+
+class RateLimiting(Countermeasure):
+    """Per-account rate limits at submission servers."""
+
+    messages_per_account_hour: Rate = Field(
+        description="Most messages an authenticated account may send per hour."
+    )
+
+
+class ReceiverFiltering(Countermeasure):
+    """Content filters at the recipients' side."""
+
+    catch_rate: Probability = Field(description="Share of delivered spam the filters catch.")
+    catch_rate_by_channel: dict[ChannelName, Probability] = Field(
+        default_factory=dict,
+        description="Catch rate for particular channels (e.g. mail via legitimate servers "
+        "is harder to catch), overriding `catch_rate`.",
+    )
+    false_positive_rate: Probability = Field(
+        0.0, description="Share of legitimate mail wrongly filtered."
+    )
+
+
+class Blacklists(Countermeasure):
+    """DNS blacklists consulted by receivers."""
+
+    adoption: Schedule = Field(
+        0.8, description="Share of receivers that reject mail from listed addresses."
+    )
+    listing_delay_hours: Hours = Field(
+        6.0, description="Mean hours of abuse before a sending address is listed."
+    )
+    dynamic_ip_listed_share: Probability = Field(
+        0.5,
+        description="Share of bots' dynamic addresses on policy lists (e.g. Spamhaus PBL), "
+        "which hit bots sending directly to MX.",
+    )
+
+
+class Antivirus(Countermeasure):
+    """Antivirus cleanup of bots, blind to a new variant until its signature ships."""
+
+    cleanup_rate_per_day: Rate = Field(
+        description="Probability per day that a detectable bot is cleaned up."
+    )
+    signature_lag_days: Days = Field(
+        3.0, description="Days from a new variant's release until antivirus detects it."
+    )
+    new_variant_every_days: Days | None = Field(
+        None,
+        description="Days between new bot variants (each restarts the signature lag). "
+        "null: one variant, detectable from the start.",
+    )
+
+
+class Countermeasures(Model):
+    """What defenders do. Each can be switched off with `enabled: false`."""
+
+    open_relay_prevention: OpenRelayPrevention | None = Field(None, description="Relay prevention.")
+    submission_auth: SubmissionAuth | None = Field(None, description="Submission authentication.")
+    op25b: Op25b | None = Field(None, description="Outbound port 25 blocking.")
+    rate_limiting: RateLimiting | None = Field(None, description="Per-account rate limits.")
+    receiver_filtering: ReceiverFiltering | None = Field(None, description="Content filtering.")
+    blacklists: Blacklists | None = Field(None, description="DNS blacklists.")
+    antivirus: Antivirus | None = Field(None, description="Antivirus cleanup of bots.")
+
+    def names(self) -> list[str]:
+        """Names of the countermeasures the scenario defines."""
+        return [n for n in type(self).model_fields if getattr(self, n) is not None]
+
+    def active(self, name: str) -> bool:
+        """Whether countermeasure ``name`` is defined and enabled."""
+        cm = getattr(self, name, None)
+        return cm is not None and cm.enabled
+
+
+class LegitimateMail(Model):
+    """Legitimate mail, so that spam's share of traffic is an output."""
+
+    messages_per_day: Count = Field(0.0, description="Legitimate messages per day.")
+
+
 class Scenario(Model):
     """A complete spamsim scenario."""
 
@@ -180,13 +484,38 @@ class Scenario(Model):
         description="Detection, prosecution and fines.",
     )
     spammers: list[Spammer] = Field(min_length=1, max_length=64, description="The spammers.")
+    channels: Channels = Field(
+        default_factory=lambda: Channels(), description="The routes spam can take."
+    )
+    countermeasures: Countermeasures = Field(
+        default_factory=lambda: Countermeasures(), description="What defenders do."
+    )
+    legitimate_mail: LegitimateMail = Field(
+        default_factory=lambda: LegitimateMail(), description="Legitimate mail volume."
+    )
 
     @model_validator(mode="after")
-    def _unique_spammer_names(self) -> Scenario:
+    def _consistent(self) -> Scenario:
         names = [s.name for s in self.spammers]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ValueError(f"spammer names must be unique; repeated: {', '.join(duplicated)}")
+        present = set(self.channels.names())
+        for spammer in self.spammers:
+            missing = sorted(set(spammer.strategy.mix) - present)
+            if missing:
+                raise ValueError(
+                    f"spammer {spammer.name!r} uses channel(s) {', '.join(missing)} that "
+                    f"`channels` does not define (defined: {', '.join(sorted(present)) or 'none'})"
+                )
+        if self.horizon.start_year is None:
+            for name in self.countermeasures.names():
+                for value in _schedules(getattr(self.countermeasures, name)):
+                    if isinstance(value, dict) and any(k > 1900 for k in value):
+                        raise ValueError(
+                            f"countermeasures.{name}: schedule keys look like years; set "
+                            "horizon.start_year (keys are days since the start otherwise)"
+                        )
         return self
 
     @property
@@ -202,3 +531,14 @@ class Scenario(Model):
         import math
 
         return max(1, math.ceil(self.horizon_days * 24.0 / self.horizon.step_hours - 1e-9))
+
+
+def _schedules(model: BaseModel) -> list[Any]:
+    found: list[Any] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            found.extend(_schedules(value))
+        else:
+            found.append(value)
+    return found
