@@ -190,6 +190,10 @@ def run_command(
         sys.stdout.write(dump_json(payload))
     else:
         out.print(result_table(result))
+        if len(result.ledger.channels) > 1 or result.blocked_by:
+            out.print(channel_table(result))
+        if len(result.ledger.spammers) > 1:
+            out.print(spammer_table(result))
         out.print(
             f"seed entropy {result.entropy} — repeat with --seed {result.entropy}", style="dim"
         )
@@ -252,6 +256,34 @@ def result_table(result: Result) -> Table:
         style = "bold" if metric in ("revenue", "net_profit") else None
         cells = [name, _fmt(row["mean"]), ci] + ([doc] if wide else [])
         table.add_row(*cells, style=style)
+    return table
+
+
+def channel_table(result: Result) -> Table:
+    """Where the spam went: per channel, mean per replication of each stage and blocker."""
+    frame = result.by_channel
+    table = Table(title="by channel (mean per replication)")
+    table.add_column("channel")
+    columns = ["attempted", "unsent"] + [f"blocked_by.{n}" for n in result.blocked_by] + [
+        "delivered", "filtered", "sales", "revenue",
+    ]
+    for column in columns:
+        label = column.replace("blocked_by.", "blocked: ").replace("_", " ")
+        table.add_column(label, justify="right")
+    for channel, row in frame.iterrows():
+        table.add_row(str(channel), *[_fmt(row[c]) for c in columns])
+    return table
+
+
+def spammer_table(result: Result) -> Table:
+    """Per spammer: money (mean per replication) and how often it was convicted or quit."""
+    frame = result.by_spammer
+    table = Table(title=f"by spammer (mean per replication, money in {result.currency})")
+    table.add_column("spammer")
+    for column in frame.columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for spammer, row in frame.iterrows():
+        table.add_row(str(spammer), *[_fmt(v) for v in row])
     return table
 
 

@@ -511,7 +511,8 @@ class Scenario(Model):
         if self.horizon.start_year is None:
             for name in self.countermeasures.names():
                 for value in _schedules(getattr(self.countermeasures, name)):
-                    if isinstance(value, dict) and any(k > 1900 for k in value):
+                    keys = list(value) if isinstance(value, dict) else []
+                    if keys and all(isinstance(k, float) for k in keys) and max(keys) > 1900:
                         raise ValueError(
                             f"countermeasures.{name}: schedule keys look like years; set "
                             "horizon.start_year (keys are days since the start otherwise)"
