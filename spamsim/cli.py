@@ -21,9 +21,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
+from .analysis.analytic import SocialCost, expected
+from .analysis.effects import Comparison, compare
 from .analysis.result import METRIC_DOCS, Result
 from .api import run as run_scenario
-from .outputs import dump_json, save_run
+from .outputs import dump_json, save_comparison, save_run
 from .runner.replications import RefusedError
 from .scenario import ScenarioError, load
 from .scenario.schema import Scenario
@@ -202,6 +204,194 @@ def run_command(
         err.print(f"wrote {len(written)} files to {out_dir}/", markup=False)
 
 
+@app.command("compare")
+@friendly_errors
+def compare_command(
+    file: FileArg,
+    countermeasure: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--countermeasure",
+            "-c",
+            help="Countermeasure to compare (repeatable; default: all the scenario defines).",
+            show_default=False,
+        ),
+    ] = None,
+    shapley: Annotated[
+        bool, typer.Option("--shapley", help="Exact Shapley attribution over all 2^k on/off sets.")
+    ] = False,
+    reps: Annotated[int, typer.Option(help="Replications per variant.", min=2)] = 200,
+    seed: Annotated[int | None, typer.Option(help="Seed shared by all variants.", min=0)] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write comparison.json, effects.parquet, shapley.parquet, provenance.json.", file_okay=False),
+    ] = None,
+) -> None:
+    """How much each countermeasure changes the spammer's revenue, from paired replications.
+
+    For each countermeasure: its effect added alone to a world with none, and when removed
+    from the world with all; with --shapley, each one's share of the total reduction in net
+    profit.
+
+    Example:  spamsim compare scenarios/japan-2011.yaml --shapley --reps 200 --seed 1
+    """
+    scenario = load(file, set_ or [])
+    bar = _VariantProgress(quiet=as_json)
+    with bar:
+        comparison = compare(
+            scenario, countermeasure or None, shapley=shapley, reps=reps, seed=seed,
+            workers=workers, progress=bar.update,
+        )
+    payload = comparison.to_json()
+    if as_json:
+        sys.stdout.write(dump_json(payload))
+    else:
+        out.print(comparison_table(comparison))
+        out.print(f"seed {comparison.entropy} — repeat with --seed {comparison.entropy}", style="dim")
+    if out_dir is not None:
+        written = save_comparison(comparison, out_dir, workers=workers, command=["spamsim", *sys.argv[1:]])
+        err.print(f"wrote {len(written)} files to {out_dir}/", markup=False)
+
+
+def comparison_table(comparison: Comparison) -> Table:
+    """Countermeasure effects as a slide-ready table."""
+    sc = comparison.scenario
+    currency = sc.market.currency
+    base = comparison.baseline()
+    table = Table(
+        title=f"{sc.name}: what each countermeasure takes from the spammer ({comparison.reps:,} paired replications)",
+        caption=(
+            f"revenue with every countermeasure on: {_fmt(base['revenue']['mean'])} {currency}, "
+            f"net profit {_fmt(base['net_profit']['mean'])} {currency}; changes are means of paired "
+            "differences with 95 % CI. alone = added to a world without countermeasures; "
+            "removed = taken out of the world with all of them."
+        ),
+    )
+    table.add_column("countermeasure")
+    table.add_column(f"alone: revenue change ({currency})", justify="right")
+    table.add_column("%", justify="right")
+    table.add_column(f"removed: revenue change ({currency})", justify="right")
+    table.add_column("%", justify="right")
+    shapley = comparison.shapley() if comparison.shapley_computed else None
+    if shapley:
+        table.add_column(f"Shapley share of profit reduction ({currency})", justify="right")
+        table.add_column("share", justify="right")
+        total = sum(v["mean"] for v in shapley.values())
+    for effect in comparison.effects():
+        name = effect["countermeasure"]
+        cells = [name.replace("_", " ")]
+        for context in ("alone", "removed"):
+            e = effect[context]
+            change = e["revenue_change"]
+            cells.append(f"{_short(change['mean'])} [{_short(change['ci95'][0])}, {_short(change['ci95'][1])}]")
+            pct = e["revenue_change_pct"]
+            cells.append("—" if pct is None else f"{pct:+.1f}")
+        if shapley:
+            v = shapley[name]
+            cells.append(f"{_short(v['mean'])} [{_short(v['ci95'][0])}, {_short(v['ci95'][1])}]")
+            cells.append(f"{100 * v['mean'] / total:.0f} %" if total else "—")
+        table.add_row(*cells)
+    return table
+
+
+@app.command("analytic")
+@friendly_errors
+def analytic_command(
+    file: FileArg,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
+    ] = None,
+    seconds_per_spam: Annotated[float, typer.Option(help="Recipient seconds lost per inbox spam.", min=0)] = 5.0,
+    value_of_time: Annotated[
+        float, typer.Option(help="Value of one hour of recipients' time (currency).", min=0)
+    ] = 2000.0,
+    value_of_lost_mail: Annotated[
+        float, typer.Option(help="Cost of one legitimate message lost to a filter (currency).", min=0)
+    ] = 100.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Closed-form expectations: revenue, profit, break-even success rate, deterrence, externality.
+
+    Exact for fixed campaigns through the spammer's own server (the lecture's case); for
+    scenarios with adaptive spammers or channel dynamics it says why it does not apply.
+
+    Example:  spamsim analytic scenarios/lecture.yaml --set enforcement.caught_probability=0.1
+    """
+    scenario = load(file, set_ or [])
+    result = expected(scenario, SocialCost(seconds_per_spam, value_of_time, value_of_lost_mail))
+    if as_json:
+        sys.stdout.write(dump_json(result.to_json()))
+        return
+    currency = scenario.market.currency
+    if not result.applicable:
+        err.print("closed form does not apply fully: " + "; ".join(result.reasons), markup=False)
+        err.print("the numbers below are the lecture arithmetic for the fixed-campaign core only", markup=False)
+    table = Table(title=f"{scenario.name}: expected values (closed form{'' if result.exact else ', first order'})")
+    table.add_column("spammer")
+    labels = {
+        "messages": "messages", "sales": "sales", "revenue": f"revenue ({currency})",
+        "cost": f"cost ({currency})", "fines": f"expected fines ({currency})",
+        "net_profit": f"net profit ({currency})", "p_convicted": "P(convicted)",
+        "break_even_success_rate": "break-even success rate", "cost_per_sale": f"cost per sale ({currency})",
+    }
+    for label in labels.values():
+        table.add_column(label, justify="right")
+    for name, row in result.per_spammer.iterrows():
+        table.add_row(str(name), *[_fmt_small(row[k]) for k in labels])
+    out.print(table)
+    t = result.totals
+    out.print(
+        f"lecture arithmetic N x p x profit: {_fmt(t['lecture_revenue'])} {currency}; "
+        f"society's cost {_fmt(t['social_cost'])} {currency} = "
+        f"{_fmt_small(t['externality_ratio'])} x the spammers' revenue (externality ratio)"
+    )
+    frontier = result.frontier
+    marks = Table(title="deterrence frontier: fine at which expected profit is zero")
+    marks.add_column("P(caught over campaign)", justify="right")
+    for name in frontier["spammer"].unique():
+        marks.add_column(f"{name} ({currency})", justify="right")
+    for p in (0.001, 0.01, 0.05, 0.1, 0.5, 1.0):
+        row = [f"{p:g}"]
+        for name in frontier["spammer"].unique():
+            f = frontier[frontier.spammer == name]
+            nearest = f.iloc[(f["caught_probability"] - p).abs().argmin()]
+            row.append(_fmt_small(nearest["zero_profit_fine"]))
+        marks.add_row(*row)
+    out.print(marks)
+
+
+class _VariantProgress:
+    """A rich progress bar over variants (stderr, interactive terminals only)."""
+
+    def __init__(self, quiet: bool):
+        self.enabled = not quiet and err.is_terminal
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __enter__(self) -> _VariantProgress:
+        if self.enabled:
+            self.bar = Progress(TextColumn("variants"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True)
+            self.bar.start()
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            if self.task is None:
+                self.task = self.bar.add_task("compare", total=total)
+            self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 class _progress:
     """A rich progress bar on stderr for long runs; silent for short or scripted ones."""
 
@@ -285,6 +475,27 @@ def spammer_table(result: Result) -> Table:
     for spammer, row in frame.iterrows():
         table.add_row(str(spammer), *[_fmt(v) for v in row])
     return table
+
+
+def _short(x: float | None) -> str:
+    """Compact money for tables: 1.23M, -45.6k (SI prefixes, three significant digits)."""
+    if x is None or x != x:
+        return "—"
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def _fmt_small(x: float) -> str:
+    """Like :func:`_fmt`, but keeps significant digits of small numbers (rates, ratios)."""
+    if x != x:
+        return "—"
+    if x in (float("inf"), float("-inf")):
+        return "∞" if x > 0 else "-∞"
+    if 0 < abs(x) < 1:
+        return f"{x:.3g}"
+    return _fmt(x)
 
 
 def _fmt(x: float) -> str:

@@ -15,8 +15,10 @@ import numpy as np
 import yaml
 
 from . import __version__
+from .analysis.effects import Comparison
 from .analysis.result import Result
 from .atomic import write_atomic, write_text_atomic
+from .scenario.loader import scenario_data
 
 
 def provenance(entropy: int, reps: int, workers: int = 1, command: list[str] | None = None) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def git_commit() -> str | None:
 
 def scenario_yaml(result: Result) -> str:
     """The scenario as run (defaults filled in, overrides applied), as YAML."""
-    data = result.scenario.model_dump(mode="json", exclude_none=True)
+    data = scenario_data(result.scenario)
     header = f"# {result.scenario.name}: the scenario as run by spamsim {__version__}\n"
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
@@ -98,5 +100,34 @@ def save_run(
             folder / "provenance.json",
             dump_json(provenance(result.entropy, result.reps, workers, command)),
         )
+    )
+    return written
+
+
+def save_comparison(
+    comparison: Comparison,
+    out: str | os.PathLike[str],
+    *,
+    workers: int = 1,
+    command: list[str] | None = None,
+) -> list[Path]:
+    """Write a comparison's files into ``out`` (each atomically) and return their paths.
+
+    Files: ``comparison.json`` (what ``compare --json`` prints), ``effects.parquet``,
+    ``shapley.parquet`` (with ``--shapley``), ``scenario.resolved.yaml``, ``provenance.json``.
+    """
+    folder = Path(out)
+    written = [
+        write_text_atomic(folder / "comparison.json", dump_json(comparison.to_json())),
+        write_atomic(folder / "effects.parquet", lambda tmp: comparison.effects_frame.to_parquet(tmp, index=False)),
+    ]
+    if comparison.shapley_computed:
+        written.append(
+            write_atomic(folder / "shapley.parquet", lambda tmp: comparison.shapley_frame.reset_index().to_parquet(tmp, index=False))
+        )
+    data = scenario_data(comparison.scenario)
+    written.append(write_text_atomic(folder / "scenario.resolved.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True)))
+    written.append(
+        write_text_atomic(folder / "provenance.json", dump_json(provenance(comparison.entropy, comparison.reps, workers, command)))
     )
     return written

@@ -57,8 +57,7 @@ def load(
     if isinstance(source, Scenario):
         if not overrides:
             return source
-        source = source.model_dump(mode="python", exclude_none=True)
-        return _validate(Located(source), "<scenario>", overrides)
+        return _validate(Located(scenario_data(source)), "<scenario>", overrides)
     if isinstance(source, Mapping):
         return _validate(Located(_plain(source)), "<dict>", overrides)
     path = FsPath(source)
@@ -71,6 +70,24 @@ def load(
     if isinstance(located.data, dict) and "name" not in located.data:
         located.data["name"] = path.stem
     return _validate(located, name, overrides)
+
+
+def scenario_data(scenario: Scenario) -> dict[str, Any]:
+    """A scenario as plain data that loads back to an equal scenario.
+
+    ``None`` is kept where it means something (``channels.own_server: null`` switches the
+    channel off) and dropped inside distributions (a beta given by mean/sd has no a/b).
+    """
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            is_dist = "dist" in value
+            return {k: clean(v) for k, v in value.items() if not (is_dist and v is None)}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return clean(scenario.model_dump(mode="json"))  # type: ignore[no-any-return]
 
 
 def read_text(path: FsPath) -> str:
