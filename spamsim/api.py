@@ -6,7 +6,12 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from pathlib import Path
+
 from .analysis.result import Result
+from .runner.backends import make_backend
+from .runner.sweep import SweepResult, run_sweep
+from .scenario.sweep import load_sweep
 from .runner.replications import replicate
 from .runner.seeding import SeedLike
 from .scenario.loader import load
@@ -53,3 +58,36 @@ def run(
     """
     loaded = load(scenario, overrides)
     return Result(replicate(loaded, reps=reps, seed=seed, workers=workers, progress=progress))
+
+
+def sweep(
+    file: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    workers: int | None = 1,
+    backend: str = "local",
+    scheduler: str | None = None,
+    resume: bool = False,
+) -> SweepResult:
+    """Run a sweep file (see :mod:`spamsim.scenario.sweep`) and return its results.
+
+    Parameters
+    ----------
+    file
+        Sweep YAML file.
+    out
+        Folder for the Parquet results (each point written atomically); None keeps them in
+        memory only.
+    workers, backend, scheduler
+        Where points run: local processes (default 1: this process), ``backend="dask"``
+        for a LocalCluster, or ``scheduler="tcp://host:port"`` for an existing cluster.
+    resume
+        Continue an interrupted sweep in ``out``.
+
+    Returns
+    -------
+    SweepResult
+        ``.replications`` (one row per point x replication) and ``.summary`` (per point).
+    """
+    spec, base_path = load_sweep(file)
+    with make_backend(workers, backend, scheduler) as engine:
+        return run_sweep(spec, load(base_path), engine, Path(out) if out is not None else None, resume)

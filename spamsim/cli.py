@@ -24,6 +24,11 @@ from . import __version__
 from .analysis.analytic import SocialCost, expected
 from .analysis.effects import Comparison, compare
 from .analysis.result import METRIC_DOCS, Result
+from .analysis.sensitivity import sensitivity
+from .atomic import write_atomic, write_text_atomic
+from .runner.backends import make_backend
+from .runner.sweep import run_sweep
+from .scenario.sweep import load_sweep
 from .api import run as run_scenario
 from .outputs import dump_json, save_comparison, save_run
 from .runner.replications import RefusedError
@@ -367,17 +372,132 @@ def analytic_command(
     out.print(marks)
 
 
+@app.command("sweep")
+@friendly_errors
+def sweep_command(
+    file: Annotated[Path, typer.Argument(help="Sweep YAML file.", show_default=False)],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Results folder (default: out/sweeps/NAME).", file_okay=False),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).", min=1)] = None,
+    backend: Annotated[str, typer.Option(help="local (worker processes) or dask (a LocalCluster).")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in --out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run a parameter sweep (grid, points, random or Latin hypercube), in parallel and resumable.
+
+    Each finished point is written atomically to OUT/points/; after an interruption,
+    --resume runs only the points that are missing. Numbers do not depend on the backend
+    or the number of workers.
+
+    Example:  spamsim sweep scenarios/deterrence-sweep.yaml --workers 2 --out out/deterrence
+    """
+    spec, base_path = load_sweep(file)
+    base = load(base_path)
+    out_dir = out_dir or Path("out") / "sweeps" / spec.name
+    bar = _VariantProgress(quiet=as_json, label="points")
+    try:
+        with make_backend(workers, backend, scheduler) as engine, bar:
+            result = run_sweep(spec, base, engine, out=out_dir, resume=resume, progress=bar.update)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: finished points are saved in {out_dir}/points; continue with --resume", markup=False)
+        raise typer.Exit(130) from None
+    summary = result.summary
+    if as_json:
+        payload = {
+            "sweep": spec.name,
+            "points": len(result.points),
+            "computed": result.computed,
+            "reps": spec.reps,
+            "seed": spec.seed,
+            "out": str(out_dir),
+            "summary": json.loads(summary.to_json(orient="records")),
+        }
+        sys.stdout.write(dump_json(payload))
+        return
+    table = Table(title=f"{spec.name}: {len(result.points)} points x {spec.reps} replications")
+    for column in summary.columns:
+        if column == "point" or column.endswith((".se", ".ci95_low", ".ci95_high")):
+            continue
+        table.add_column(column, justify="right")
+    for _, row in summary.head(40).iterrows():
+        table.add_row(*[_fmt_small(row[c]) for c in summary.columns if not (c == "point" or c.endswith((".se", ".ci95_low", ".ci95_high")))])
+    out.print(table)
+    if len(summary) > 40:
+        out.print(f"… {len(summary) - 40} more points in {out_dir}/summary.parquet", style="dim")
+    err.print(f"{result.computed} points computed, {len(result.points) - result.computed} resumed; results in {out_dir}/", markup=False)
+
+
+@app.command("sensitivity")
+@friendly_errors
+def sensitivity_command(
+    file: FileArg,
+    param: Annotated[
+        list[str], typer.Option("--param", "-p", help="PATH=LOW:HIGH (repeatable).", show_default=False)
+    ],
+    method: Annotated[str, typer.Option(help="sobol or morris.")] = "sobol",
+    metric: Annotated[str, typer.Option(help="Output metric, e.g. net_profit, revenue.")] = "net_profit",
+    n: Annotated[int, typer.Option("--n", help="Sobol base samples (power of 2) or Morris trajectories.", min=2)] = 64,
+    reps: Annotated[int, typer.Option(help="Replications per point.", min=2)] = 20,
+    seed: Annotated[int, typer.Option(help="Seed for sampling and runs.", min=0)] = 0,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).", min=1)] = None,
+    backend: Annotated[str, typer.Option(help="local or dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write indices.parquet, indices.json, points.parquet.", file_okay=False)
+    ] = None,
+) -> None:
+    """Which parameters matter most: Sobol (S1, ST) or Morris (mu*, sigma) indices with 95 % CIs (SALib).
+
+    Example:  spamsim sensitivity scenarios/japan-2011.yaml --method sobol --n 64
+    -p market.profit_per_sale=1000:10000 -p enforcement.reach_abroad=0:1 --metric net_profit
+    """
+    scenario = load(file, set_ or [])
+    bar = _VariantProgress(quiet=as_json, label="points")
+    with make_backend(workers, backend, scheduler) as engine, bar:
+        result = sensitivity(
+            scenario, param, metric=metric, method=method, n=n, reps=reps, seed=seed,  # type: ignore[arg-type]
+            backend=engine, progress=bar.update,
+        )
+    payload = result.to_json()
+    if as_json:
+        sys.stdout.write(dump_json(payload))
+    else:
+        table = Table(title=f"{scenario.name}: {method} sensitivity of {metric} ({payload['runs']} points x {reps} reps)")
+        table.add_column("parameter")
+        for column in result.indices.columns:
+            table.add_column(column, justify="right")
+        for name, row in result.indices.iterrows():
+            table.add_row(str(name), *[_fmt_small(v) for v in row])
+        out.print(table)
+    if out_dir is not None:
+        write_atomic(out_dir / "indices.parquet", lambda tmp: result.indices.reset_index().to_parquet(tmp, index=False))
+        write_text_atomic(out_dir / "indices.json", dump_json(payload))
+        write_atomic(out_dir / "points.parquet", lambda tmp: result.sweep.replications.to_parquet(tmp, index=False))
+        err.print(f"wrote 3 files to {out_dir}/", markup=False)
+
+
 class _VariantProgress:
     """A rich progress bar over variants (stderr, interactive terminals only)."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, label: str = "variants"):
         self.enabled = not quiet and err.is_terminal
+        self.label = label
         self.bar: Progress | None = None
         self.task: Any = None
 
     def __enter__(self) -> _VariantProgress:
         if self.enabled:
-            self.bar = Progress(TextColumn("variants"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True)
+            self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True)
             self.bar.start()
         return self
 

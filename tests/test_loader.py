@@ -159,7 +159,7 @@ def test_file_level_problems(tmp_path, write):
     (p,) = problems(binary)
     assert p.startswith(f"{binary}:2:9:") and "UTF-8" in p
     (p,) = problems(write("- 1\n- 2\n", "list.yaml"))
-    assert "a scenario must be a mapping" in p
+    assert "expected a mapping of fields (Scenario)" in p
 
 
 def test_alias_bomb_is_refused_quickly(write):

@@ -11,7 +11,7 @@ import difflib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path as FsPath
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,6 +19,8 @@ from .errors import Problem, ScenarioError
 from .overrides import apply_overrides
 from .schema import Scenario
 from .yamlio import Located, Path, YamlProblem, parse_yaml
+
+M = TypeVar("M", bound=BaseModel)
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Scenario files larger than this are refused unread (a scenario is a few kilobytes)."""
@@ -125,18 +127,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _validate(located: Located, source: str, overrides: list[str]) -> Scenario:
-    problems = apply_overrides(located, overrides)
-    if problems:
-        raise ScenarioError(located.problems + problems)
+def validate_located(located: Located, source: str, model: type[M]) -> M:
+    """Validate parsed YAML against ``model``, reporting every problem with its location."""
     if not isinstance(located.data, dict):
         raise ScenarioError(
-            [Problem(source, 1, 1, "", "a scenario must be a mapping of fields (name:, market:, …)")]
+            [Problem(source, 1, 1, "", f"expected a mapping of fields ({model.__name__})")]
         )
     try:
-        scenario = Scenario.model_validate(located.data)
+        validated = model.model_validate(located.data)
     except ValidationError as exc:
-        found = [_problem(err, located, source) for err in exc.errors(include_url=False)]
+        found = [_problem(err, located, source, model) for err in exc.errors(include_url=False)]
         # A refused tag or duplicate key already explains the value at its path.
         known = {p.path for p in located.problems}
         found = [p for p in found if p.path not in known]
@@ -144,17 +144,24 @@ def _validate(located: Located, source: str, overrides: list[str]) -> Scenario:
         raise ScenarioError(located.problems + found) from None
     if located.problems:
         raise ScenarioError(located.problems)
-    return scenario
+    return validated
 
 
-def _problem(err: Any, located: Located, source: str) -> Problem:
+def _validate(located: Located, source: str, overrides: list[str]) -> Scenario:
+    problems = apply_overrides(located, overrides)
+    if problems:
+        raise ScenarioError(located.problems + problems)
+    return validate_located(located, source, Scenario)
+
+
+def _problem(err: Any, located: Located, source: str, model: type[BaseModel]) -> Problem:
     kind = err["type"]
     path = _data_path(located.data, err["loc"], keep_last=kind in ("missing", "extra_forbidden"))
     message = str(err["msg"])
     if message.startswith(("Value error, ", "Assertion failed, ")):
         message = message.split(", ", 1)[1]
     if kind == "extra_forbidden":
-        known = _field_names(err["loc"][:-1])
+        known = _field_names(err["loc"][:-1], model)
         name = str(path[-1])
         message = f"unknown field {name!r}"
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
@@ -210,9 +217,9 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
-def _field_names(loc: tuple[Any, ...]) -> list[str]:
+def _field_names(loc: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
     """Field names valid at a (pydantic) location: the candidates for "did you mean"."""
-    models: list[type[BaseModel]] = [Scenario]
+    models: list[type[BaseModel]] = [root]
     for part in loc:
         if isinstance(part, str):
             deeper = [
