@@ -125,10 +125,10 @@ def _step_grid(scenario: Scenario, spammer: Spammer) -> tuple[np.ndarray, np.nda
     end_h = min((c.start_day + c.days) * 24.0, horizon_h)
     sends = np.zeros(n)
     interval = 24.0 / c.sends_per_day
-    for k in range(c.n_sends):
-        t = start_h + k * interval
-        if t < horizon_h:
-            sends[min(int(t // step_h), n - 1)] += 1
+    count = min(c.n_sends, int(max(0.0, horizon_h - start_h) / interval) + 1)
+    times = start_h + np.arange(count) * interval
+    times = times[times < horizon_h]
+    np.add.at(sends, np.minimum((times // step_h).astype(np.int64), n - 1), 1)
     hours = np.array(
         [max(0.0, min(min((k + 1) * step_h, horizon_h), end_h) - max(k * step_h, start_h)) for k in range(n)]
     )

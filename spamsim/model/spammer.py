@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,12 +46,15 @@ class Spammer:
         self.quit_day = np.full(size, np.inf)
 
     # -- sending ---------------------------------------------------------------------------
-    def send_times(self) -> list[float]:
-        """Times (hours) of the campaign's sends inside the horizon."""
+    def send_times(self) -> Iterator[float]:
+        """Times (hours) of the campaign's sends inside the horizon, in order."""
         campaign = self.spec.campaign
         interval = 24.0 / campaign.sends_per_day
-        times = [self.start_hours + k * interval for k in range(campaign.n_sends)]
-        return [t for t in times if t < self.world.horizon_hours]
+        for k in range(campaign.n_sends):
+            t = self.start_hours + k * interval
+            if t >= self.world.horizon_hours:
+                return
+            yield t
 
     def run(self) -> Generator[simpy.Event, Any, None]:
         """SimPy process: each send puts a batch into the outbox the world empties per step."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 
 import multiprocessing
+import math
 from collections.abc import Callable, Iterator
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -47,28 +49,96 @@ def blocks(reps: int) -> list[int]:
     return [BLOCK_SIZE] * full + ([rest] if rest else [])
 
 
+MAX_LEDGER_BYTES = 8 * 2**30
+"""Largest ledger a run may allocate (the machines this runs on have tens of GiB)."""
+
+MAX_MESSAGES_PER_STEP = 2**62
+"""Counts are int64 inside a step; more messages than this in one step would overflow."""
+
+
+def max_seconds() -> float:
+    """Longest estimated run accepted (``SPAMSIM_MAX_SECONDS``, default one hour)."""
+    try:
+        return float(os.environ.get("SPAMSIM_MAX_SECONDS", "3600"))
+    except ValueError:
+        return 3600.0
+
+
+def estimate(scenario: Scenario, reps: int) -> dict[str, float]:
+    """Rough cost of a run: events, seconds (on one core of a 2020s CPU) and ledger bytes.
+
+    The engine's cost is Python overhead per step and per event, not messages (see
+    DESIGN.md, "Performance"); the constants were measured on the development machine.
+    """
+    blocks_ = math.ceil(reps / BLOCK_SIZE)
+    channels = max(1, len(scenario.channels.names()))
+    horizon_days = scenario.horizon_days
+    sends = sum(min(s.campaign.n_sends, s.campaign.sends_per_day * horizon_days + 1) for s in scenario.spammers)
+    adapts = sum(
+        horizon_days / s.strategy.reaction_days for s in scenario.spammers if s.strategy.kind == "adaptive"
+    )
+    antivirus = scenario.countermeasures.antivirus
+    variants = horizon_days / antivirus.new_variant_every_days * 2 if antivirus and antivirus.new_variant_every_days else 0
+    steps = scenario.n_steps
+    events = sends + adapts + variants + steps
+    per_step = 3e-4 + 5e-5 * len(scenario.spammers) * channels
+    seconds = blocks_ * (steps * per_step + events * 2e-5)
+    ledger = steps * len(scenario.spammers) * channels * reps * 8.0 * 20
+    return {"events": events, "seconds": seconds, "ledger_bytes": ledger}
+
+
 def check_feasible(scenario: Scenario, reps: int) -> None:
     """Refuse runs that could not finish, with an estimate of what they would take."""
     if not 1 <= reps <= MAX_REPS:
         raise RefusedError(f"reps must be between 1 and {MAX_REPS:,}, got {reps:,}")
-    cells = scenario.n_steps * len(scenario.spammers) * reps
-    if cells > 2e8:
+    cost = estimate(scenario, reps)
+    if cost["ledger_bytes"] > MAX_LEDGER_BYTES:
         raise RefusedError(
             f"{scenario.n_steps:,} steps x {len(scenario.spammers)} spammers x {reps:,} "
-            f"replications would need about {cells * 8 * 12 / 2**30:,.0f} GiB of ledger; "
-            "use fewer replications or a coarser horizon.step_hours"
+            f"replications would need about {cost['ledger_bytes'] / 2**30:,.1f} GiB of ledger "
+            f"(limit {MAX_LEDGER_BYTES / 2**30:.0f} GiB); use fewer replications or a coarser "
+            "horizon.step_hours"
         )
+    if cost["seconds"] > max_seconds():
+        raise RefusedError(
+            f"this run would take about {_duration(cost['seconds'])} ({cost['events']:.3g} events "
+            f"over {scenario.n_steps:,} steps x {math.ceil(reps / BLOCK_SIZE)} blocks); shorten the "
+            "horizon, coarsen horizon.step_hours, send less often, or raise SPAMSIM_MAX_SECONDS"
+        )
+    step_days = scenario.horizon.step_hours / 24.0
+    for s in scenario.spammers:
+        per_step = _max_count(s.campaign.messages_per_send) * max(1.0, s.campaign.sends_per_day * step_days + 1)
+        if per_step > MAX_MESSAGES_PER_STEP:
+            raise RefusedError(
+                f"spammer {s.name!r} could send {per_step:.3g} messages in one step, beyond the "
+                f"{MAX_MESSAGES_PER_STEP:.3g} the engine counts exactly; use a shorter step"
+            )
     if scenario.engine.mode == "exact":
-        messages = reps * sum(
-            _mean_count(s.campaign.messages_per_send) * s.campaign.n_sends for s in scenario.spammers
-        )
+        messages = reps * sum(_mean_count(s.campaign.messages_per_send) * s.campaign.n_sends for s in scenario.spammers)
+        botnet = scenario.channels.botnet
+        if botnet is not None:
+            messages += reps * _mean_count(botnet.hosts) * scenario.n_steps
         if messages > EXACT_MODE_MAX_MESSAGES:
             seconds = messages / 5e7  # ~5e7 per-message draws per second on one core
             raise RefusedError(
                 f"exact mode would draw about {messages:.3g} per-message variates "
-                f"(~{seconds:,.0f} s); it exists to check the batched engine on small "
+                f"(~{_duration(seconds)}); it exists to check the batched engine on small "
                 "volumes — use engine.mode: batched"
             )
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 3.15e7), ("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:.1f} s"
+
+
+def _max_count(value: object) -> float:
+    low_high = getattr(value, "support", None)
+    if callable(low_high):
+        return min(float(low_high()[1]), 1e15)
+    return float(value)  # type: ignore[arg-type]
 
 
 def _mean_count(value: object) -> float:

@@ -10,7 +10,7 @@ as the field name says; rates are per day unless the name says otherwise.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -74,7 +74,7 @@ class Strategy(Model):
         description="Initial share of volume per channel (normalised to sum to 1).",
     )
     reaction_days: Days = Field(
-        1.0, gt=0, description="Days between reassessments (the reaction delay)."
+        1.0, ge=0.01, description="Days between reassessments (the reaction delay)."
     )
     shift: Probability = Field(
         0.5, description="Share of volume moved to the best channel at each reassessment."
@@ -436,7 +436,7 @@ class Antivirus(Countermeasure):
     signature_lag_days: Days = Field(
         3.0, description="Days from a new variant's release until antivirus detects it."
     )
-    new_variant_every_days: Days | None = Field(
+    new_variant_every_days: Annotated[Days, Field(ge=0.01)] | None = Field(
         None,
         description="Days between new bot variants (each restarts the signature lag). "
         "null: one variant, detectable from the start.",

@@ -108,6 +108,12 @@ def parse_yaml(text: str, source: str) -> Located:
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
+    except RecursionError:
+        # PyYAML's composer recurses once per nesting level; a hostile document nested
+        # thousands deep exhausts the stack before our own depth check can run.
+        raise YamlProblem(
+            [Problem(source, None, None, "", f"document nested deeper than {MAX_DEPTH} levels")]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = _mark(source, exc.problem_mark)
         raise YamlProblem(
