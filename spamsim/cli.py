@@ -22,6 +22,7 @@ from rich.table import Table
 
 from . import __version__
 from .analysis.analytic import SocialCost, expected
+from .analysis.calibration import calibrate
 from .analysis.effects import Comparison, compare
 from .analysis.result import METRIC_DOCS, Result
 from .analysis.sensitivity import sensitivity
@@ -484,6 +485,49 @@ def sensitivity_command(
         write_text_atomic(out_dir / "indices.json", dump_json(payload))
         write_atomic(out_dir / "points.parquet", lambda tmp: result.sweep.replications.to_parquet(tmp, index=False))
         err.print(f"wrote 3 files to {out_dir}/", markup=False)
+
+
+@app.command("calibrate")
+@friendly_errors
+def calibrate_command(
+    file: FileArg,
+    observed: Annotated[
+        Path, typer.Option("--observed", help="Counts file: counts: {attempted: N, ..., sales: S}.", show_default=False)
+    ],
+    fit: Annotated[
+        list[str],
+        typer.Option("--fit", help="Parameter to estimate (repeatable), e.g. market.funnel.click_rate.", show_default=False),
+    ],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the calibrated scenario YAML here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fit funnel probabilities to observed stage counts (maximum likelihood, profile-likelihood CIs).
+
+    Example:  spamsim calibrate scenarios/lecture.yaml --observed scenarios/observed/spamalytics.yaml
+    --fit market.success_rate -o calibrated.yaml
+    """
+    scenario = load(file, set_ or [])
+    result = calibrate(scenario, observed, fit)
+    if output is not None:
+        write_text_atomic(output, result.to_yaml())
+        err.print(f"wrote the calibrated scenario to {output}", markup=False)
+    if as_json:
+        sys.stdout.write(dump_json(result.to_json()))
+        return
+    table = Table(title=f"{scenario.name}: calibrated to {observed}", caption=f"log-likelihood {result.log_likelihood:.4g}")
+    table.add_column("parameter")
+    table.add_column("estimate", justify="right")
+    table.add_column("95 % CI", justify="right")
+    table.add_column("interval", style="dim")
+    for name, row in result.estimates.iterrows():
+        table.add_row(str(name), _fmt_small(row["estimate"]), f"[{_fmt_small(row['ci_low'])}, {_fmt_small(row['ci_high'])}]", str(row["method"]))
+    out.print(table)
 
 
 class _VariantProgress:

@@ -113,3 +113,22 @@ def test_internal_errors_are_one_line(monkeypatch, tmp_path):
     res = spamsim_cli("run", LECTURE, "--reps", "10", "--out", str(blocker / "sub"))
     assert res.returncode in (1, 2)
     assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_calibrate_cli_writes_a_loadable_scenario(tmp_path):
+    out = tmp_path / "calibrated.yaml"
+    res = spamsim_cli(
+        "calibrate", LECTURE, "--observed", str(SCENARIOS / "observed" / "spamalytics.yaml"),
+        "--fit", "market.success_rate", "-o", str(out), "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    payload = json.loads(res.stdout)
+    assert json.dumps(payload)  # one JSON object
+    calibrated = spamsim.load(out)
+    # Spamalytics: 28 sales from ~350 million messages.
+    assert calibrated.market.success_rate == pytest.approx(28 / 350e6)
+    refused = spamsim_cli(
+        "calibrate", LECTURE, "--observed", str(SCENARIOS / "observed" / "spamalytics.yaml"),
+        "--fit", "market.funnel.open_rate",
+    )
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr

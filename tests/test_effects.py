@@ -199,3 +199,12 @@ def test_analytic_cli():
     assert payload["applicable"] and payload["totals"]["revenue"] == pytest.approx(5e6)
     table = spamsim_cli("analytic", str(SCENARIOS / "lecture.yaml"), "--set", "enforcement.caught_probability=0.1")
     assert table.returncode == 0 and "deterrence frontier" in table.stdout
+
+
+def test_japan_2011_every_countermeasure_alone_lowers_revenue():
+    cmp = spamsim.compare(SCENARIOS / "japan-2011.yaml", reps=60, seed=2011)
+    assert len(cmp.names) == 8  # seven countermeasures and enforcement
+    for effect in cmp.effects():
+        change = effect["alone"]["revenue_change"]
+        # "<= 0 up to its CI": the interval must reach zero or below.
+        assert change["ci95"][0] <= 0, (effect["countermeasure"], change)

@@ -401,6 +401,38 @@ class Calibration:
     counts_origin: str = "<counts>"
     notes: list[str] = field(default_factory=list)
 
+    def fitted_counts(self) -> pd.DataFrame:
+        """Observed vs fitted count at each observed stage (for a fit-vs-observed figure).
+
+        Each stage's fitted count is the previous observed count times the product of the
+        transition probabilities between them, at the estimates; the bounds use each fitted
+        parameter's interval (every transition is monotone in its parameter). The first
+        observed stage is the starting count, so fitted equals observed there.
+        """
+        uses_success = SUCCESS_RATE in self.fit or SUCCESS_RATE in self.held
+        chain = _SUCCESS_CHAIN if uses_success else _FUNNEL_CHAIN
+        order = _stages_of(chain)
+        stages = [s for s in order if s in self.observed]
+
+        def value(parameter: str, column: str) -> float:
+            if parameter in self.estimates.index:
+                return float(self.estimates.loc[parameter, column])
+            return float(self.held.get(parameter, 1.0 if parameter == DELIVERY else 0.0))
+
+        rows = [{"stage": stages[0], "observed": self.observed[stages[0]], "fitted": float(self.observed[stages[0]]),
+                 "fitted_ci_low": float(self.observed[stages[0]]), "fitted_ci_high": float(self.observed[stages[0]])}]
+        for source, target in zip(stages, stages[1:], strict=False):
+            between = chain[order.index(source) : order.index(target)]
+            mid = low = high = float(self.observed[source])
+            for t in between:
+                p, lo, hi = (value(t.parameter, c) for c in ("estimate", "ci_low", "ci_high"))
+                if t.complement:
+                    p, lo, hi = 1.0 - p, 1.0 - hi, 1.0 - lo
+                mid, low, high = mid * p, low * lo, high * hi
+            rows.append({"stage": target, "observed": self.observed[target], "fitted": mid,
+                         "fitted_ci_low": low, "fitted_ci_high": high})
+        return pd.DataFrame(rows)
+
     def calibrated_scenario(self) -> Scenario:
         """The scenario with every fitted field set to its estimate.
 

@@ -30,7 +30,7 @@ def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, 
     return mean, se, mean - half, mean + half
 
 
-def summarize(frame: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:
+def summarize(frame: pd.DataFrame, metrics: Iterable[str], signed: Iterable[str] = ("net_profit",)) -> pd.DataFrame:
     """One row per metric: n, mean, sd, se and the 95 % CI of the mean over rows of ``frame``.
 
     Parameters
@@ -39,11 +39,18 @@ def summarize(frame: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:
         One row per replication.
     metrics
         Columns to summarise.
+    signed
+        Metrics that can be negative. Every other metric is a count, an amount or a share
+        that cannot be, so its interval is clipped at 0 (a t-interval is symmetric and would
+        otherwise report impossible values such as -0.005 quits for rare events).
     """
+    signed = set(signed)
     rows = []
     for metric in metrics:
         x = frame[metric].to_numpy(dtype=float)
         mean, se, lo, hi = mean_ci(x)
+        if metric not in signed and lo == lo:
+            lo = max(lo, 0.0)
         rows.append(
             {
                 "metric": metric,

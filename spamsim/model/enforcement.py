@@ -40,15 +40,17 @@ class Enforcement:
         """The fine for the spammer's legal form, per replication."""
         return as_array(getattr(self.values.fines, spammer.spec.legal_form), self.world.size)
 
-    def expected_fine_per_day(self, spammer: Spammer) -> np.ndarray:
-        """What a rational spammer expects to pay in fines per day at its current volume."""
+    def expected_fine_per_day(self, spammer: Spammer, daily_messages: np.ndarray | None = None) -> np.ndarray:
+        """What a rational spammer expects to pay in fines per day at ``daily_messages``
+        (default: its planned campaign volume)."""
         size = self.world.size
         if not self.enabled:
             return np.zeros(size)
         campaign_days = max((spammer.end_hours - spammer.start_hours) / 24.0, 1e-9)
         p_caught = np.clip(as_array(self.values.caught_probability, size), 0.0, 1.0 - 1e-12)
         base_hazard = -np.log1p(-p_caught) / campaign_days
-        daily_messages = spammer.messages_per_send * spammer.spec.campaign.sends_per_day
+        if daily_messages is None:
+            daily_messages = spammer.messages_per_send * spammer.spec.campaign.sends_per_day
         hazard = base_hazard + as_array(self.values.detection_per_million_messages, size) * daily_messages / 1e6
         return hazard * self.conviction_factor(spammer) * self.fine(spammer)
 

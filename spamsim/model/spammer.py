@@ -90,10 +90,11 @@ class Spammer:
     def adapt(self) -> Generator[simpy.Event, Any, None]:
         """SimPy process of an adaptive spammer: reassess every ``reaction_days``.
 
-        Margin per message wanted in channel ``c`` over the last window is
-        ``(revenue - message and channel costs) / demand``; capacity shortfalls therefore
-        lower a channel's margin. The spammer moves ``shift`` of its volume to the best
-        channel (keeping ``exploration`` on every channel), and quits once its expected
+        Margin per message in channel ``c`` over the last window is
+        ``(revenue - message and channel costs) / attempted``. The spammer fills channels
+        best-margin first, each up to the share of its volume the channel managed to carry
+        (capacity), moves ``shift`` of its volume towards that allocation (keeping
+        ``exploration`` on every channel), and quits once its expected
         daily profit — recent revenue minus costs, minus the expected fine per day — has been
         negative for ``quit_after_days``.
         """
@@ -106,22 +107,34 @@ class Spammer:
 
     def _reassess(self, start: float, end: float) -> None:
         world = self.world
-        strategy = self.spec.strategy
         first, last = world.step_of(start), world.step_of(end - 1e-9)
         flows = world.ledger.flows
         window = slice(first, last + 1)
         demand = flows["demand"][window, self.index].sum(axis=0)  # [channel, rep]
+        attempted = flows["attempted"][window, self.index].sum(axis=0)
+        unsent = flows["unsent"][window, self.index].sum(axis=0)
         gain = (
             flows["revenue"][window, self.index]
             - flows["message_cost"][window, self.index]
             - flows["channel_cost"][window, self.index]
         ).sum(axis=0)
-        margin = np.where(demand > 0, gain / np.maximum(demand, 1), -np.inf)
+        margin = np.where(attempted > 0, gain / np.maximum(attempted, 1), -np.inf)
         margin[~self.usable] = -np.inf
         observed = np.isfinite(margin).any(axis=0)
         best = np.argmax(margin, axis=0)
+        # A channel that could not take all it was offered carries at most the share it did
+        # take; fill channels best-first up to that share, the rest onto the best one.
+        total = np.maximum(demand.sum(axis=0), 1)
+        room = np.where(unsent > 0, attempted / total, np.inf)
         target = np.zeros_like(self.mix)
-        target[best, np.arange(world.size)] = 1.0
+        remaining = np.ones(world.size)
+        reps = np.arange(world.size)
+        for rank_row in np.argsort(-margin, axis=0, kind="stable"):
+            usable = np.isfinite(margin[rank_row, reps])
+            take = np.where(usable, np.minimum(remaining, room[rank_row, reps]), 0.0)
+            target[rank_row, reps] += take
+            remaining -= take
+        target[best, reps] += remaining
         shift = as_array(self.values.strategy.shift, world.size)
         new_mix = (1.0 - shift) * self.mix + shift * target
         floor = as_array(self.values.strategy.exploration, world.size) / max(self.usable.sum(), 1)
@@ -133,15 +146,17 @@ class Spammer:
         self.best = np.where(update, best, self.best)
         step = world.step_of(end - 1e-9)
         world.ledger.add_spammer("switches", step, self.index, switched.astype(float))
-        self._deterrence(window, gain.sum(axis=0), (end - start) / 24.0, step)
+        days = (end - start) / 24.0
+        self._deterrence(window, gain.sum(axis=0), attempted.sum(axis=0) / days, days, step)
 
-    def _deterrence(self, window: slice, gain: np.ndarray, days: float, step: int) -> None:
+    def _deterrence(self, window: slice, gain: np.ndarray, daily_messages: np.ndarray, days: float, step: int) -> None:
         quit_after = self.spec.strategy.quit_after_days
         if quit_after is None:
             return
         ledger = self.world.ledger
         fixed = (ledger.spammer["fixed_cost"][window, self.index] + ledger.spammer["send_cost"][window, self.index]).sum(axis=0)
-        expected_profit_per_day = (gain - fixed) / days - self.world.enforcement.expected_fine_per_day(self)
+        expected_fine = self.world.enforcement.expected_fine_per_day(self, daily_messages)
+        expected_profit_per_day = (gain - fixed) / days - expected_fine
         negative = expected_profit_per_day < 0
         self.negative_days = np.where(negative, self.negative_days + days, 0.0)
         quitting = self.active & (self.negative_days >= quit_after - 1e-9)

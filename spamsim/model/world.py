@@ -10,8 +10,8 @@ so it precedes anything else scheduled for the same instant) the world moves the
 in this documented order:
 
 1. each spammer splits its outbox over channels by its mix (``demand``);
-2. each channel's capacity is shared among spammers in proportion to demand; the rest is
-   ``unsent``;
+2. each channel's capacity — a shared pool split in proportion to demand, or each spammer's
+   own server — limits what is ``attempted``; the rest is ``unsent``;
 3. each channel routes each spammer's ``attempted`` mail; sending-side countermeasures block
    in the order of :data:`~spamsim.model.ledger.BLOCKING_ORDER` (relay prevention, OP25B,
    submission auth, rate limits, then receivers' blacklists), every blocked message booked
@@ -146,10 +146,14 @@ class World:
         attempted_total = np.zeros((n_channels, self.size))
         for c, channel in enumerate(self.channels):
             wanted = demand[:, c]
-            total = wanted.sum(axis=0)
             capacity = channel.capacity(step)
-            scale = np.where(total > capacity, capacity / np.maximum(total, 1), 1.0)
-            attempted = np.floor(wanted * scale[None, :]).astype(np.int64)
+            if channel.per_spammer_capacity:
+                attempted = np.minimum(wanted, np.floor(np.minimum(capacity, 2.0**62))).astype(np.int64)
+            else:
+                # A shared pool (relays, bots, accounts) is split in proportion to demand.
+                total = wanted.sum(axis=0)
+                scale = np.where(total > capacity, capacity / np.maximum(total, 1), 1.0)
+                attempted = np.floor(wanted * scale[None, :]).astype(np.int64)
             for spammer in self.spammers:
                 self._book(step, spammer, c, channel, wanted[spammer.index], attempted[spammer.index])
             attempted_total[c] = attempted.sum(axis=0)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Tag, WithJsonSchema
 
-from .distributions import Distribution, Fixed, Uniform, Triangular, _Dist
+from .distributions import Distribution, Fixed, Triangular, Uniform, _Dist
 
 MAX_COUNT = 1e15
 """Largest message count or population accepted (the issue's "counts up to 1e15")."""
@@ -52,6 +52,7 @@ def _checker(bounds: Bounds):  # type: ignore[no-untyped-def]
     def check(value: float | _Dist) -> float | _Dist:
         if isinstance(value, _Dist):
             _check_distribution(value, bounds)
+            value = value.model_copy()  # never share a bound distribution between fields
             value.bind(bounds.low, bounds.high, bounds.integer)
             return value
         if not math.isfinite(value):

@@ -70,8 +70,12 @@ class Channel:
         p = np.asarray(listed) * self.world.share("blacklists", "adoption", step)
         return route.block("blacklists", remaining, self.binomial(rng, remaining, p))
 
+    per_spammer_capacity = False
+    """True if ``capacity`` is each spammer's own (shape ``[spammer, rep]``), not a shared pool."""
+
     def capacity(self, step: int) -> np.ndarray:
-        """Messages the channel can carry in ``step`` for all spammers together."""
+        """Messages the channel can carry in ``step``: for all spammers together (``[rep]``),
+        or per spammer (``[spammer, rep]``) when ``per_spammer_capacity``."""
         return np.full(self.world.size, np.inf)
 
     def route(self, spammer: int, attempted: np.ndarray, step: int) -> Route:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from ..sampling import survival_in_step
 from ..submission import SubmissionServers
 from ..values import as_array
 from .base import Channel, Route
@@ -41,20 +42,35 @@ class Botnet(Channel):
         self.bots = np.minimum(np.round(as_array(values.initial_bots, size)), self.hosts)
         self.hit_and_run = np.zeros(size)
         self.servers = SubmissionServers(world)
-        self.antivirus_blind = False
+        self.releases: list[float] = []
+        """Release times (hours) of new bot variants so far."""
         antivirus = world.scenario.countermeasures.antivirus
+        self.lag_hours = antivirus.signature_lag_days * 24.0 if antivirus is not None else 0.0
         if antivirus is not None and antivirus.enabled and antivirus.new_variant_every_days:
-            world.env.process(self._variants(antivirus.new_variant_every_days, antivirus.signature_lag_days))
+            world.env.process(self._variants(antivirus.new_variant_every_days * 24.0))
 
-    def _variants(self, every_days: float, lag_days: float) -> Generator[simpy.Event, Any, None]:
-        """SimPy process: a new variant every ``every_days``; antivirus is blind for ``lag_days``."""
+    def _variants(self, every_hours: float) -> Generator[simpy.Event, Any, None]:
+        """SimPy process: the botmaster releases a new variant every ``every_hours``."""
         env = self.world.env
         while True:
-            self.antivirus_blind = True
-            blind_hours = min(lag_days, every_days) * 24.0
-            yield env.timeout(blind_hours)
-            self.antivirus_blind = False
-            yield env.timeout(every_days * 24.0 - blind_hours)
+            self.releases.append(env.now)
+            yield env.timeout(every_hours)
+
+    def blind_share(self, start: float, end: float) -> float:
+        """Share of ``[start, end)`` during which antivirus has no signature for the current variant.
+
+        A variant released at ``r`` is invisible until ``r + lag``, or until the next
+        release (whichever is first: the next variant starts its own lag).
+        """
+        if end <= start or not self.releases:
+            return 0.0
+        blind = 0.0
+        for i, release in enumerate(self.releases):
+            until = release + self.lag_hours
+            if i + 1 < len(self.releases):
+                until = min(until, self.releases[i + 1] + self.lag_hours)
+            blind += max(0.0, min(end, until) - max(start, release))
+        return min(1.0, blind / (end - start))
 
     def send_rate_per_hour(self) -> np.ndarray:
         rate = as_array(self.values.sends_per_bot_hour, self.world.size)
@@ -71,7 +87,8 @@ class Botnet(Channel):
         if self.world.countermeasure("op25b") is not None:
             blocking = self.world.share("op25b", "adoption", step)
             direct = route.block("op25b", direct, self.binomial(rng, direct, blocking))
-        via_server = route.block("submission_auth", via_server, self.servers.refuse(rng, via_server, step))
+        if self.world.countermeasure("submission_auth") is not None:
+            via_server = route.block("submission_auth", via_server, self.servers.refuse(rng, via_server, step))
         route.arriving = direct + via_server
         # Mail relayed by an organisation's own server comes from a listed-clean address;
         # only direct-to-MX mail from dynamic addresses meets policy blacklists.
@@ -87,11 +104,13 @@ class Botnet(Channel):
         bot_hours = attempted / np.maximum(per_bot_hour, 1e-300)
         return bot_hours / 24.0 * as_array(self.values.rental_cost_per_bot_day, self.world.size)
 
-    def cleanup_rate_per_day(self) -> np.ndarray | float:
+    def cleanup_rate_per_day(self, step: int) -> np.ndarray | float:
+        """Antivirus cleanup hazard averaged over ``step`` (zero while it is blind)."""
         antivirus = self.world.countermeasure("antivirus")
-        if antivirus is None or self.antivirus_blind:
+        if antivirus is None:
             return 0.0
-        return antivirus.cleanup_rate_per_day  # type: ignore[no-any-return]
+        start, end = self.world.step_window(step)
+        return antivirus.cleanup_rate_per_day * (1.0 - self.blind_share(start, end))  # type: ignore[no-any-return]
 
     def end_step(self, step: int, attempted_total: np.ndarray) -> None:
         rng = self.rng(step)
@@ -101,22 +120,17 @@ class Botnet(Channel):
         p_infect = 1.0 - np.exp(-as_array(self.values.infection_rate_per_day, size) * dt)
         infected = self.binomial(rng, clean, p_infect)
         new_hit_and_run = self.binomial(rng, infected, self.values.hit_and_run_share)
-        cleanup = as_array(self.cleanup_rate_per_day(), size)
+        cleanup = as_array(self.cleanup_rate_per_day(step), size)
         cleaned = self.binomial(rng, self.bots.astype(np.int64), 1.0 - np.exp(-cleanup * dt))
         leave = cleanup + 24.0 / self.spec.hit_and_run_lifetime_hours
         gone = self.binomial(rng, self.hit_and_run.astype(np.int64), 1.0 - np.exp(-leave * dt))
         # Hosts infected during the step are exposed to removal for part of it: a bot that
         # arrives uniformly in the step survives to its end with probability
         # (1 - exp(-rate dt)) / (rate dt). Without this the step mean lags the ODE by O(dt).
-        new_bots = self.binomial(rng, infected - new_hit_and_run, _survival(cleanup * dt))
-        new_hit_and_run = self.binomial(rng, new_hit_and_run, _survival(leave * dt))
+        new_bots = self.binomial(rng, infected - new_hit_and_run, survival_in_step(cleanup * dt))
+        new_hit_and_run = self.binomial(rng, new_hit_and_run, survival_in_step(leave * dt))
         self.bots = self.bots + new_bots - cleaned
         self.hit_and_run = self.hit_and_run + new_hit_and_run - gone
         self.world.ledger.set_world("bots", step, self.bots)
         self.world.ledger.set_world("hit_and_run_bots", step, self.hit_and_run)
 
-
-def _survival(exposure: np.ndarray) -> np.ndarray:
-    """P(survive to the step's end) for an arrival uniform in the step: (1 - e^-x) / x."""
-    x = np.asarray(exposure, dtype=float)
-    return np.where(x > 1e-9, -np.expm1(-x) / np.maximum(x, 1e-300), 1.0 - x / 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..sampling import survival_in_step
 from ..values import as_array
 from .base import Channel, Route
 
@@ -47,7 +48,10 @@ class CompromisedAccounts(Channel):
         dt = self.world.step_hours / 24.0
         size = self.world.size
         stolen = rng.poisson(as_array(self.values.theft_per_day, size) * dt)
-        p_lock = 1.0 - np.exp(-as_array(self.values.lockout_rate_per_day, size) * dt)
-        locked = self.binomial(rng, self.accounts.astype(np.int64), p_lock)
+        lockout = as_array(self.values.lockout_rate_per_day, size)
+        locked = self.binomial(rng, self.accounts.astype(np.int64), 1.0 - np.exp(-lockout * dt))
+        # Accounts stolen during the step face lockout for part of it, so the population
+        # settles at theft / lockout whatever the step length.
+        stolen = self.binomial(rng, stolen.astype(np.int64), survival_in_step(lockout * dt))
         self.accounts = self.accounts + stolen - locked
         self.world.ledger.set_world("accounts", step, self.accounts)

@@ -16,17 +16,18 @@ class OwnServer(Channel):
     """
 
     name = "own_server"
+    per_spammer_capacity = True  # each spammer runs its own server
 
     def __init__(self, world, index, spec, values):  # type: ignore[no-untyped-def]
         super().__init__(world, index, spec, values)
         self.listed = np.zeros((len(world.scenario.spammers), world.size))
 
     def capacity(self, step: int) -> np.ndarray:
+        n = len(self.world.spammers)
         if self.spec.capacity_per_hour is None:
-            return np.full(self.world.size, np.inf)
-        # One server per spammer: the world shares capacity by demand, so scale by spammers.
+            return np.full((n, self.world.size), np.inf)
         per_server = as_array(self.values.capacity_per_hour, self.world.size) * self.world.step_hours
-        return per_server * len(self.world.spammers)
+        return np.broadcast_to(per_server, (n, self.world.size))
 
     def route(self, spammer: int, attempted: np.ndarray, step: int) -> Route:
         rng = self.rng(step, self.world.spammers[spammer].name)
