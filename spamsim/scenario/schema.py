@@ -26,7 +26,7 @@ class Model(BaseModel):
 class Horizon(Model):
     """How long the simulated world runs and how finely the ledger records it."""
 
-    days: Days | None = Field(
+    days: Annotated[Days, Field(gt=0)] | None = Field(
         None,
         description="Length of the simulation in days. Default: the end of the last campaign.",
     )

@@ -105,7 +105,15 @@ def parse_yaml(text: str, source: str) -> Located:
     YamlProblem
         On syntax errors, alias bombs or excessive nesting.
     """
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        # Control characters are refused while the text is read, before any mark exists.
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise YamlProblem(
+            [Problem(source, line, column, "", f"character {exc.character!r} is not allowed in YAML")]
+        ) from None
     try:
         root = loader.get_single_node()
     except RecursionError:
