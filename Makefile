@@ -1,7 +1,7 @@
 # Two commands on a fresh machine (only python3 and make needed):
-#   make demo   create .venv, install spamsim, run the lecture scenario into out/
+#   make demo   create .venv, install spamsim, run the lecture scenario; figures and a report in out/
 #   make test   create/update .venv with the test extras and run the whole suite
-# Both are idempotent: the venv is rebuilt only when pyproject.toml changes.
+# Both are idempotent: the venv is refreshed only when pyproject.toml changes.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 OUT    ?= out
 
-.PHONY: demo test install install-test lint bench clean
+.PHONY: demo test install install-test browser lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,24 +19,45 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[test]'
+	$(PIP) install -e '.[test,notebooks]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	@touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# The report test renders HTML in a real headless browser. Install Debian's Chromium where
+# we can (root with apt); elsewhere that one test is skipped with its reason.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "note: could not install chromium; the browser test will be skipped"; \
+	else echo "note: no chromium and no root apt-get; the browser test will be skipped"; fi
+
 demo: install
 	$(BIN)/spamsim run scenarios/lecture.yaml --reps 1000 --seed 2011 --out $(OUT)/lecture
-	@echo "Results written to $(OUT)/lecture/ (summary.json, replications.parquet, ...)"
+	$(BIN)/spamsim compare scenarios/japan-2011.yaml --shapley --reps 100 --seed 2011 --out $(OUT)/japan-2011
+	$(BIN)/spamsim run scenarios/timeline.yaml --reps 40 --seed 2011 --out $(OUT)/timeline > /dev/null
+	$(BIN)/spamsim sweep scenarios/deterrence-sweep.yaml --out $(OUT)/deterrence --resume > /dev/null
+	$(BIN)/spamsim plot break-even scenarios/lecture.yaml -o $(OUT)/lecture/break-even.png
+	$(BIN)/spamsim report scenarios/japan-2011.yaml --reps 100 --seed 2011 -o $(OUT)/report.html
+	@echo
+	@echo "Done. Open $(OUT)/report.html in a browser; figures (PNG) and data (Parquet, JSON) are in:"
+	@ls -d $(OUT)/*/
 
-test: install-test
-	$(BIN)/python -m pytest -q
+test: install-test browser
+	$(BIN)/python -m pytest -q -n 2
+
+# The long fuzzing profile (>= 10,000 generated and mutated scenario files); run on purpose.
+fuzz: install-test
+	SPAMSIM_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_hardening.py -k fuzz --hypothesis-show-statistics
 
 lint: install-test
 	$(BIN)/python -m ruff check spamsim tests benchmarks || true
 
-bench: install-test
+bench: install
 	$(BIN)/python benchmarks/run.py
 
 clean:

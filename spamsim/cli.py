@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -207,7 +208,78 @@ def run_command(
         )
     if out_dir is not None:
         written = save_run(result, out_dir, workers=workers, command=["spamsim", *sys.argv[1:]])
-        err.print(f"wrote {len(written)} files to {out_dir}/", markup=False)
+        figures = _write_figures(out_dir, [("funnel", result), ("timeline", result), ("populations", result)])
+        err.print(f"wrote {len(written)} files and figures {', '.join(figures) or 'none'} to {out_dir}/", markup=False)
+
+
+def _write_figures(out_dir: Path, jobs: list[tuple[str, Any]], **options: Any) -> list[str]:
+    """Draw the default figures of a command into ``out_dir`` (PNG, lecture theme).
+
+    A figure that does not apply to these results (a time series of a one-step run) is
+    skipped, not an error.
+    """
+    from . import plots
+
+    written = []
+    for kind, data in jobs:
+        try:
+            figure = plots.FIGURES[kind](data, **options)
+        except ValueError:
+            continue
+        plots.save(figure, out_dir / f"{kind}.png")
+        written.append(f"{kind}.png")
+    return written
+
+
+@app.command("plot")
+@friendly_errors
+def plot_command(
+    kind: Annotated[str, typer.Argument(help="funnel, timeline, populations, effects, shapley, deterrence, sweep, sweep-heatmap, sensitivity, calibration or break-even.", show_default=False)],
+    results: Annotated[Path, typer.Argument(help="A results folder written with --out (or a scenario file for break-even).", show_default=False)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Figure file: .png, .svg or .pdf (default: RESULTS/KIND.png).")] = None,
+    theme: Annotated[str, typer.Option(help="lecture (16:9, large type) or paper (one column).")] = "lecture",
+    lang: Annotated[str, typer.Option(help="en or ja (Japanese labels).")] = "en",
+    x: Annotated[str | None, typer.Option(help="Sweep parameter on the x axis.")] = None,
+    y: Annotated[str | None, typer.Option(help="Sweep parameter on the y axis (heatmaps).")] = None,
+    metric: Annotated[str, typer.Option(help="Metric for sweep figures.")] = "net_profit",
+) -> None:
+    """Draw a figure from saved results (PNG, SVG or PDF with embedded Type 42 fonts).
+
+    Example:  spamsim plot funnel out/lecture -o funnel.pdf --theme paper --lang ja
+    """
+    from . import plots, stored
+
+    if kind not in plots.FIGURES:
+        raise RefusedError(f"unknown figure {kind!r}; one of: {', '.join(plots.FIGURES)}")
+    if theme not in ("lecture", "paper") or lang not in ("en", "ja"):
+        raise RefusedError("--theme is lecture or paper; --lang is en or ja")
+    options: dict[str, Any] = {"theme": theme, "lang": lang}
+    if kind in ("funnel", "timeline", "populations"):
+        data: Any = stored.load_result(results)
+    elif kind in ("effects", "shapley"):
+        data = stored.load_comparison(results)
+    elif kind == "sensitivity":
+        data = stored.load_sensitivity(results)
+    elif kind == "calibration":
+        data = stored.load_fit(results)
+    elif kind == "break-even":
+        data = load(results if results.is_file() else results / "scenario.resolved.yaml")
+    else:
+        data = stored.load_sweep_summary(results)
+        params = [c for c in data.columns if c != "point" and "." in c and not c.rsplit(".", 1)[1] in ("mean", "se", "ci95_low", "ci95_high")]
+        if kind == "sweep":
+            options.update(x=x or params[0], metric=metric)
+        elif kind == "sweep-heatmap" or kind == "deterrence":
+            if len(params) < 2 and (x is None or y is None):
+                raise RefusedError(f"{kind} needs two swept parameters (--x and --y)")
+            options.update(x=x or params[-1], y=y or params[0], metric=metric)
+    try:
+        figure = plots.FIGURES[kind](data, **options)
+    except ValueError as exc:
+        raise RefusedError(f"cannot draw {kind} from {results}: {exc}") from None
+    target = output or (results if results.is_dir() else results.parent) / f"{kind}.png"
+    plots.save(figure, target)
+    err.print(f"wrote {target}", markup=False)
 
 
 @app.command("compare")
@@ -262,7 +334,11 @@ def compare_command(
         out.print(f"seed {comparison.entropy} — repeat with --seed {comparison.entropy}", style="dim")
     if out_dir is not None:
         written = save_comparison(comparison, out_dir, workers=workers, command=["spamsim", *sys.argv[1:]])
-        err.print(f"wrote {len(written)} files to {out_dir}/", markup=False)
+        jobs: list[tuple[str, Any]] = [("effects", comparison)]
+        if comparison.shapley_computed:
+            jobs.append(("shapley", comparison))
+        figures = _write_figures(out_dir, jobs)
+        err.print(f"wrote {len(written)} files and figures {', '.join(figures)} to {out_dir}/", markup=False)
 
 
 def comparison_table(comparison: Comparison) -> Table:
@@ -408,6 +484,13 @@ def sweep_command(
         err.print(f"interrupted: finished points are saved in {out_dir}/points; continue with --resume", markup=False)
         raise typer.Exit(130) from None
     summary = result.summary
+    params = list(result.points[0]) if result.points else []
+    numeric = [p for p in params if pd.api.types.is_numeric_dtype(summary[p])]
+    metric = spec.metrics[0] if "net_profit" not in spec.metrics else "net_profit"
+    if len(numeric) == 2:
+        _write_figures(out_dir, [("sweep-heatmap", result)], x=numeric[1], y=numeric[0], metric=metric)
+    elif len(numeric) == 1:
+        _write_figures(out_dir, [("sweep", result)], x=numeric[0], metric=metric)
     if as_json:
         payload = {
             "sweep": spec.name,
@@ -505,6 +588,10 @@ def calibrate_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the calibrated scenario YAML here.")
     ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write calibrated.yaml, estimates.parquet, fit.parquet, calibration.png.", file_okay=False),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit funnel probabilities to observed stage counts (maximum likelihood, profile-likelihood CIs).
@@ -517,6 +604,13 @@ def calibrate_command(
     if output is not None:
         write_text_atomic(output, result.to_yaml())
         err.print(f"wrote the calibrated scenario to {output}", markup=False)
+    if out_dir is not None:
+        write_text_atomic(out_dir / "calibrated.yaml", result.to_yaml())
+        write_atomic(out_dir / "estimates.parquet", lambda tmp: result.estimates.reset_index().to_parquet(tmp, index=False))
+        fit_frame = result.fitted_counts()
+        write_atomic(out_dir / "fit.parquet", lambda tmp: fit_frame.to_parquet(tmp, index=False))
+        figures = _write_figures(out_dir, [("calibration", fit_frame)])
+        err.print(f"wrote calibrated.yaml, estimates.parquet, fit.parquet, {', '.join(figures)} to {out_dir}/", markup=False)
     if as_json:
         sys.stdout.write(dump_json(result.to_json()))
         return

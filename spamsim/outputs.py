@@ -77,7 +77,8 @@ def save_run(
     """Write a run's files into ``out`` (each atomically) and return their paths.
 
     Files: ``summary.json``, ``replications.parquet``, ``timeseries.parquet`` (unless
-    ``timeseries`` is false), ``scenario.resolved.yaml`` and ``provenance.json``.
+    ``timeseries`` is false), ``ledger.npz`` (the raw ledger, for ``spamsim plot``),
+    ``scenario.resolved.yaml`` and ``provenance.json``.
     """
     folder = Path(out)
     written = [
@@ -94,6 +95,7 @@ def save_run(
                 lambda tmp: result.timeseries.to_parquet(tmp, index=False),
             )
         )
+    written.append(write_atomic(folder / "ledger.npz", lambda tmp: _save_ledger(result, tmp)))
     written.append(write_text_atomic(folder / "scenario.resolved.yaml", scenario_yaml(result)))
     written.append(
         write_text_atomic(
@@ -102,6 +104,20 @@ def save_run(
         )
     )
     return written
+
+
+def _save_ledger(result: Result, tmp: Path) -> None:
+    """The raw ledger as plain numeric arrays (``.npz``, read back without pickle)."""
+    lg = result.ledger
+    arrays: dict[str, np.ndarray] = {}
+    arrays.update({f"flows/{k}": v for k, v in lg.flows.items()})
+    arrays.update({f"blocked_by/{k}": v for k, v in lg.blocked_by.items()})
+    arrays.update({f"spammer/{k}": v for k, v in lg.spammer.items()})
+    arrays.update({f"world/{k}": v for k, v in lg.world.items()})
+    arrays["names/spammers"] = np.array(lg.spammers, dtype=np.str_)
+    arrays["names/channels"] = np.array(lg.channels, dtype=np.str_)
+    with open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
 
 
 def save_comparison(
@@ -114,12 +130,14 @@ def save_comparison(
     """Write a comparison's files into ``out`` (each atomically) and return their paths.
 
     Files: ``comparison.json`` (what ``compare --json`` prints), ``effects.parquet``,
+    ``variants.parquet`` (every variant's replications, to plot or re-analyse later),
     ``shapley.parquet`` (with ``--shapley``), ``scenario.resolved.yaml``, ``provenance.json``.
     """
     folder = Path(out)
     written = [
         write_text_atomic(folder / "comparison.json", dump_json(comparison.to_json())),
         write_atomic(folder / "effects.parquet", lambda tmp: comparison.effects_frame.to_parquet(tmp, index=False)),
+        write_atomic(folder / "variants.parquet", lambda tmp: comparison.variants_frame().to_parquet(tmp, index=False)),
     ]
     if comparison.shapley_computed:
         written.append(

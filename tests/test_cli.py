@@ -132,3 +132,27 @@ def test_calibrate_cli_writes_a_loadable_scenario(tmp_path):
         "--fit", "market.funnel.open_rate",
     )
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
+
+
+def test_run_and_compare_write_figures_and_plot_redraws_them(tmp_path):
+    run_dir, cmp_dir = tmp_path / "run", tmp_path / "cmp"
+    res = spamsim_cli("run", str(SCENARIOS / "relay-prevention.yaml"), "--reps", "20", "--seed", "1", "--out", str(run_dir))
+    assert res.returncode == 0, res.stderr
+    for name in ("funnel.png", "timeline.png", "populations.png", "ledger.npz"):
+        assert (run_dir / name).stat().st_size > 1000
+    res = spamsim_cli("plot", "timeline", str(run_dir), "-o", str(tmp_path / "t.pdf"), "--theme", "paper", "--lang", "ja")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "t.pdf").read_bytes().startswith(b"%PDF")
+    res = spamsim_cli("compare", str(SCENARIOS / "smtp-auth.yaml"), "-c", "op25b", "-c", "submission_auth",
+                      "--shapley", "--reps", "20", "--seed", "1", "--out", str(cmp_dir))
+    assert res.returncode == 0, res.stderr
+    assert (cmp_dir / "effects.png").exists() and (cmp_dir / "shapley.png").exists()
+    res = spamsim_cli("plot", "shapley", str(cmp_dir), "-o", str(tmp_path / "s.svg"))
+    assert res.returncode == 0 and (tmp_path / "s.svg").read_text().lstrip().startswith("<?xml")
+    wrong = spamsim_cli("plot", "timeline", str(cmp_dir))
+    assert wrong.returncode == 2 and "not the output of spamsim run --out" in wrong.stderr
+    one_step = tmp_path / "lecture"
+    spamsim_cli("run", LECTURE, "--reps", "10", "--out", str(one_step))
+    assert not (one_step / "timeline.png").exists()  # a one-step run has no time series figure
+    res = spamsim_cli("plot", "timeline", str(one_step))
+    assert res.returncode == 2 and "cannot draw timeline" in res.stderr

@@ -224,6 +224,31 @@ class Comparison:
         rows = {name: {"mean": v["mean"], "ci95_low": v["ci95"][0], "ci95_high": v["ci95"][1]} for name, v in self.shapley().items()}
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("countermeasure")
 
+    def variants_frame(self) -> pd.DataFrame:
+        """Every variant's replications in one frame (column ``variant``: the names on, ``;``-joined)."""
+        frames = []
+        for on, outcome in self.outcomes.items():
+            frame = outcome.replications.copy()
+            for channel, values in outcome.attempted_by_channel.items():
+                frame[f"attempted.{channel}"] = values.to_numpy()
+            frame["stopped"] = outcome.quit_or_convicted
+            frame.insert(0, "variant", ";".join(sorted(on)))
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    @classmethod
+    def from_frames(cls, scenario: Scenario, payload: dict[str, Any], variants: pd.DataFrame) -> Comparison:
+        """Rebuild a comparison from ``comparison.json`` and ``variants.parquet``."""
+        outcomes: dict[frozenset[str], Outcome] = {}
+        for key, frame in variants.groupby("variant", sort=False):
+            on = frozenset(n for n in str(key).split(";") if n)
+            channels = [c for c in frame.columns if c.startswith("attempted.")]
+            attempted = frame[channels].rename(columns=lambda c: c.split(".", 1)[1]).reset_index(drop=True)
+            replications = frame.drop(columns=["variant", "stopped", *channels]).reset_index(drop=True)
+            outcomes[on] = Outcome(on, replications, attempted, frame["stopped"].to_numpy())
+        names = [e["countermeasure"] for e in payload["effects"]]
+        return cls(scenario, int(payload["reps"]), int(payload["seed"]), names, outcomes, "shapley" in payload)
+
     def to_json(self) -> dict[str, Any]:
         """The comparison as the JSON object ``spamsim compare --json`` prints."""
         out: dict[str, Any] = {
