@@ -115,9 +115,6 @@ def check_feasible(scenario: Scenario, reps: int) -> None:
             )
     if scenario.engine.mode == "exact":
         messages = reps * sum(_mean_count(s.campaign.messages_per_send) * s.campaign.n_sends for s in scenario.spammers)
-        botnet = scenario.channels.botnet
-        if botnet is not None:
-            messages += reps * _mean_count(botnet.hosts) * scenario.n_steps
         if messages > EXACT_MODE_MAX_MESSAGES:
             seconds = messages / 5e7  # ~5e7 per-message draws per second on one core
             raise RefusedError(

@@ -125,7 +125,8 @@ def number(bounds: Bounds) -> Any:
 Probability = param(Bounds(0.0, 1.0, "a probability"))
 Money = param(Bounds(0.0, math.inf, "an amount of money"))
 Count = param(Bounds(0.0, MAX_COUNT, "a count", integer=True))
-Rate = param(Bounds(0.0, math.inf, "a rate"))
+Rate = param(Bounds(0.0, 1e12, "a rate"))
+"""Rates per day or hour; beyond 1e12 nothing changes except overflow in Poisson draws."""
 Share = Probability
 
 def _check_schedule(value: dict[float, float]) -> dict[float, float]:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from ..sampling import survival_in_step
+from ..sampling import binomial, survival_in_step
 from ..submission import SubmissionServers
 from ..values import as_array
 from .base import Channel, Route
@@ -113,22 +113,23 @@ class Botnet(Channel):
         return antivirus.cleanup_rate_per_day * (1.0 - self.blind_share(start, end))  # type: ignore[no-any-return]
 
     def end_step(self, step: int, attempted_total: np.ndarray) -> None:
+        # Populations always move in batches: exact mode checks the per-message pipeline.
         rng = self.rng(step)
         size = self.world.size
         dt = self.world.step_hours / 24.0
         clean = (self.hosts - self.bots - self.hit_and_run).astype(np.int64)
         p_infect = 1.0 - np.exp(-as_array(self.values.infection_rate_per_day, size) * dt)
-        infected = self.binomial(rng, clean, p_infect)
-        new_hit_and_run = self.binomial(rng, infected, self.values.hit_and_run_share)
+        infected = binomial(rng, clean, p_infect)
+        new_hit_and_run = binomial(rng, infected, self.values.hit_and_run_share)
         cleanup = as_array(self.cleanup_rate_per_day(step), size)
-        cleaned = self.binomial(rng, self.bots.astype(np.int64), 1.0 - np.exp(-cleanup * dt))
+        cleaned = binomial(rng, self.bots.astype(np.int64), 1.0 - np.exp(-cleanup * dt))
         leave = cleanup + 24.0 / self.spec.hit_and_run_lifetime_hours
-        gone = self.binomial(rng, self.hit_and_run.astype(np.int64), 1.0 - np.exp(-leave * dt))
+        gone = binomial(rng, self.hit_and_run.astype(np.int64), 1.0 - np.exp(-leave * dt))
         # Hosts infected during the step are exposed to removal for part of it: a bot that
         # arrives uniformly in the step survives to its end with probability
         # (1 - exp(-rate dt)) / (rate dt). Without this the step mean lags the ODE by O(dt).
-        new_bots = self.binomial(rng, infected - new_hit_and_run, survival_in_step(cleanup * dt))
-        new_hit_and_run = self.binomial(rng, new_hit_and_run, survival_in_step(leave * dt))
+        new_bots = binomial(rng, infected - new_hit_and_run, survival_in_step(cleanup * dt))
+        new_hit_and_run = binomial(rng, new_hit_and_run, survival_in_step(leave * dt))
         self.bots = self.bots + new_bots - cleaned
         self.hit_and_run = self.hit_and_run + new_hit_and_run - gone
         self.world.ledger.set_world("bots", step, self.bots)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sampling import survival_in_step
+from ..sampling import binomial, survival_in_step
 from ..values import as_array
 from .base import Channel, Route
 
@@ -44,14 +44,15 @@ class CompromisedAccounts(Channel):
         return account_hours / 24.0 * as_array(self.values.cost_per_account_day, self.world.size)
 
     def end_step(self, step: int, attempted_total: np.ndarray) -> None:
+        # Populations always move in batches: exact mode checks the per-message pipeline.
         rng = self.rng(step)
         dt = self.world.step_hours / 24.0
         size = self.world.size
         stolen = rng.poisson(as_array(self.values.theft_per_day, size) * dt)
         lockout = as_array(self.values.lockout_rate_per_day, size)
-        locked = self.binomial(rng, self.accounts.astype(np.int64), 1.0 - np.exp(-lockout * dt))
+        locked = binomial(rng, self.accounts.astype(np.int64), 1.0 - np.exp(-lockout * dt))
         # Accounts stolen during the step face lockout for part of it, so the population
         # settles at theft / lockout whatever the step length.
-        stolen = self.binomial(rng, stolen.astype(np.int64), survival_in_step(lockout * dt))
+        stolen = binomial(rng, stolen.astype(np.int64), survival_in_step(lockout * dt))
         self.accounts = self.accounts + stolen - locked
         self.world.ledger.set_world("accounts", step, self.accounts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..sampling import binomial
 from ..values import as_array
 from .base import Channel, Route
 
@@ -43,10 +44,11 @@ class OpenRelays(Channel):
         return route
 
     def end_step(self, step: int, attempted_total: np.ndarray) -> None:
+        # Populations always move in batches: exact mode checks the per-message pipeline.
         rng = self.rng(step)
         days = self.world.step_hours / 24.0
         p_find = 1.0 - (1.0 - as_array(self.values.discovery_per_day, self.world.size)) ** days
-        found = self.binomial(rng, (self.count - self.known).astype(np.int64), p_find)
+        found = binomial(rng, (self.count - self.known).astype(np.int64), p_find)
         before = self.known
         self.known = self.known + found
         self.listed = np.where(self.known > 0, self.listed * before / np.maximum(self.known, 1), 0.0)
