@@ -282,6 +282,40 @@ def plot_command(
     err.print(f"wrote {target}", markup=False)
 
 
+@app.command("report")
+@friendly_errors
+def report_command(
+    file: FileArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    reps: Annotated[int, typer.Option(help="Replications (and per compared variant).", min=2)] = 200,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: fresh, recorded in the report).", min=0)] = None,
+    lang: Annotated[str, typer.Option(help="en or ja.")] = "en",
+    theme: Annotated[str, typer.Option(help="Figure theme: lecture or paper.")] = "lecture",
+    shapley: Annotated[bool, typer.Option("--shapley", help="Include Shapley attribution (2^k variants).")] = False,
+    no_compare: Annotated[bool, typer.Option("--no-compare", help="Skip the countermeasure comparison.")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
+) -> None:
+    """One self-contained HTML report (figures inlined, no external URLs) to e-mail or put online.
+
+    Example:  spamsim report scenarios/japan-2011.yaml -o report.html --reps 200 --seed 1 --lang ja
+    """
+    from .report import build_report
+
+    if lang not in ("en", "ja") or theme not in ("lecture", "paper"):
+        raise RefusedError("--lang is en or ja; --theme is lecture or paper")
+    scenario = load(file, set_ or [])
+    report = build_report(
+        scenario, reps=reps, seed=seed, lang=lang, theme=theme, compare=not no_compare,
+        shapley=shapley, workers=workers, command=["spamsim", *sys.argv[1:]],
+    )
+    report.write(output)
+    err.print(f"wrote {output} ({output.stat().st_size / 1024:,.0f} KB)", markup=False)
+
+
 @app.command("compare")
 @friendly_errors
 def compare_command(

@@ -142,6 +142,8 @@ TEXT: dict[str, tuple[str, str]] = {
                        "rate; spam pays where the revenue line is above the other.",
                        "解析解: 成功率に対する期待収益と費用＋罰金の期待値。収益の線が上にある範囲でスパムは採算が合う。"),
     "not_drawn": ("Not drawn: {reason}", "描画なし: {reason}"),
+    "no_populations": ("the scenario has no botnet, open relays or compromised accounts.",
+                       "シナリオにボットネット、オープンリレー、乗っ取りアカウントがないため。"),
     "one_step": ("this run has a single step, so there is no time series (see the funnel above).",
                  "この実行は1ステップのみのため時系列はありません（上のファネルを参照）。"),
     # countermeasures
@@ -602,7 +604,7 @@ class _Builder:
         caption = self.t(caption_key)
         data = base64.b64encode(png).decode("ascii")
         return (
-            f'<figure id="fig-{esc(kind)}" data-kind="{esc(kind)}">'
+            f'<figure id="fig-{esc(kind)}" class="theme-{esc(self.theme)}" data-kind="{esc(kind)}">'
             f'<img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
             f"<figcaption><span class=\"label\">{esc(self.t('figure', n=self.n_figures))}</span> "
             f"{esc(caption)}</figcaption></figure>"
@@ -778,8 +780,13 @@ def build_report(
     if loaded.n_steps > 1:
         parts.append(b.figure("timeline", lambda: plots.timeline(result, theme=theme, lang=lang), "fig_timeline",
                               skip=(ValueError,)))
-        parts.append(b.figure("populations", lambda: plots.populations(result, theme=theme, lang=lang),
-                              "fig_populations", skip=(ValueError,)))
+        from .plots.populations import population_columns
+
+        if population_columns(result):
+            parts.append(b.figure("populations", lambda: plots.populations(result, theme=theme, lang=lang),
+                                  "fig_populations", skip=(ValueError,)))
+        else:
+            parts.append(b.not_drawn("populations", b.t("no_populations")))
     else:
         parts.append(b.not_drawn("timeline", b.t("one_step")))
 
@@ -1087,6 +1094,7 @@ table.effects tbody th { font-weight: 600; }
 figure { margin: 1.2rem 0 1.8rem; }
 figure img { display: block; width: 100%; max-width: 60rem; height: auto; margin: 0 auto;
   border: 1px solid #eee; }
+figure.theme-paper img { width: 36rem; max-width: 100%; }
 figcaption { margin-top: .4rem; }
 figcaption .label { font-weight: 600; color: var(--ink); }
 details summary { cursor: pointer; color: var(--accent); margin: .3rem 0; }

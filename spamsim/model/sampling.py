@@ -35,8 +35,18 @@ def binomial(
         return rng.binomial(n, p_arr).astype(np.int64)
     out = np.empty(n.shape, dtype=np.int64)
     for i, (n_i, p_i) in enumerate(zip(n.tolist(), p_arr.tolist(), strict=True)):
+        if n_i > EXACT_MODE_MAX_MESSAGES:
+            # Checked up front from the scenario; this guards the rare draw beyond it.
+            raise ExactModeTooLarge(
+                f"exact mode drew a batch of {n_i:.3g} messages (limit {EXACT_MODE_MAX_MESSAGES:.3g}); "
+                "use engine.mode: batched"
+            )
         out[i] = int(np.count_nonzero(rng.random(n_i) < p_i))
     return out
+
+
+class ExactModeTooLarge(ValueError):
+    """A batch too large to simulate one message at a time."""
 
 
 def bernoulli(rng: np.random.Generator, p: np.ndarray | float, size: int) -> np.ndarray:

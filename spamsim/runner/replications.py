@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.ledger import Ledger
-from ..model.sampling import EXACT_MODE_MAX_MESSAGES
+from ..model.sampling import EXACT_MODE_MAX_MESSAGES, ExactModeTooLarge
 from ..model.world import simulate_block
 from ..scenario.schema import Scenario
 from .seeding import SeedLike, entropy_of, seed_sequence
@@ -114,7 +114,9 @@ def check_feasible(scenario: Scenario, reps: int) -> None:
                 f"{MAX_MESSAGES_PER_STEP:.3g} the engine counts exactly; use a shorter step"
             )
     if scenario.engine.mode == "exact":
-        messages = reps * sum(_mean_count(s.campaign.messages_per_send) * s.campaign.n_sends for s in scenario.spammers)
+        # Per replication the volume can be far above its mean (a wide lognormal): use a
+        # high quantile so that a rare huge draw cannot exhaust memory one message at a time.
+        messages = reps * sum(_high_count(s.campaign.messages_per_send) * s.campaign.n_sends for s in scenario.spammers)
         if messages > EXACT_MODE_MAX_MESSAGES:
             seconds = messages / 5e7  # ~5e7 per-message draws per second on one core
             raise RefusedError(
@@ -122,6 +124,13 @@ def check_feasible(scenario: Scenario, reps: int) -> None:
                 f"(~{_duration(seconds)}); it exists to check the batched engine on small "
                 "volumes — use engine.mode: batched"
             )
+
+
+def _high_count(value: object) -> float:
+    frozen = getattr(value, "frozen", None)
+    if callable(frozen):
+        return min(float(frozen().ppf(0.9999)), 1e15)
+    return float(value)  # type: ignore[arg-type]
 
 
 def _duration(seconds: float) -> str:
@@ -141,6 +150,13 @@ def _max_count(value: object) -> float:
 def _mean_count(value: object) -> float:
     expected = getattr(value, "expected", None)
     return float(expected()) if callable(expected) else float(value)  # type: ignore[arg-type]
+
+
+def _simulate(scenario: Scenario, entropy: int, block: int, size: int) -> Ledger:
+    try:
+        return simulate_block(scenario, entropy, block, size)
+    except ExactModeTooLarge as exc:
+        raise RefusedError(str(exc)) from None
 
 
 def replicate(
@@ -181,7 +197,7 @@ def _run_blocks(
 ) -> Iterator[Ledger]:
     if workers <= 1 or len(sizes) == 1:
         for b, size in enumerate(sizes):
-            yield simulate_block(scenario, entropy, b, size)
+            yield _simulate(scenario, entropy, b, size)
             if progress:
                 progress(size)
         return
@@ -190,7 +206,7 @@ def _run_blocks(
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=min(workers, len(sizes)), mp_context=context) as pool:
         futures = [
-            pool.submit(simulate_block, scenario, entropy, b, size) for b, size in enumerate(sizes)
+            pool.submit(_simulate, scenario, entropy, b, size) for b, size in enumerate(sizes)
         ]
         for future, size in zip(futures, sizes, strict=True):
             yield future.result()
