@@ -101,8 +101,8 @@ def test_internal_error_is_one_line_with_debug_hint(monkeypatch, tmp_path):
 
 def test_work_that_would_never_finish_is_refused_with_an_estimate(tmp_path):
     code, output = invoke(
-        "run", str(SCENARIOS / "lecture.yaml"), "--reps", "2", "--set", "horizon={days: 100000, step_hours: 1}",
-        "--set", "spammers.0.campaign={messages_per_send: 1, sends_per_day: 24, days: 100000}",
+        "run", str(SCENARIOS / "lecture.yaml"), "--reps", "2", "--set", "horizon={days: 1000000, step_hours: 1}",
+        "--set", "spammers.0.campaign={messages_per_send: 1, sends_per_day: 24, days: 1000000}",
     )
     assert code == 2 and "refused: this run would take about" in output
     code, output = invoke("run", str(SCENARIOS / "lecture.yaml"), "--set", "horizon={days: 100000, step_hours: 1}")
