@@ -521,7 +521,11 @@ def sweep_command(
     params = list(result.points[0]) if result.points else []
     numeric = [p for p in params if pd.api.types.is_numeric_dtype(summary[p])]
     metric = spec.metrics[0] if "net_profit" not in spec.metrics else "net_profit"
-    if len(numeric) == 2:
+    fines = [p for p in numeric if p.startswith("enforcement.fines.")]
+    if len(numeric) == 2 and fines:
+        x_param = next(p for p in numeric if p not in fines)
+        _write_figures(out_dir, [("deterrence", result.summary)], x=x_param, y=fines[0], metric=metric)
+    elif len(numeric) == 2:
         _write_figures(out_dir, [("sweep-heatmap", result)], x=numeric[1], y=numeric[0], metric=metric)
     elif len(numeric) == 1:
         _write_figures(out_dir, [("sweep", result)], x=numeric[0], metric=metric)
