@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml Makefile | $(BIN)/python
 	$(PIP) install -e '.[test,notebooks]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	@touch $(VENV)/.installed $@
