@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -109,15 +110,19 @@ class DaskBackend(Backend):
     def run(self, tasks: list[Task]) -> Iterator[tuple[Any, Any]]:
         from dask.distributed import as_completed
 
+        # Keys unique per call: a key that was cancelled or released in an earlier call
+        # must never be reused, or the scheduler may report the new task as cancelled.
+        batch = uuid.uuid4().hex
         futures = {}
         for key, fn, args in tasks:
-            futures[self.client.submit(fn, *args, key=f"spamsim-{key}-{id(self)}", pure=False)] = key
+            futures[self.client.submit(fn, *args, key=f"spamsim-{batch}-{key}", pure=False)] = key
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
         finally:
             for future in futures:
-                future.cancel()
+                if not future.done():
+                    future.cancel()
 
     def close(self) -> None:
         self.client.close()
