@@ -181,7 +181,8 @@ def test_compare_json_follows_the_contract(tmp_path):
             assert isinstance(e["revenue_change_pct"], float)
     assert set(payload["shapley"]) == {"op25b", "submission_auth"}
     assert sorted(p.name for p in out.iterdir()) == [
-        "comparison.json", "effects.parquet", "provenance.json", "scenario.resolved.yaml", "shapley.parquet",
+        "comparison.json", "effects.parquet", "effects.png", "provenance.json", "scenario.resolved.yaml",
+        "shapley.parquet", "shapley.png", "variants.parquet",
     ]
     no_shapley = spamsim_cli("compare", str(scenario), "-c", "op25b", "--reps", "10", "--seed", "3", "--json")
     assert "shapley" not in json.loads(no_shapley.stdout)

@@ -50,6 +50,7 @@ from ..scenario.loader import load, read_text, scenario_data
 from ..scenario.params import MAX_COUNT
 from ..scenario.schema import Scenario
 from ..scenario.yamlio import Located, YamlProblem, parse_yaml
+from .summary import json_ready
 
 STAGES = ("attempted", "delivered", "inbox", "opened", "clicked", "sales")
 """Funnel stages in order; a counts file may give any two or more of them."""
@@ -517,7 +518,7 @@ class Calibration:
 
     def to_json(self) -> dict[str, Any]:
         """The calibration as a JSON-ready dict (what a ``--json`` option prints)."""
-        return _json_ready({
+        return json_ready({
             "scenario": self.scenario.name,
             "observed": dict(self.observed),
             "source": self.source,
@@ -542,16 +543,6 @@ def _comment(text: str) -> str:
     return "".join(f"# {line}".rstrip() + "\n" for line in str(text).splitlines() or [""])
 
 
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 # -- calibrate -----------------------------------------------------------------------------

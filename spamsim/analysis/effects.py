@@ -32,7 +32,7 @@ from ..runner.seeding import SeedLike, entropy_of, seed_sequence
 from ..scenario.loader import load
 from ..scenario.schema import Scenario
 from .result import Result
-from .summary import mean_ci
+from .summary import json_ready, mean_ci
 
 MAX_SHAPLEY_COUNTERMEASURES = 10
 """Exact Shapley needs 2^k variants; beyond 10 (1,024 variants) it is refused."""
@@ -260,19 +260,9 @@ class Comparison:
         }
         if self.shapley_computed:
             out["shapley"] = self.shapley()
-        return _json_ready(out)
+        return json_ready(out)
 
 
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def compare(

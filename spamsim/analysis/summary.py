@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,3 +64,16 @@ def summarize(frame: pd.DataFrame, metrics: Iterable[str], signed: Iterable[str]
             }
         )
     return pd.DataFrame(rows).set_index("metric")
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with numpy scalars made plain and NaN/inf made ``None`` (valid JSON)."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
