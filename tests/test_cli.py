@@ -75,6 +75,8 @@ def test_run_out_writes_all_files_atomically(tmp_path):
     assert res.returncode == 0, res.stderr
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        "funnel.png",
+        "ledger.npz",
         "provenance.json",
         "replications.parquet",
         "scenario.resolved.yaml",
