@@ -108,7 +108,7 @@ class Result:
         cost = (
             flow["message_cost"] + flow["channel_cost"] + per_spammer["send_cost"] + per_spammer["fixed_cost"]
         )
-        spam = flow["arriving"]
+        spam = flow["arriving"].astype(float)
         total_mail = spam + world["legit"]
         columns: dict[str, Any] = {
             "rep": np.arange(self.reps),
@@ -176,7 +176,7 @@ class Result:
         steps, reps = lg.world["legit"].shape
         index = pd.MultiIndex.from_product([range(steps), range(reps)], names=["step", "rep"])
         data = {m: lg.world[m].reshape(-1) for m in WORLD_METRICS}
-        spam = lg.flows["arriving"].sum(axis=(1, 2)).reshape(-1)
+        spam = lg.flows["arriving"].sum(axis=(1, 2)).reshape(-1).astype(float)
         total = spam + data["legit"]
         data["spam_share"] = np.divide(spam, total, out=np.zeros_like(spam), where=total > 0)
         data["active_spammers"] = lg.spammer["active"].sum(axis=1).reshape(-1)

@@ -33,6 +33,9 @@ recipients' MX (after sending-side countermeasures, before blacklists), ``delive
 accepted there, and ``attempted = sum(blocked_by) + delivered`` holds exactly.
 """
 
+MONEY_METRICS = ("revenue", "message_cost", "channel_cost")
+"""Channel metrics that are money (float); every other channel metric counts messages."""
+
 SPAMMER_METRICS = (
     "send_cost",
     "fixed_cost",
@@ -79,7 +82,11 @@ class Ledger:
         self.channels = channels
         self.size = size
         shape = (n_steps, len(spammers), len(channels), size)
-        self.flows = {m: np.zeros(shape) for m in CHANNEL_METRICS}
+        # Message counts are int64, exact up to 9.2e18 (the runner refuses more messages
+        # than 2^62 per run); float64 would be exact only up to 9e15.
+        self.flows = {
+            m: np.zeros(shape, dtype=float if m in MONEY_METRICS else np.int64) for m in CHANNEL_METRICS
+        }
         self.blocked_by: dict[str, np.ndarray] = {}
         self.spammer = {m: np.zeros((n_steps, len(spammers), size)) for m in SPAMMER_METRICS}
         self.world = {m: np.zeros((n_steps, size)) for m in WORLD_METRICS}
@@ -93,7 +100,7 @@ class Ledger:
     ) -> None:
         """Add messages that ``countermeasure`` stopped before delivery."""
         if countermeasure not in self.blocked_by:
-            self.blocked_by[countermeasure] = np.zeros(self.flows["attempted"].shape)
+            self.blocked_by[countermeasure] = np.zeros(self.flows["attempted"].shape, dtype=np.int64)
         self.blocked_by[countermeasure][step, spammer, channel] += values
 
     def add_spammer(self, metric: str, step: int, spammer: int, values: np.ndarray) -> None:

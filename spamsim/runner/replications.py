@@ -106,6 +106,12 @@ def check_feasible(scenario: Scenario, reps: int) -> None:
             "horizon, coarsen horizon.step_hours, send less often, or raise SPAMSIM_MAX_SECONDS"
         )
     step_days = scenario.horizon.step_hours / 24.0
+    total = sum(_max_count(s.campaign.messages_per_send) * s.campaign.n_sends for s in scenario.spammers)
+    if total > MAX_MESSAGES_PER_STEP:
+        raise RefusedError(
+            f"the campaigns could send {total:.3g} messages in one replication, beyond the "
+            f"{MAX_MESSAGES_PER_STEP:.3g} the ledger counts exactly; send less or for fewer days"
+        )
     for s in scenario.spammers:
         per_step = _max_count(s.campaign.messages_per_send) * max(1.0, s.campaign.sends_per_day * step_days + 1)
         if per_step > MAX_MESSAGES_PER_STEP:
@@ -229,7 +235,7 @@ def stitch(ledgers: list[Ledger]) -> Ledger:
     shape = first.flows["attempted"].shape[:-1]
     out.blocked_by = {
         name: np.concatenate(
-            [lg.blocked_by.get(name, np.zeros((*shape, lg.size))) for lg in ledgers], axis=-1
+            [lg.blocked_by.get(name, np.zeros((*shape, lg.size), dtype=np.int64)) for lg in ledgers], axis=-1
         )
         for name in names
     }
