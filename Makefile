@@ -55,7 +55,8 @@ fuzz: install-test
 	SPAMSIM_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_hardening.py -k fuzz --hypothesis-show-statistics
 
 lint: install-test
-	$(BIN)/python -m ruff check spamsim tests benchmarks || true
+	$(BIN)/python -m ruff check spamsim tests benchmarks
+	$(BIN)/python -m ruff format --check spamsim tests benchmarks
 
 bench: install
 	$(BIN)/python benchmarks/run.py

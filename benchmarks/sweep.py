@@ -32,10 +32,14 @@ def main() -> None:
     spec = SweepSpec(
         name="scaling",
         base="japan-2011.yaml",
-        design=Design(kind="lhs", samples=args.points, parameters={
-            "enforcement.reach_abroad": Range(low=0.0, high=1.0),
-            "countermeasures.op25b.adoption": Range(low=0.0, high=1.0),
-        }),
+        design=Design(
+            kind="lhs",
+            samples=args.points,
+            parameters={
+                "enforcement.reach_abroad": Range(low=0.0, high=1.0),
+                "countermeasures.op25b.adoption": Range(low=0.0, high=1.0),
+            },
+        ),
         reps=args.reps,
         seed=1,
         metrics=["revenue", "net_profit"],
@@ -48,7 +52,9 @@ def main() -> None:
         ("Dask LocalCluster, 2 workers", lambda: DaskBackend(workers=2)),
     ]:
         with make() as backend:
-            run_sweep(spec.model_copy(update={"design": Design(kind="points", points=spec.expand()[:2])}), base, backend)  # warm-up
+            run_sweep(
+                spec.model_copy(update={"design": Design(kind="points", points=spec.expand()[:2])}), base, backend
+            )  # warm-up
             start = time.perf_counter()
             frames[label] = run_sweep(spec, base, backend).replications
             timings[label] = time.perf_counter() - start

@@ -13,8 +13,24 @@ from .analysis.calibration import Calibration, calibrate  # noqa: E402
 from .analysis.effects import Comparison, compare  # noqa: E402
 from .analysis.result import Result  # noqa: E402
 from .analysis.sensitivity import sensitivity  # noqa: E402
-from .api import sweep  # noqa: E402
-from .api import run  # noqa: E402
+from .api import (
+    run,  # noqa: E402
+    sweep,  # noqa: E402
+)
 from .scenario import Scenario, ScenarioError, load  # noqa: E402
 
-__all__ = ["Calibration", "calibrate", "Comparison", "Result", "Scenario", "ScenarioError", "__version__", "compare", "expected", "load", "run", "sensitivity", "sweep"]
+__all__ = [
+    "Calibration",
+    "calibrate",
+    "Comparison",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "compare",
+    "expected",
+    "load",
+    "run",
+    "sensitivity",
+    "sweep",
+]

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from .analysis.result import Result
 from .runner.backends import make_backend
-from .runner.sweep import SweepResult, run_sweep
-from .scenario.sweep import load_sweep
 from .runner.replications import replicate
 from .runner.seeding import SeedLike
+from .runner.sweep import SweepResult, run_sweep
 from .scenario.loader import load
 from .scenario.schema import Scenario
+from .scenario.sweep import load_sweep
 
 
 def run(

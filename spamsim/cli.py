@@ -27,15 +27,15 @@ from .analysis.calibration import calibrate
 from .analysis.effects import Comparison, compare
 from .analysis.result import METRIC_DOCS, Result
 from .analysis.sensitivity import sensitivity
-from .atomic import write_atomic, write_text_atomic
-from .runner.backends import make_backend
-from .runner.sweep import run_sweep
-from .scenario.sweep import load_sweep
 from .api import run as run_scenario
+from .atomic import write_atomic, write_text_atomic
 from .outputs import dump_json, save_comparison, save_run
+from .runner.backends import make_backend
 from .runner.replications import RefusedError
+from .runner.sweep import run_sweep
 from .scenario import ScenarioError, load
 from .scenario.schema import Scenario
+from .scenario.sweep import load_sweep
 
 app = typer.Typer(
     name="spamsim",
@@ -82,8 +82,7 @@ def friendly_errors(command: F) -> F:
             if _debug():
                 raise
             err.print(
-                f"internal error: {type(exc).__name__}: {exc} "
-                "(run with SPAMSIM_DEBUG=1 or --debug for the traceback)",
+                f"internal error: {type(exc).__name__}: {exc} (run with SPAMSIM_DEBUG=1 or --debug for the traceback)",
                 markup=False,
             )
             raise typer.Exit(1) from None
@@ -99,9 +98,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks of internal errors.")
-    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -112,9 +109,7 @@ def root(
         os.environ["SPAMSIM_DEBUG"] = "1"
 
 
-FileArg = Annotated[
-    Path, typer.Argument(help="Scenario YAML file.", show_default=False, dir_okay=True)
-]
+FileArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False, dir_okay=True)]
 
 
 @app.command()
@@ -168,15 +163,12 @@ def run_command(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Override a field: dotted.path=value (repeatable), "
-            "e.g. --set market.success_rate=0.02",
+            help="Override a field: dotted.path=value (repeatable), e.g. --set market.success_rate=0.02",
             show_default=False,
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of the table.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -203,9 +195,7 @@ def run_command(
             out.print(channel_table(result))
         if len(result.ledger.spammers) > 1:
             out.print(spammer_table(result))
-        out.print(
-            f"seed entropy {result.entropy} — repeat with --seed {result.entropy}", style="dim"
-        )
+        out.print(f"seed entropy {result.entropy} — repeat with --seed {result.entropy}", style="dim")
     if out_dir is not None:
         written = save_run(result, out_dir, workers=workers, command=["spamsim", *sys.argv[1:]])
         figures = _write_figures(out_dir, [("funnel", result), ("timeline", result), ("populations", result)])
@@ -234,9 +224,23 @@ def _write_figures(out_dir: Path, jobs: list[tuple[str, Any]], **options: Any) -
 @app.command("plot")
 @friendly_errors
 def plot_command(
-    kind: Annotated[str, typer.Argument(help="funnel, timeline, populations, effects, shapley, deterrence, sweep, sweep-heatmap, sensitivity, calibration or break-even.", show_default=False)],
-    results: Annotated[Path, typer.Argument(help="A results folder written with --out (or a scenario file for break-even).", show_default=False)],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Figure file: .png, .svg or .pdf (default: RESULTS/KIND.png).")] = None,
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="funnel, timeline, populations, effects, shapley, deterrence, sweep, "
+            "sweep-heatmap, sensitivity, calibration or break-even.",
+            show_default=False,
+        ),
+    ],
+    results: Annotated[
+        Path,
+        typer.Argument(
+            help="A results folder written with --out (or a scenario file for break-even).", show_default=False
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Figure file: .png, .svg or .pdf (default: RESULTS/KIND.png).")
+    ] = None,
     theme: Annotated[str, typer.Option(help="lecture (16:9, large type) or paper (one column).")] = "lecture",
     lang: Annotated[str, typer.Option(help="en or ja (Japanese labels).")] = "en",
     x: Annotated[str | None, typer.Option(help="Sweep parameter on the x axis.")] = None,
@@ -266,7 +270,11 @@ def plot_command(
         data = load(results if results.is_file() else results / "scenario.resolved.yaml")
     else:
         data = stored.load_sweep_summary(results)
-        params = [c for c in data.columns if c != "point" and "." in c and not c.rsplit(".", 1)[1] in ("mean", "se", "ci95_low", "ci95_high")]
+        params = [
+            c
+            for c in data.columns
+            if c != "point" and "." in c and c.rsplit(".", 1)[1] not in ("mean", "se", "ci95_low", "ci95_high")
+        ]
         if kind == "sweep":
             options.update(x=x or params[0], metric=metric)
         elif kind == "sweep-heatmap" or kind == "deterrence":
@@ -309,8 +317,15 @@ def report_command(
         raise RefusedError("--lang is en or ja; --theme is lecture or paper")
     scenario = load(file, set_ or [])
     report = build_report(
-        scenario, reps=reps, seed=seed, lang=lang, theme=theme, compare=not no_compare,
-        shapley=shapley, workers=workers, command=["spamsim", *sys.argv[1:]],
+        scenario,
+        reps=reps,
+        seed=seed,
+        lang=lang,
+        theme=theme,
+        compare=not no_compare,
+        shapley=shapley,
+        workers=workers,
+        command=["spamsim", *sys.argv[1:]],
     )
     report.write(output)
     err.print(f"wrote {output} ({output.stat().st_size / 1024:,.0f} KB)", markup=False)
@@ -342,7 +357,9 @@ def compare_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Write comparison.json, effects.parquet, shapley.parquet, provenance.json.", file_okay=False),
+        typer.Option(
+            "--out", help="Write comparison.json, effects.parquet, shapley.parquet, provenance.json.", file_okay=False
+        ),
     ] = None,
 ) -> None:
     """How much each countermeasure changes the spammer's revenue, from paired replications.
@@ -357,8 +374,13 @@ def compare_command(
     bar = _VariantProgress(quiet=as_json)
     with bar:
         comparison = compare(
-            scenario, countermeasure or None, shapley=shapley, reps=reps, seed=seed,
-            workers=workers, progress=bar.update,
+            scenario,
+            countermeasure or None,
+            shapley=shapley,
+            reps=reps,
+            seed=seed,
+            workers=workers,
+            progress=bar.update,
         )
     payload = comparison.to_json()
     if as_json:
@@ -452,10 +474,15 @@ def analytic_command(
     table = Table(title=f"{scenario.name}: expected values (closed form{'' if result.exact else ', first order'})")
     table.add_column("spammer")
     labels = {
-        "messages": "messages", "sales": "sales", "revenue": f"revenue ({currency})",
-        "cost": f"cost ({currency})", "fines": f"expected fines ({currency})",
-        "net_profit": f"net profit ({currency})", "p_convicted": "P(convicted)",
-        "break_even_success_rate": "break-even success rate", "cost_per_sale": f"cost per sale ({currency})",
+        "messages": "messages",
+        "sales": "sales",
+        "revenue": f"revenue ({currency})",
+        "cost": f"cost ({currency})",
+        "fines": f"expected fines ({currency})",
+        "net_profit": f"net profit ({currency})",
+        "p_convicted": "P(convicted)",
+        "break_even_success_rate": "break-even success rate",
+        "cost_per_sale": f"cost per sale ({currency})",
     }
     for label in labels.values():
         table.add_column(label, justify="right")
@@ -493,9 +520,7 @@ def sweep_command(
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).", min=1)] = None,
     backend: Annotated[str, typer.Option(help="local (worker processes) or dask (a LocalCluster).")] = "local",
-    scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
-    ] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -547,20 +572,27 @@ def sweep_command(
             continue
         table.add_column(column, justify="right")
     for _, row in summary.head(40).iterrows():
-        table.add_row(*[_fmt_small(row[c]) for c in summary.columns if not (c == "point" or c.endswith((".se", ".ci95_low", ".ci95_high")))])
+        table.add_row(
+            *[
+                _fmt_small(row[c])
+                for c in summary.columns
+                if not (c == "point" or c.endswith((".se", ".ci95_low", ".ci95_high")))
+            ]
+        )
     out.print(table)
     if len(summary) > 40:
         out.print(f"… {len(summary) - 40} more points in {out_dir}/summary.parquet", style="dim")
-    err.print(f"{result.computed} points computed, {len(result.points) - result.computed} resumed; results in {out_dir}/", markup=False)
+    err.print(
+        f"{result.computed} points computed, {len(result.points) - result.computed} resumed; results in {out_dir}/",
+        markup=False,
+    )
 
 
 @app.command("sensitivity")
 @friendly_errors
 def sensitivity_command(
     file: FileArg,
-    param: Annotated[
-        list[str], typer.Option("--param", "-p", help="PATH=LOW:HIGH (repeatable).", show_default=False)
-    ],
+    param: Annotated[list[str], typer.Option("--param", "-p", help="PATH=LOW:HIGH (repeatable).", show_default=False)],
     method: Annotated[str, typer.Option(help="sobol or morris.")] = "sobol",
     metric: Annotated[str, typer.Option(help="Output metric, e.g. net_profit, revenue.")] = "net_profit",
     n: Annotated[int, typer.Option("--n", help="Sobol base samples (power of 2) or Morris trajectories.", min=2)] = 64,
@@ -587,14 +619,23 @@ def sensitivity_command(
     bar = _VariantProgress(quiet=as_json, label="points")
     with make_backend(workers, backend, scheduler) as engine, bar:
         result = sensitivity(
-            scenario, param, metric=metric, method=method, n=n, reps=reps, seed=seed,  # type: ignore[arg-type]
-            backend=engine, progress=bar.update,
+            scenario,
+            param,
+            metric=metric,
+            method=method,
+            n=n,
+            reps=reps,
+            seed=seed,  # type: ignore[arg-type]
+            backend=engine,
+            progress=bar.update,
         )
     payload = result.to_json()
     if as_json:
         sys.stdout.write(dump_json(payload))
     else:
-        table = Table(title=f"{scenario.name}: {method} sensitivity of {metric} ({payload['runs']} points x {reps} reps)")
+        table = Table(
+            title=f"{scenario.name}: {method} sensitivity of {metric} ({payload['runs']} points x {reps} reps)"
+        )
         table.add_column("parameter")
         for column in result.indices.columns:
             table.add_column(column, justify="right")
@@ -617,7 +658,9 @@ def calibrate_command(
     ],
     fit: Annotated[
         list[str],
-        typer.Option("--fit", help="Parameter to estimate (repeatable), e.g. market.funnel.click_rate.", show_default=False),
+        typer.Option(
+            "--fit", help="Parameter to estimate (repeatable), e.g. market.funnel.click_rate.", show_default=False
+        ),
     ],
     set_: Annotated[
         list[str] | None,
@@ -628,7 +671,9 @@ def calibrate_command(
     ] = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Write calibrated.yaml, estimates.parquet, fit.parquet, calibration.png.", file_okay=False),
+        typer.Option(
+            "--out", help="Write calibrated.yaml, estimates.parquet, fit.parquet, calibration.png.", file_okay=False
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -644,21 +689,32 @@ def calibrate_command(
         err.print(f"wrote the calibrated scenario to {output}", markup=False)
     if out_dir is not None:
         write_text_atomic(out_dir / "calibrated.yaml", result.to_yaml())
-        write_atomic(out_dir / "estimates.parquet", lambda tmp: result.estimates.reset_index().to_parquet(tmp, index=False))
+        write_atomic(
+            out_dir / "estimates.parquet", lambda tmp: result.estimates.reset_index().to_parquet(tmp, index=False)
+        )
         fit_frame = result.fitted_counts()
         write_atomic(out_dir / "fit.parquet", lambda tmp: fit_frame.to_parquet(tmp, index=False))
         figures = _write_figures(out_dir, [("calibration", fit_frame)])
-        err.print(f"wrote calibrated.yaml, estimates.parquet, fit.parquet, {', '.join(figures)} to {out_dir}/", markup=False)
+        err.print(
+            f"wrote calibrated.yaml, estimates.parquet, fit.parquet, {', '.join(figures)} to {out_dir}/", markup=False
+        )
     if as_json:
         sys.stdout.write(dump_json(result.to_json()))
         return
-    table = Table(title=f"{scenario.name}: calibrated to {observed}", caption=f"log-likelihood {result.log_likelihood:.4g}")
+    table = Table(
+        title=f"{scenario.name}: calibrated to {observed}", caption=f"log-likelihood {result.log_likelihood:.4g}"
+    )
     table.add_column("parameter")
     table.add_column("estimate", justify="right")
     table.add_column("95 % CI", justify="right")
     table.add_column("interval", style="dim")
     for name, row in result.estimates.iterrows():
-        table.add_row(str(name), _fmt_small(row["estimate"]), f"[{_fmt_small(row['ci_low'])}, {_fmt_small(row['ci_high'])}]", str(row["method"]))
+        table.add_row(
+            str(name),
+            _fmt_small(row["estimate"]),
+            f"[{_fmt_small(row['ci_low'])}, {_fmt_small(row['ci_high'])}]",
+            str(row["method"]),
+        )
     out.print(table)
 
 
@@ -673,7 +729,14 @@ class _VariantProgress:
 
     def __enter__(self) -> _VariantProgress:
         if self.enabled:
-            self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True)
+            self.bar = Progress(
+                TextColumn(self.label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
             self.bar.start()
         return self
 
@@ -750,9 +813,16 @@ def channel_table(result: Result) -> Table:
     frame = result.by_channel
     table = Table(title="by channel (mean per replication)")
     table.add_column("channel")
-    columns = ["attempted", "unsent"] + [f"blocked_by.{n}" for n in result.blocked_by] + [
-        "delivered", "filtered", "sales", "revenue",
-    ]
+    columns = (
+        ["attempted", "unsent"]
+        + [f"blocked_by.{n}" for n in result.blocked_by]
+        + [
+            "delivered",
+            "filtered",
+            "sales",
+            "revenue",
+        ]
+    )
     for column in columns:
         label = column.replace("blocked_by.", "blocked: ").replace("_", " ")
         table.add_column(label, justify="right")

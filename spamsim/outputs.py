@@ -141,11 +141,18 @@ def save_comparison(
     ]
     if comparison.shapley_computed:
         written.append(
-            write_atomic(folder / "shapley.parquet", lambda tmp: comparison.shapley_frame.reset_index().to_parquet(tmp, index=False))
+            write_atomic(
+                folder / "shapley.parquet",
+                lambda tmp: comparison.shapley_frame.reset_index().to_parquet(tmp, index=False),
+            )
         )
     data = scenario_data(comparison.scenario)
-    written.append(write_text_atomic(folder / "scenario.resolved.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True)))
     written.append(
-        write_text_atomic(folder / "provenance.json", dump_json(provenance(comparison.entropy, comparison.reps, workers, command)))
+        write_text_atomic(folder / "scenario.resolved.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    )
+    written.append(
+        write_text_atomic(
+            folder / "provenance.json", dump_json(provenance(comparison.entropy, comparison.reps, workers, command))
+        )
     )
     return written

@@ -57,8 +57,18 @@ FIGURE_DPI = {"lecture": 120, "paper": 220}
 
 MINUS = "\u2212"
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-MONEY = {"revenue", "cost", "fines", "net_profit", "message_cost", "channel_cost", "lecture_revenue",
-         "fine", "cost_per_sale", "social_cost"}
+MONEY = {
+    "revenue",
+    "cost",
+    "fines",
+    "net_profit",
+    "message_cost",
+    "channel_cost",
+    "lecture_revenue",
+    "fine",
+    "cost_per_sale",
+    "social_cost",
+}
 SHARES = {"spam_share", "convicted_share", "quit_share", "p_convicted"}
 RATES = {"break_even_success_rate"}
 
@@ -68,16 +78,22 @@ RATES = {"break_even_success_rate"}
 TEXT: dict[str, tuple[str, str]] = {
     # page
     "title": ("spamsim report: {name}", "spamsim レポート: {name}"),
-    "subtitle": ("What spam earns, and what stops it — a Monte Carlo simulation with {reps} replications",
-                 "スパムはいくら稼ぎ、何がそれを止めるか — {reps}回反復のモンテカルロ・シミュレーション"),
-    "generated": ("Generated {when} by spamsim {version}; seed {seed}.",
-                  "{when}に spamsim {version} で作成（シード {seed}）。"),
+    "subtitle": (
+        "What spam earns, and what stops it — a Monte Carlo simulation with {reps} replications",
+        "スパムはいくら稼ぎ、何がそれを止めるか — {reps}回反復のモンテカルロ・シミュレーション",
+    ),
+    "generated": (
+        "Generated {when} by spamsim {version}; seed {seed}.",
+        "{when}に spamsim {version} で作成（シード {seed}）。",
+    ),
     "contents": ("Contents", "目次"),
     "no_description": ("(The scenario has no description.)", "（シナリオに説明はありません。）"),
-    "footer": ("Made with spamsim {version}, a spam cost-benefit simulation toolkit. This page is "
-               "self-contained: it loads nothing from the network.",
-               "spamsim {version}（スパムの費用便益シミュレーション）で作成。このページは単独で完結しており、"
-               "ネットワークから何も読み込みません。"),
+    "footer": (
+        "Made with spamsim {version}, a spam cost-benefit simulation toolkit. This page is "
+        "self-contained: it loads nothing from the network.",
+        "spamsim {version}（スパムの費用便益シミュレーション）で作成。このページは単独で完結しており、"
+        "ネットワークから何も読み込みません。",
+    ),
     # sections
     "sec_glance": ("At a glance", "概要"),
     "sec_scenario": ("The scenario", "シナリオ"),
@@ -92,12 +108,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "glance_share": ("Spam share of all mail", "全メールに占めるスパムの割合"),
     "glance_sales": ("Sales", "販売数"),
     "glance_ci": ("95% CI {low} to {high}", "95%信頼区間 {low}〜{high}"),
-    "glance_note": ("Means per run over {reps} replications, with the 95% confidence interval of the mean.",
-                    "{reps}回の反復の1回あたり平均と、平均の95%信頼区間。"),
+    "glance_note": (
+        "Means per run over {reps} replications, with the 95% confidence interval of the mean.",
+        "{reps}回の反復の1回あたり平均と、平均の95%信頼区間。",
+    ),
     # scenario
-    "scenario_intro": ("The scenario exactly as run (defaults filled in, overrides applied), as YAML. "
-                       "Save it as a file to run it again.",
-                       "実行したとおりのシナリオ（既定値・上書きを反映）のYAML。ファイルに保存すれば再実行できます。"),
+    "scenario_intro": (
+        "The scenario exactly as run (defaults filled in, overrides applied), as YAML. "
+        "Save it as a file to run it again.",
+        "実行したとおりのシナリオ（既定値・上書きを反映）のYAML。ファイルに保存すれば再実行できます。",
+    ),
     "scenario_yaml": ("Scenario YAML", "シナリオのYAML"),
     # tables
     "metric": ("Metric", "指標"),
@@ -105,64 +125,92 @@ TEXT: dict[str, tuple[str, str]] = {
     "ci_low": ("95% CI low", "95%信頼区間 下限"),
     "ci_high": ("95% CI high", "95%信頼区間 上限"),
     "meaning": ("What it counts", "説明"),
-    "summary_caption": ("Table {n}. Funnel and money per run: mean over {reps} replications and the 95% "
-                        "confidence interval of the mean; money in {cur}.",
-                        "表{n}. 1回あたりのファネルと収支: {reps}回の反復の平均と平均の95%信頼区間（金額の単位は{cur}）。"),
-    "channel_caption": ("Table {n}. Where the spam went: mean per run, by channel (money in {cur}).",
-                        "表{n}. スパムの経路別の行方: 1回あたり平均（金額の単位は{cur}）。"),
-    "spammer_caption": ("Table {n}. Per spammer: mean per run (money in {cur}) and the share of runs in "
-                        "which the spammer was convicted or quit.",
-                        "表{n}. スパマー別: 1回あたり平均（金額の単位は{cur}）と、有罪・撤退となった反復の割合。"),
+    "summary_caption": (
+        "Table {n}. Funnel and money per run: mean over {reps} replications and the 95% "
+        "confidence interval of the mean; money in {cur}.",
+        "表{n}. 1回あたりのファネルと収支: {reps}回の反復の平均と平均の95%信頼区間（金額の単位は{cur}）。",
+    ),
+    "channel_caption": (
+        "Table {n}. Where the spam went: mean per run, by channel (money in {cur}).",
+        "表{n}. スパムの経路別の行方: 1回あたり平均（金額の単位は{cur}）。",
+    ),
+    "spammer_caption": (
+        "Table {n}. Per spammer: mean per run (money in {cur}) and the share of runs in "
+        "which the spammer was convicted or quit.",
+        "表{n}. スパマー別: 1回あたり平均（金額の単位は{cur}）と、有罪・撤退となった反復の割合。",
+    ),
     "quantity": ("Quantity", "項目"),
     "item": ("Item", "項目"),
     "value": ("Value", "値"),
     "total": ("Total", "合計"),
     # figures
     "figure": ("Figure {n}.", "図{n}."),
-    "fig_funnel": ("The funnel: mean messages per run at each stage (log scale) with 95% CIs; the share "
-                   "passing from the stage before is written under each stage, the mean revenue in the corner.",
-                   "ファネル: 各段階の1回あたり平均通数（対数軸）と95%信頼区間。段階名の下は前段階からの通過率、"
-                   "右上は平均収益。"),
-    "fig_effects": ("Each countermeasure's effect on the spammer's revenue: added alone to a world "
-                    "without countermeasures, and removed from the world with all of them "
-                    "(paired replications, 95% CIs; labels: change in per cent).",
-                    "対策ごとのスパマーの収益への効果: 対策のない世界に単独で導入した場合と、全対策のある世界から"
-                    "除外した場合（対応のある反復, 95%信頼区間。ラベルは変化率）。"),
-    "fig_shapley": ("From the net profit with no countermeasures to that with all of them: each "
-                    "countermeasure's Shapley share of the reduction (95% CIs).",
-                    "対策なしから全対策までの純利益: 削減に対する各対策のシャープレイ寄与（95%信頼区間）。"),
-    "fig_timeline": ("Over the run: the channels spam takes, spam's share of all mail and the adoption "
-                     "of countermeasures (means over replications, bands: 95% CIs).",
-                     "期間中の推移: スパムの送信経路、全メールに占めるスパムの割合、対策の導入率"
-                     "（反復の平均, 帯は95%信頼区間）。"),
-    "fig_populations": ("The infrastructure spam runs on over time: bots, open relays, stolen accounts "
-                        "(means over replications, bands: 95% CIs).",
-                        "スパム送信基盤の推移: ボット、オープンリレー、乗っ取りアカウント（反復の平均, 帯は95%信頼区間）。"),
-    "fig_break_even": ("Closed form: expected revenue against cost plus expected fines over the success "
-                       "rate; spam pays where the revenue line is above the other.",
-                       "解析解: 成功率に対する期待収益と費用＋罰金の期待値。収益の線が上にある範囲でスパムは採算が合う。"),
+    "fig_funnel": (
+        "The funnel: mean messages per run at each stage (log scale) with 95% CIs; the share "
+        "passing from the stage before is written under each stage, the mean revenue in the corner.",
+        "ファネル: 各段階の1回あたり平均通数（対数軸）と95%信頼区間。段階名の下は前段階からの通過率、右上は平均収益。",
+    ),
+    "fig_effects": (
+        "Each countermeasure's effect on the spammer's revenue: added alone to a world "
+        "without countermeasures, and removed from the world with all of them "
+        "(paired replications, 95% CIs; labels: change in per cent).",
+        "対策ごとのスパマーの収益への効果: 対策のない世界に単独で導入した場合と、全対策のある世界から"
+        "除外した場合（対応のある反復, 95%信頼区間。ラベルは変化率）。",
+    ),
+    "fig_shapley": (
+        "From the net profit with no countermeasures to that with all of them: each "
+        "countermeasure's Shapley share of the reduction (95% CIs).",
+        "対策なしから全対策までの純利益: 削減に対する各対策のシャープレイ寄与（95%信頼区間）。",
+    ),
+    "fig_timeline": (
+        "Over the run: the channels spam takes, spam's share of all mail and the adoption "
+        "of countermeasures (means over replications, bands: 95% CIs).",
+        "期間中の推移: スパムの送信経路、全メールに占めるスパムの割合、対策の導入率（反復の平均, 帯は95%信頼区間）。",
+    ),
+    "fig_populations": (
+        "The infrastructure spam runs on over time: bots, open relays, stolen accounts "
+        "(means over replications, bands: 95% CIs).",
+        "スパム送信基盤の推移: ボット、オープンリレー、乗っ取りアカウント（反復の平均, 帯は95%信頼区間）。",
+    ),
+    "fig_break_even": (
+        "Closed form: expected revenue against cost plus expected fines over the success "
+        "rate; spam pays where the revenue line is above the other.",
+        "解析解: 成功率に対する期待収益と費用＋罰金の期待値。収益の線が上にある範囲でスパムは採算が合う。",
+    ),
     "not_drawn": ("Not drawn: {reason}", "描画なし: {reason}"),
-    "no_populations": ("the scenario has no botnet, open relays or compromised accounts.",
-                       "シナリオにボットネット、オープンリレー、乗っ取りアカウントがないため。"),
-    "one_step": ("this run has a single step, so there is no time series (see the funnel above).",
-                 "この実行は1ステップのみのため時系列はありません（上のファネルを参照）。"),
+    "no_populations": (
+        "the scenario has no botnet, open relays or compromised accounts.",
+        "シナリオにボットネット、オープンリレー、乗っ取りアカウントがないため。",
+    ),
+    "one_step": (
+        "this run has a single step, so there is no time series (see the funnel above).",
+        "この実行は1ステップのみのため時系列はありません（上のファネルを参照）。",
+    ),
     # countermeasures
-    "no_countermeasures": ("This scenario defines no countermeasures (and no enforcement that can catch "
-                           "anyone), so there is nothing to compare.",
-                           "このシナリオには対策（および摘発の可能性のある法執行）がないため、比較は行いません。"),
-    "compare_off": ("Countermeasures defined: {names}. The comparison was not run (compare=False).",
-                    "定義された対策: {names}。比較は実行していません（compare=False）。"),
-    "compare_intro": ("Every variant of the scenario — each countermeasure switched on or off — is run "
-                      "with the same seed, so differences come from paired replications (common random "
-                      "numbers). <em>Alone</em>: the countermeasure added to a world with none "
-                      "(negative: it lowers the spammer's revenue). <em>Removed</em>: taken out of the "
-                      "world with all of them (positive: revenue recovers without it).",
-                      "シナリオの各変種（対策ごとのオン・オフ）を同じシードで実行するため、差は対応のある反復"
-                      "（共通乱数）から推定されます。<em>単独</em>: 対策のない世界にその対策だけを導入"
-                      "（負の値: スパマーの収益を下げる）。<em>除外</em>: 全対策のある世界からその対策を外す"
-                      "（正の値: それがないと収益が回復する）。"),
-    "baseline": ("Mean revenue per run with every countermeasure on: {on}; with none: {off}.",
-                 "1回あたり平均収益: 全対策あり {on}、対策なし {off}。"),
+    "no_countermeasures": (
+        "This scenario defines no countermeasures (and no enforcement that can catch "
+        "anyone), so there is nothing to compare.",
+        "このシナリオには対策（および摘発の可能性のある法執行）がないため、比較は行いません。",
+    ),
+    "compare_off": (
+        "Countermeasures defined: {names}. The comparison was not run (compare=False).",
+        "定義された対策: {names}。比較は実行していません（compare=False）。",
+    ),
+    "compare_intro": (
+        "Every variant of the scenario — each countermeasure switched on or off — is run "
+        "with the same seed, so differences come from paired replications (common random "
+        "numbers). <em>Alone</em>: the countermeasure added to a world with none "
+        "(negative: it lowers the spammer's revenue). <em>Removed</em>: taken out of the "
+        "world with all of them (positive: revenue recovers without it).",
+        "シナリオの各変種（対策ごとのオン・オフ）を同じシードで実行するため、差は対応のある反復"
+        "（共通乱数）から推定されます。<em>単独</em>: 対策のない世界にその対策だけを導入"
+        "（負の値: スパマーの収益を下げる）。<em>除外</em>: 全対策のある世界からその対策を外す"
+        "（正の値: それがないと収益が回復する）。",
+    ),
+    "baseline": (
+        "Mean revenue per run with every countermeasure on: {on}; with none: {off}.",
+        "1回あたり平均収益: 全対策あり {on}、対策なし {off}。",
+    ),
     "countermeasure": ("Countermeasure", "対策"),
     "context": ("Context", "条件"),
     "alone": ("Alone", "単独"),
@@ -171,76 +219,111 @@ TEXT: dict[str, tuple[str, str]] = {
     "d_net": ("Net profit change ({cur})", "純利益の変化 [{cur}]"),
     "ci95": ("95% CI", "95%信頼区間"),
     "pct_revenue": ("% of revenue", "収益比"),
-    "effects_caption": ("Table {n}. What each countermeasure does to the spammer's money: mean change per "
-                        "run over {reps} paired replications, with 95% CIs.",
-                        "表{n}. 各対策がスパマーの収支に与える効果: 対応のある{reps}回の反復での1回あたり平均変化と95%信頼区間。"),
-    "shapley_caption": ("Table {n}. Shapley attribution: each countermeasure's share of the reduction in "
-                        "net profit from no countermeasures to all of them (exact, over all {k} on/off "
-                        "combinations); the shares add up to the total.",
-                        "表{n}. シャープレイ値による寄与: 対策なしから全対策までの純利益の削減に対する各対策の寄与"
-                        "（全{k}通りのオン・オフの組み合わせによる厳密計算）。寄与の合計は削減の総額に一致します。"),
+    "effects_caption": (
+        "Table {n}. What each countermeasure does to the spammer's money: mean change per "
+        "run over {reps} paired replications, with 95% CIs.",
+        "表{n}. 各対策がスパマーの収支に与える効果: 対応のある{reps}回の反復での1回あたり平均変化と95%信頼区間。",
+    ),
+    "shapley_caption": (
+        "Table {n}. Shapley attribution: each countermeasure's share of the reduction in "
+        "net profit from no countermeasures to all of them (exact, over all {k} on/off "
+        "combinations); the shares add up to the total.",
+        "表{n}. シャープレイ値による寄与: 対策なしから全対策までの純利益の削減に対する各対策の寄与"
+        "（全{k}通りのオン・オフの組み合わせによる厳密計算）。寄与の合計は削減の総額に一致します。",
+    ),
     "shapley_share": ("Share of the reduction ({cur})", "削減への寄与 [{cur}]"),
     "share_of_total": ("Share of total", "全体に占める割合"),
-    "shapley_hint": ("Run with shapley=True for the Shapley attribution of the total reduction "
-                     "(2^k variants).",
-                     "全体の削減のシャープレイ値による分解は shapley=True で実行できます（2^k 通りの変種）。"),
+    "shapley_hint": (
+        "Run with shapley=True for the Shapley attribution of the total reduction (2^k variants).",
+        "全体の削減のシャープレイ値による分解は shapley=True で実行できます（2^k 通りの変種）。",
+    ),
     # closed form
-    "closed_intro": ("Closed-form expectations (no sampling error) from the formulas of the lecture: "
-                     "E[revenue] = N · p · profit − cost − P(caught) · fine.",
-                     "講義の公式による解析的な期待値（標本誤差なし）: E[収益] = N · p · 利益 − 費用 − P(摘発) · 罰金。"),
-    "applicable": ("The closed form applies to this scenario{exact}.",
-                   "このシナリオには解析解がそのまま当てはまります{exact}。"),
-    "first_order": (" (to first order: enforcement parameters are uncertain)",
-                    "（法執行のパラメータが不確実なため1次近似）"),
-    "not_applicable": ("The closed form does not fully apply to this scenario, because:",
-                       "このシナリオには解析解が完全には当てはまりません。理由:"),
-    "core_only": ("The numbers below are those of the scenario's own-server, no-dynamics core; only the "
-                  "lecture arithmetic is meaningful for the whole scenario. The simulation above is "
-                  "the answer.",
-                  "以下の数値は自前サーバ・動的要素なしの中核部分についてのもので、シナリオ全体について意味があるのは"
-                  "講義の計算だけです。答えは上のシミュレーションです。"),
+    "closed_intro": (
+        "Closed-form expectations (no sampling error) from the formulas of the lecture: "
+        "E[revenue] = N · p · profit − cost − P(caught) · fine.",
+        "講義の公式による解析的な期待値（標本誤差なし）: E[収益] = N · p · 利益 − 費用 − P(摘発) · 罰金。",
+    ),
+    "applicable": (
+        "The closed form applies to this scenario{exact}.",
+        "このシナリオには解析解がそのまま当てはまります{exact}。",
+    ),
+    "first_order": (
+        " (to first order: enforcement parameters are uncertain)",
+        "（法執行のパラメータが不確実なため1次近似）",
+    ),
+    "not_applicable": (
+        "The closed form does not fully apply to this scenario, because:",
+        "このシナリオには解析解が完全には当てはまりません。理由:",
+    ),
+    "core_only": (
+        "The numbers below are those of the scenario's own-server, no-dynamics core; only the "
+        "lecture arithmetic is meaningful for the whole scenario. The simulation above is "
+        "the answer.",
+        "以下の数値は自前サーバ・動的要素なしの中核部分についてのもので、シナリオ全体について意味があるのは"
+        "講義の計算だけです。答えは上のシミュレーションです。",
+    ),
     "lecture_arithmetic": ("The lecture's arithmetic", "講義の計算"),
-    "lecture_line": ("{n} messages × success rate {p} × {profit} per sale = <strong>{rev}</strong> if "
-                     "every message reached an inbox and nothing stopped the spammer.",
-                     "{n}通 × 成功率 {p} × 1件あたり{profit} = <strong>{rev}</strong>"
-                     "（全通が受信箱に届き、何もスパマーを止めない場合）。"),
+    "lecture_line": (
+        "{n} messages × success rate {p} × {profit} per sale = <strong>{rev}</strong> if "
+        "every message reached an inbox and nothing stopped the spammer.",
+        "{n}通 × 成功率 {p} × 1件あたり{profit} = <strong>{rev}</strong>"
+        "（全通が受信箱に届き、何もスパマーを止めない場合）。",
+    ),
     "break_even_title": ("Break-even success rate", "損益分岐の成功率"),
-    "break_even_line": ("Spam pays when the success rate (sales per message that reaches an inbox) is "
-                        "above <strong>{be}</strong>; this scenario's success rate is {rate}{ratio}.",
-                        "受信箱に届いたメールのうち販売に至る割合が<strong>{be}</strong>を超えればスパムは採算が合います。"
-                        "このシナリオの成功率は{rate}です{ratio}。"),
+    "break_even_line": (
+        "Spam pays when the success rate (sales per message that reaches an inbox) is "
+        "above <strong>{be}</strong>; this scenario's success rate is {rate}{ratio}.",
+        "受信箱に届いたメールのうち販売に至る割合が<strong>{be}</strong>を超えればスパムは採算が合います。"
+        "このシナリオの成功率は{rate}です{ratio}。",
+    ),
     "break_even_ratio": (", {x} times the break-even rate", "（損益分岐の{x}倍）"),
-    "break_even_zero": ("Sending costs nothing and nobody is fined: any success rate above zero pays.",
-                        "送信コストも罰金もないため、成功率が0より大きければ必ず採算が合います。"),
-    "break_even_inf": ("Nothing reaches an inbox: no success rate makes spam pay.",
-                       "受信箱に何も届かないため、どんな成功率でも採算は合いません。"),
+    "break_even_zero": (
+        "Sending costs nothing and nobody is fined: any success rate above zero pays.",
+        "送信コストも罰金もないため、成功率が0より大きければ必ず採算が合います。",
+    ),
+    "break_even_inf": (
+        "Nothing reaches an inbox: no success rate makes spam pay.",
+        "受信箱に何も届かないため、どんな成功率でも採算は合いません。",
+    ),
     "externality_title": ("Externality ratio", "外部性比率"),
-    "externality_line": ("Spam costs everyone else about <strong>{social}</strong> (recipients' time, "
-                         "legitimate mail lost to filters): <strong>{ratio}</strong> times the spammers' "
-                         "expected revenue. Rao &amp; Reiley (\"The Economics of Spam\", Journal of "
-                         "Economic Perspectives, 2012) estimate the ratio at roughly 100 : 1.",
-                         "スパムが社会に負わせる費用（受信者の時間、フィルタで失われた正規メール）は約"
-                         "<strong>{social}</strong>で、スパマーの期待収益の<strong>{ratio}</strong>倍です。"
-                         "Rao &amp; Reiley（\"The Economics of Spam\", Journal of Economic Perspectives, 2012）は"
-                         "この比率をおよそ100対1と推定しています。"),
-    "externality_assumptions": ("Assumptions (illustrative): {sec} seconds of a recipient's time per "
-                                "spam in an inbox, valued at {hour} per hour; {lost} per legitimate "
-                                "message lost.",
-                                "仮定（例示）: 受信箱のスパム1通あたり受信者の時間{sec}秒、1時間あたり{hour}と評価。"
-                                "失われた正規メール1通あたり{lost}。"),
-    "closed_caption": ("Table {n}. Closed-form expectations per spammer (money in {cur}).",
-                       "表{n}. スパマー別の解析的期待値（金額の単位は{cur}）。"),
-    "break_even_not_drawn": ("the closed form does not apply to the whole scenario.",
-                             "解析解がシナリオ全体には当てはまらないため。"),
+    "externality_line": (
+        "Spam costs everyone else about <strong>{social}</strong> (recipients' time, "
+        "legitimate mail lost to filters): <strong>{ratio}</strong> times the spammers' "
+        'expected revenue. Rao &amp; Reiley ("The Economics of Spam", Journal of '
+        "Economic Perspectives, 2012) estimate the ratio at roughly 100 : 1.",
+        "スパムが社会に負わせる費用（受信者の時間、フィルタで失われた正規メール）は約"
+        "<strong>{social}</strong>で、スパマーの期待収益の<strong>{ratio}</strong>倍です。"
+        'Rao &amp; Reiley（"The Economics of Spam", Journal of Economic Perspectives, 2012）は'
+        "この比率をおよそ100対1と推定しています。",
+    ),
+    "externality_assumptions": (
+        "Assumptions (illustrative): {sec} seconds of a recipient's time per "
+        "spam in an inbox, valued at {hour} per hour; {lost} per legitimate "
+        "message lost.",
+        "仮定（例示）: 受信箱のスパム1通あたり受信者の時間{sec}秒、1時間あたり{hour}と評価。"
+        "失われた正規メール1通あたり{lost}。",
+    ),
+    "closed_caption": (
+        "Table {n}. Closed-form expectations per spammer (money in {cur}).",
+        "表{n}. スパマー別の解析的期待値（金額の単位は{cur}）。",
+    ),
+    "break_even_not_drawn": (
+        "the closed form does not apply to the whole scenario.",
+        "解析解がシナリオ全体には当てはまらないため。",
+    ),
     "infinite": ("never", "なし"),
     # provenance
-    "prov_intro": ("Everything needed to repeat these numbers exactly: the same scenario and seed give "
-                   "identical numbers, whatever the number of worker processes.",
-                   "この数値を正確に再現するための情報: 同じシナリオと同じシードからは、ワーカー数によらず同一の"
-                   "数値が得られます。"),
+    "prov_intro": (
+        "Everything needed to repeat these numbers exactly: the same scenario and seed give "
+        "identical numbers, whatever the number of worker processes.",
+        "この数値を正確に再現するための情報: 同じシナリオと同じシードからは、ワーカー数によらず同一の"
+        "数値が得られます。",
+    ),
     "reproduce": ("To reproduce", "再現するには"),
-    "reproduce_save": ("Save the scenario YAML above as {file}, then run:",
-                       "上のシナリオのYAMLを {file} として保存し、次を実行します:"),
+    "reproduce_save": (
+        "Save the scenario YAML above as {file}, then run:",
+        "上のシナリオのYAMLを {file} として保存し、次を実行します:",
+    ),
     "reproduce_file": ("From the scenario file, run:", "シナリオファイルから次を実行します:"),
     "spamsim_version": ("spamsim version", "spamsimのバージョン"),
     "seed_entropy": ("Seed (entropy)", "シード（エントロピー）"),
@@ -592,7 +675,9 @@ class _Builder:
         self.sections.append((anchor, self.t(key), parts))
         return parts
 
-    def figure(self, kind: str, draw: Callable[[], Figure], caption_key: str, skip: tuple[type[BaseException], ...] = ()) -> str:
+    def figure(
+        self, kind: str, draw: Callable[[], Figure], caption_key: str, skip: tuple[type[BaseException], ...] = ()
+    ) -> str:
         """A ``<figure>`` with the PNG inline, or a note saying why it is not there."""
         try:
             fig = draw()
@@ -606,7 +691,7 @@ class _Builder:
         return (
             f'<figure id="fig-{esc(kind)}" class="theme-{esc(self.theme)}" data-kind="{esc(kind)}">'
             f'<img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
-            f"<figcaption><span class=\"label\">{esc(self.t('figure', n=self.n_figures))}</span> "
+            f'<figcaption><span class="label">{esc(self.t("figure", n=self.n_figures))}</span> '
             f"{esc(caption)}</figcaption></figure>"
         )
 
@@ -686,8 +771,12 @@ def build_report(
     # -- at a glance -------------------------------------------------------------------------
     parts = b.section("glance", "sec_glance")
     cards = []
-    for metric, key in (("revenue", "glance_revenue"), ("net_profit", "glance_net"), ("sales", "glance_sales"),
-                        ("spam_share", "glance_share")):
+    for metric, key in (
+        ("revenue", "glance_revenue"),
+        ("net_profit", "glance_net"),
+        ("sales", "glance_sales"),
+        ("spam_share", "glance_share"),
+    ):
         if metric not in summary.index:
             continue
         row = summary.loc[metric]
@@ -701,7 +790,8 @@ def build_report(
         if lang == "ja" and metric in MONEY and abs(row["mean"]) >= 1e4:
             from .plots.labels import format_number
 
-            extra = f'<span class="alt">（約{esc(format_number(row["mean"], "ja"))}{esc(_currency(currency, lang))}）</span>'
+            approx = esc(format_number(row["mean"], "ja")) + esc(_currency(currency, lang))
+            extra = f'<span class="alt">（約{approx}）</span>'
         cards.append(
             f'<div class="card" data-metric="{esc(metric)}"><div class="card-label">{esc(b.t(key))}</div>'
             f'<div class="card-value" title="{esc(_raw(row["mean"]))}">{esc(value)}{extra}</div>'
@@ -716,7 +806,7 @@ def build_report(
     dumped = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     parts.append(f"<p>{esc(b.t('scenario_intro'))}</p>")
     parts.append(
-        f'<details open><summary>{esc(b.t("scenario_yaml"))}</summary>'
+        f"<details open><summary>{esc(b.t('scenario_yaml'))}</summary>"
         f'<pre class="yaml" id="scenario-yaml">{esc(dumped)}</pre></details>'
     )
 
@@ -727,32 +817,67 @@ def build_report(
         row = summary.loc[metric]
         kind = _kind(str(metric))
         strong = "key" if metric in ("revenue", "net_profit") else ""
-        rows.append([
-            _txt(_metric_label(str(metric), lang, currency), header=True, cls=strong),
-            _num(row["mean"], kind), _num(row["ci95_low"], kind), _num(row["ci95_high"], kind),
-            _txt(_metric_doc(str(metric), lang), cls="doc"),
-        ])
-    head = [_txt(b.t("metric")), _Cell(esc(b.t("mean")), "num"), _Cell(esc(b.t("ci_low")), "num"),
-            _Cell(esc(b.t("ci_high")), "num"), _txt(b.t("meaning"))]
+        rows.append(
+            [
+                _txt(_metric_label(str(metric), lang, currency), header=True, cls=strong),
+                _num(row["mean"], kind),
+                _num(row["ci95_low"], kind),
+                _num(row["ci95_high"], kind),
+                _txt(_metric_doc(str(metric), lang), cls="doc"),
+            ]
+        )
+    head = [
+        _txt(b.t("metric")),
+        _Cell(esc(b.t("mean")), "num"),
+        _Cell(esc(b.t("ci_low")), "num"),
+        _Cell(esc(b.t("ci_high")), "num"),
+        _txt(b.t("meaning")),
+    ]
     caption = esc(b.t("summary_caption", n=b.next_table(), reps=f"{result.reps:,}", cur=_currency(currency, lang)))
     parts.append(_table(caption, head, rows, "summary"))
     parts.append(b.figure("funnel", lambda: plots.funnel(result, theme=theme, lang=lang), "fig_funnel"))
     channels = list(result.ledger.channels)
     if len(channels) > 1:
         frame = result.by_channel
-        columns = ["attempted", "unsent", *[f"blocked_by.{n}" for n in result.blocked_by], "delivered",
-                   "filtered", "inbox"]
+        columns = [
+            "attempted",
+            "unsent",
+            *[f"blocked_by.{n}" for n in result.blocked_by],
+            "delivered",
+            "filtered",
+            "inbox",
+        ]
         if loaded.market.funnel is not None:
             columns += ["opened", "clicked"]
         columns += ["sales", "revenue"]
         columns = [c for c in columns if c in frame.columns]
-        parts.append(_transposed(b, "channel_caption", frame, columns, [_name(str(c), lang) for c in frame.index],
-                                 currency, "by-channel", with_total=True))
+        parts.append(
+            _transposed(
+                b,
+                "channel_caption",
+                frame,
+                columns,
+                [_name(str(c), lang) for c in frame.index],
+                currency,
+                "by-channel",
+                with_total=True,
+            )
+        )
     spammers = list(result.ledger.spammers)
     if len(spammers) > 1:
         frame = result.by_spammer
-        parts.append(_transposed(b, "spammer_caption", frame, list(frame.columns), [str(s) for s in frame.index],
-                                 currency, "by-spammer", with_total=False))
+        parts.append(
+            _transposed(
+                b,
+                "spammer_caption",
+                frame,
+                list(frame.columns),
+                [str(s) for s in frame.index],
+                currency,
+                "by-spammer",
+                with_total=False,
+            )
+        )
 
     # -- countermeasures -----------------------------------------------------------------------
     parts = b.section("countermeasures", "sec_countermeasures")
@@ -765,26 +890,38 @@ def build_report(
         parts.append(f"<p>{b.t('compare_intro')}</p>")
         on = comparison.outcomes[comparison.all_on].replications["revenue"].mean()
         off = comparison.outcomes[comparison.all_off].replications["revenue"].mean()
-        parts.append(f"<p>{esc(b.t('baseline', on=_money_prose(on, currency, lang), off=_money_prose(off, currency, lang)))}</p>")
+        parts.append(
+            f"<p>{esc(b.t('baseline', on=_money_prose(on, currency, lang), off=_money_prose(off, currency, lang)))}</p>"
+        )
         parts.append(_effects_table(b, comparison, currency))
         parts.append(b.figure("effects", lambda: plots.effects(comparison, theme=theme, lang=lang), "fig_effects"))
         if comparison.shapley_computed:
             parts.append(_shapley_table(b, comparison, currency))
-            parts.append(b.figure("shapley", lambda: plots.shapley_waterfall(comparison, theme=theme, lang=lang),
-                                  "fig_shapley"))
+            parts.append(
+                b.figure("shapley", lambda: plots.shapley_waterfall(comparison, theme=theme, lang=lang), "fig_shapley")
+            )
         else:
             parts.append(f'<p class="small">{esc(b.t("shapley_hint"))}</p>')
 
     # -- over time ------------------------------------------------------------------------------
     parts = b.section("time", "sec_time")
     if loaded.n_steps > 1:
-        parts.append(b.figure("timeline", lambda: plots.timeline(result, theme=theme, lang=lang), "fig_timeline",
-                              skip=(ValueError,)))
+        parts.append(
+            b.figure(
+                "timeline", lambda: plots.timeline(result, theme=theme, lang=lang), "fig_timeline", skip=(ValueError,)
+            )
+        )
         from .plots.populations import population_columns
 
         if population_columns(result):
-            parts.append(b.figure("populations", lambda: plots.populations(result, theme=theme, lang=lang),
-                                  "fig_populations", skip=(ValueError,)))
+            parts.append(
+                b.figure(
+                    "populations",
+                    lambda: plots.populations(result, theme=theme, lang=lang),
+                    "fig_populations",
+                    skip=(ValueError,),
+                )
+            )
         else:
             parts.append(b.not_drawn("populations", b.t("no_populations")))
     else:
@@ -807,36 +944,59 @@ def build_report(
         cls = "mono" if key in ("seed_entropy", "git_commit", "command") else ""
         label = b.t(key) if key in TEXT else key
         rows.append([_txt(label, header=True), _Cell(esc(shown), cls)])
-    parts.append(_table(esc(b.t("prov_caption", n=b.next_table())), [_txt(b.t("item")), _txt(b.t("value"))], rows,
-                        "provenance"))
+    parts.append(
+        _table(esc(b.t("prov_caption", n=b.next_table())), [_txt(b.t("item")), _txt(b.t("value"))], rows, "provenance")
+    )
     file = source or f"{re.sub(r'[^A-Za-z0-9._-]+', '-', loaded.name).strip('-') or 'scenario'}.yaml"
     parts.append(f"<h3>{esc(b.t('reproduce'))}</h3>")
     parts.append(f"<p>{esc(b.t('reproduce_file') if source else b.t('reproduce_save', file=file))}</p>")
-    lines = [f"spamsim run {shlex.quote(file)} --reps {reps} --seed {entropy}"
-             + (f" --workers {workers}" if workers != 1 else "")]
+    lines = [
+        f"spamsim run {shlex.quote(file)} --reps {reps} --seed {entropy}"
+        + (f" --workers {workers}" if workers != 1 else "")
+    ]
     if comparison is not None:
-        lines.append(f"spamsim compare {shlex.quote(file)} --reps {reps} --seed {entropy}"
-                     + (" --shapley" if shapley else ""))
+        lines.append(
+            f"spamsim compare {shlex.quote(file)} --reps {reps} --seed {entropy}" + (" --shapley" if shapley else "")
+        )
     lines.append("")
     lines.append("# Python")
     lines.append("import spamsim.report as rp")
-    lines.append(f"rp.build_report({file!r}, reps={reps}, seed={entropy}, lang={lang!r}"
-                 + ("" if compare else ", compare=False") + (", shapley=True" if shapley else "")
-                 + (f", theme={theme!r}" if theme != "lecture" else "") + ").write('report.html')")
+    lines.append(
+        f"rp.build_report({file!r}, reps={reps}, seed={entropy}, lang={lang!r}"
+        + ("" if compare else ", compare=False")
+        + (", shapley=True" if shapley else "")
+        + (f", theme={theme!r}" if theme != "lecture" else "")
+        + ").write('report.html')"
+    )
     parts.append(f'<pre class="commands" id="reproduce">{esc(chr(10).join(lines))}</pre>')
 
     page = _page(b, title, loaded, prov, entropy, reps)
     return Report(
-        html=page, title=title, lang=lang, result=result, comparison=comparison, analytic=analytic,
-        provenance=prov, figures=list(b.figures), skipped=dict(b.skipped),
+        html=page,
+        title=title,
+        lang=lang,
+        result=result,
+        comparison=comparison,
+        analytic=analytic,
+        provenance=prov,
+        figures=list(b.figures),
+        skipped=dict(b.skipped),
     )
 
 
 # -- section helpers -------------------------------------------------------------------------
 
 
-def _transposed(b: _Builder, caption_key: str, frame: pd.DataFrame, columns: list[str], entity_labels: list[str],
-                currency: str, cls: str, with_total: bool) -> str:
+def _transposed(
+    b: _Builder,
+    caption_key: str,
+    frame: pd.DataFrame,
+    columns: list[str],
+    entity_labels: list[str],
+    currency: str,
+    cls: str,
+    with_total: bool,
+) -> str:
     """A per-entity table with quantities as rows and entities (channels, spammers) as columns."""
     lang = b.lang
     head = [_txt(b.t("quantity"))] + [_Cell(esc(label), "num") for label in entity_labels]
@@ -860,10 +1020,13 @@ def _effects_table(b: _Builder, comparison: Comparison, currency: str) -> str:
     lang = b.lang
     cur = _currency(currency, lang)
     frame = comparison.effects_frame
-    head = [_txt(b.t("countermeasure")), _txt(b.t("context")),
-            _Cell(esc(b.t("d_revenue", cur=cur)) + f'<span class="ci">{esc(b.t("ci95"))}</span>', "num"),
-            _Cell(esc(b.t("pct_revenue")), "num"),
-            _Cell(esc(b.t("d_net", cur=cur)) + f'<span class="ci">{esc(b.t("ci95"))}</span>', "num")]
+    head = [
+        _txt(b.t("countermeasure")),
+        _txt(b.t("context")),
+        _Cell(esc(b.t("d_revenue", cur=cur)) + f'<span class="ci">{esc(b.t("ci95"))}</span>', "num"),
+        _Cell(esc(b.t("pct_revenue")), "num"),
+        _Cell(esc(b.t("d_net", cur=cur)) + f'<span class="ci">{esc(b.t("ci95"))}</span>', "num"),
+    ]
     rows = []
     for name in comparison.names:
         for i, context in enumerate(("alone", "removed")):
@@ -888,8 +1051,10 @@ def _effects_table(b: _Builder, comparison: Comparison, currency: str) -> str:
 def _with_ci(mean: Any, low: Any, high: Any, kind: str = "count") -> _Cell:
     """The mean, with its 95 % CI on a second, smaller line."""
     return _Cell(
-        f'{esc(fmt_number(mean, kind))}<span class="ci">{esc(fmt_number(low, kind))} … {esc(fmt_number(high, kind))}</span>',
-        "num", f"{_raw(mean)} (95% CI {_raw(low)} … {_raw(high)})",
+        f"{esc(fmt_number(mean, kind))}"
+        f'<span class="ci">{esc(fmt_number(low, kind))} … {esc(fmt_number(high, kind))}</span>',
+        "num",
+        f"{_raw(mean)} (95% CI {_raw(low)} … {_raw(high)})",
     )
 
 
@@ -901,13 +1066,23 @@ def _shapley_table(b: _Builder, comparison: Comparison, currency: str) -> str:
     lang = b.lang
     frame = comparison.shapley_frame
     total = float(frame["mean"].sum())
-    head = [_txt(b.t("countermeasure")), _Cell(esc(b.t("shapley_share", cur=_currency(currency, lang))), "num"),
-            _Cell(esc(b.t("ci95")), "num"), _Cell(esc(b.t("share_of_total")), "num")]
+    head = [
+        _txt(b.t("countermeasure")),
+        _Cell(esc(b.t("shapley_share", cur=_currency(currency, lang))), "num"),
+        _Cell(esc(b.t("ci95")), "num"),
+        _Cell(esc(b.t("share_of_total")), "num"),
+    ]
     rows = []
     for name, row in frame.iterrows():
         share = row["mean"] / total if total else math.nan
-        rows.append([_txt(_name(str(name), lang), header=True), _num(row["mean"]),
-                     _ci(row["ci95_low"], row["ci95_high"]), _num(share, "share")])
+        rows.append(
+            [
+                _txt(_name(str(name), lang), header=True),
+                _num(row["mean"]),
+                _ci(row["ci95_low"], row["ci95_high"]),
+                _num(share, "share"),
+            ]
+        )
     total_row = [_txt(b.t("total"), header=True), _num(total), _txt(""), _num(1.0 if total else math.nan, "share")]
     for cell in total_row:
         cell.cls = (cell.cls + " total").strip()
@@ -923,16 +1098,23 @@ def _expected_value(value: Any) -> float:
 
 
 _REASONS = (
-    (re.compile(r"^spammer (?P<n>.+) adapts its channel mix$"),
-     ("spammer {n} adapts its channel mix", "スパマー{n}は送信経路の配分を適応的に変える")),
-    (re.compile(r"^spammer (?P<n>.+) uses channels with dynamics: (?P<c>.+)$"),
-     ("spammer {n} uses channels with dynamics: {c}", "スパマー{n}は動的な経路を使う: {c}")),
-    (re.compile(r"^spammer (?P<n>.+) has a budget$"),
-     ("spammer {n} has a budget", "スパマー{n}に予算の上限がある")),
-    (re.compile(r"^own_server has a capacity limit$"),
-     ("the own server has a capacity limit", "自前サーバに容量の上限がある")),
-    (re.compile(r"^blacklist listings evolve with use$"),
-     ("blacklist listings evolve with use", "ブラックリストへの登録が利用に応じて変化する")),
+    (
+        re.compile(r"^spammer (?P<n>.+) adapts its channel mix$"),
+        ("spammer {n} adapts its channel mix", "スパマー{n}は送信経路の配分を適応的に変える"),
+    ),
+    (
+        re.compile(r"^spammer (?P<n>.+) uses channels with dynamics: (?P<c>.+)$"),
+        ("spammer {n} uses channels with dynamics: {c}", "スパマー{n}は動的な経路を使う: {c}"),
+    ),
+    (re.compile(r"^spammer (?P<n>.+) has a budget$"), ("spammer {n} has a budget", "スパマー{n}に予算の上限がある")),
+    (
+        re.compile(r"^own_server has a capacity limit$"),
+        ("the own server has a capacity limit", "自前サーバに容量の上限がある"),
+    ),
+    (
+        re.compile(r"^blacklist listings evolve with use$"),
+        ("blacklist listings evolve with use", "ブラックリストへの登録が利用に応じて変化する"),
+    ),
 )
 
 
@@ -961,8 +1143,10 @@ def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, curr
         out.append(f"<p>{esc(b.t('applicable', exact='' if analytic.exact else b.t('first_order')))}</p>")
     else:
         items = "".join(f"<li>{esc(_reason(r, lang))}</li>" for r in analytic.reasons)
-        out.append(f'<div class="caveat"><p>{esc(b.t("not_applicable"))}</p><ul>{items}</ul>'
-                   f'<p>{esc(b.t("core_only"))}</p></div>')
+        out.append(
+            f'<div class="caveat"><p>{esc(b.t("not_applicable"))}</p><ul>{items}</ul>'
+            f"<p>{esc(b.t('core_only'))}</p></div>"
+        )
     totals = analytic.totals
 
     # The lecture's arithmetic: N x p x profit.
@@ -978,12 +1162,21 @@ def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, curr
     rate = curve.success_rate if curve is not None else math.nan
     lecture = totals.get("lecture_revenue", math.nan)
     per_message = rate * profit
-    n_messages = lecture / per_message if per_message and math.isfinite(per_message) else totals.get("messages", math.nan)
+    n_messages = (
+        lecture / per_message if per_message and math.isfinite(per_message) else totals.get("messages", math.nan)
+    )
     out.append(f"<h3>{esc(b.t('lecture_arithmetic'))}</h3>")
-    out.append("<p>" + b.t(
-        "lecture_line", n=esc(fmt_number(n_messages)), p=esc(fmt_number(rate, "rate")),
-        profit=esc(_money(profit, currency, lang)), rev=esc(_money_prose(lecture, currency, lang)),
-    ) + "</p>")
+    out.append(
+        "<p>"
+        + b.t(
+            "lecture_line",
+            n=esc(fmt_number(n_messages)),
+            p=esc(fmt_number(rate, "rate")),
+            profit=esc(_money(profit, currency, lang)),
+            rev=esc(_money_prose(lecture, currency, lang)),
+        )
+        + "</p>"
+    )
 
     # Break-even success rate.
     out.append(f"<h3>{esc(b.t('break_even_title'))}</h3>")
@@ -997,40 +1190,86 @@ def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, curr
             ratio = ""
             if be > 0 and rate > 0:
                 ratio = b.t("break_even_ratio", x=fmt_number(rate / be))
-            out.append("<p>" + b.t("break_even_line", be=esc(fmt_number(be, "rate")),
-                                   rate=esc(fmt_number(rate, "rate")), ratio=esc(ratio)) + "</p>")
+            out.append(
+                "<p>"
+                + b.t(
+                    "break_even_line",
+                    be=esc(fmt_number(be, "rate")),
+                    rate=esc(fmt_number(rate, "rate")),
+                    ratio=esc(ratio),
+                )
+                + "</p>"
+            )
 
     # Externality ratio.
     social = analytic.social_cost
     out.append(f"<h3>{esc(b.t('externality_title'))}</h3>")
     ratio = totals.get("externality_ratio", math.nan)
-    out.append("<p>" + b.t("externality_line", social=esc(_money_prose(totals.get("social_cost", math.nan), currency, lang)),
-                           ratio=esc(fmt_number(ratio))) + "</p>")
-    out.append('<p class="small">' + esc(b.t(
-        "externality_assumptions", sec=fmt_number(social.seconds_per_spam),
-        hour=_money(social.value_of_time_per_hour, currency, lang),
-        lost=_money(social.value_of_lost_legit_mail, currency, lang),
-    )) + "</p>")
+    out.append(
+        "<p>"
+        + b.t(
+            "externality_line",
+            social=esc(_money_prose(totals.get("social_cost", math.nan), currency, lang)),
+            ratio=esc(fmt_number(ratio)),
+        )
+        + "</p>"
+    )
+    out.append(
+        '<p class="small">'
+        + esc(
+            b.t(
+                "externality_assumptions",
+                sec=fmt_number(social.seconds_per_spam),
+                hour=_money(social.value_of_time_per_hour, currency, lang),
+                lost=_money(social.value_of_lost_legit_mail, currency, lang),
+            )
+        )
+        + "</p>"
+    )
 
     # Per spammer.
     frame = analytic.per_spammer
-    columns = [c for c in ("messages", "inbox", "sales", "revenue", "cost", "fines", "net_profit", "p_convicted",
-                           "break_even_success_rate", "cost_per_sale", "fine", "lecture_revenue") if c in frame.columns]
+    columns = [
+        c
+        for c in (
+            "messages",
+            "inbox",
+            "sales",
+            "revenue",
+            "cost",
+            "fines",
+            "net_profit",
+            "p_convicted",
+            "break_even_success_rate",
+            "cost_per_sale",
+            "fine",
+            "lecture_revenue",
+        )
+        if c in frame.columns
+    ]
     head = [_txt(b.t("quantity"))] + [_Cell(esc(str(s)), "num") for s in frame.index]
     rows = []
     for column in columns:
         kind = _kind(column)
         label = _metric_label(column, lang, currency)
         if column == "fines":
-            label = {"en": f"Expected fines ({_currency(currency, lang)})",
-                     "ja": f"罰金の期待値 [{_currency(currency, lang)}]"}[lang]
+            label = {
+                "en": f"Expected fines ({_currency(currency, lang)})",
+                "ja": f"罰金の期待値 [{_currency(currency, lang)}]",
+            }[lang]
         rows.append([_txt(label, header=True)] + [_num(v, kind) for v in frame[column].tolist()])
     caption = esc(b.t("closed_caption", n=b.next_table(), cur=_currency(currency, lang)))
     out.append(_table(caption, head, rows, "closed-form"))
 
     if analytic.applicable:
-        out.append(b.figure("break_even", lambda: plots.break_even(scenario, theme=b.theme, lang=lang),
-                            "fig_break_even", skip=(ValueError,)))
+        out.append(
+            b.figure(
+                "break_even",
+                lambda: plots.break_even(scenario, theme=b.theme, lang=lang),
+                "fig_break_even",
+                skip=(ValueError,),
+            )
+        )
     else:
         out.append(b.not_drawn("break_even", b.t("break_even_not_drawn")))
     return "".join(out)
@@ -1038,8 +1277,9 @@ def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, curr
 
 # -- the page --------------------------------------------------------------------------------
 
-CSP = ("default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; "
-       "base-uri 'none'; form-action 'none'")
+CSP = (
+    "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+)
 
 CSS = """
 :root { color-scheme: light; --ink: #1a1a1a; --muted: #5a5a5a; --rule: #d8d8d8; --accent: #0072b2;
@@ -1167,7 +1407,7 @@ def _font_face(text: str) -> str:
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return (
         "/* IPAexGothic (IPA Font License Agreement v1.0), subset to this page's characters */\n"
-        f"@font-face {{ font-family: \"spamsim-ja\"; src: url(data:font/woff;base64,{data}) format(\"woff\"); "
+        f'@font-face {{ font-family: "spamsim-ja"; src: url(data:font/woff;base64,{data}) format("woff"); '
         "font-display: block; }\n"
     )
 
@@ -1192,8 +1432,11 @@ def _page(b: _Builder, title: str, scenario: Scenario, prov: Mapping[str, Any], 
     )
     when = _when(prov.get("timestamp_utc"))
     description = scenario.description.strip()
-    desc_html = (f'<p class="description" id="scenario-description">{esc(description)}</p>' if description
-                 else f'<p class="description note" id="scenario-description">{esc(b.t("no_description"))}</p>')
+    desc_html = (
+        f'<p class="description" id="scenario-description">{esc(description)}</p>'
+        if description
+        else f'<p class="description note" id="scenario-description">{esc(b.t("no_description"))}</p>'
+    )
     header = (
         f'<header class="page"><h1 id="report-title">{esc(title)}</h1>'
         f'<p class="subtitle">{esc(b.t("subtitle", reps=f"{reps:,}"))}</p>'

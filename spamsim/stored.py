@@ -42,7 +42,9 @@ def load_result(folder: str | Path) -> Result:
     ledger = Ledger(n_steps, spammers, channels, size)
     for key, array in arrays.items():
         group, name = key.split("/", 1)
-        {"flows": ledger.flows, "blocked_by": ledger.blocked_by, "spammer": ledger.spammer, "world": ledger.world}[group][name] = array
+        {"flows": ledger.flows, "blocked_by": ledger.blocked_by, "spammer": ledger.spammer, "world": ledger.world}[
+            group
+        ][name] = array
     return Result(Replications(scenario, int(provenance["seed_entropy"]), int(provenance["reps"]), ledger))
 
 

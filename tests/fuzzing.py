@@ -28,8 +28,14 @@ scalars = st.one_of(numbers, st.booleans(), st.none(), st.text(max_size=12))
 distributions = st.fixed_dictionaries(
     {"dist": st.sampled_from(["fixed", "uniform", "triangular", "normal", "lognormal", "beta", "gamma"])},
     optional={
-        "value": numbers, "low": numbers, "high": numbers, "mode": numbers,
-        "mean": numbers, "sd": numbers, "a": numbers, "b": numbers,
+        "value": numbers,
+        "low": numbers,
+        "high": numbers,
+        "mode": numbers,
+        "mean": numbers,
+        "sd": numbers,
+        "a": numbers,
+        "b": numbers,
     },
 )
 values = st.one_of(scalars, distributions, st.lists(scalars, max_size=3))
@@ -46,11 +52,17 @@ spammer = st.fixed_dictionaries(
         "legal_form": st.sampled_from(["individual", "corporation", 3]),
         "strategy": st.one_of(
             st.sampled_from(["fixed", "adaptive", "chaotic"]),
-            st.fixed_dictionaries({}, optional={
-                "kind": st.sampled_from(["fixed", "adaptive"]),
-                "mix": st.dictionaries(st.sampled_from(["own_server", "botnet", "open_relays", "x"]), numbers, max_size=3),
-                "reaction_days": numbers, "quit_after_days": numbers,
-            }),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "kind": st.sampled_from(["fixed", "adaptive"]),
+                    "mix": st.dictionaries(
+                        st.sampled_from(["own_server", "botnet", "open_relays", "x"]), numbers, max_size=3
+                    ),
+                    "reaction_days": numbers,
+                    "quit_after_days": numbers,
+                },
+            ),
         ),
         "budget": values,
     },
@@ -71,26 +83,55 @@ documents = st.fixed_dictionaries(
     },
     optional={
         "horizon": st.fixed_dictionaries({}, optional={"days": numbers, "step_hours": numbers, "start_year": numbers}),
-        "costs": st.dictionaries(st.sampled_from(["per_message", "per_send", "fixed_per_day", "nope"]), values, max_size=3),
+        "costs": st.dictionaries(
+            st.sampled_from(["per_message", "per_send", "fixed_per_day", "nope"]), values, max_size=3
+        ),
         "enforcement": st.dictionaries(
-            st.sampled_from(["caught_probability", "detection_per_million_messages", "reach_abroad", "fines", "on_conviction", "enabled"]),
-            values, max_size=4,
+            st.sampled_from(
+                [
+                    "caught_probability",
+                    "detection_per_million_messages",
+                    "reach_abroad",
+                    "fines",
+                    "on_conviction",
+                    "enabled",
+                ]
+            ),
+            values,
+            max_size=4,
         ),
         "channels": st.dictionaries(
             st.sampled_from(["own_server", "open_relays", "botnet", "compromised_accounts"]),
-            st.one_of(st.none(), st.dictionaries(st.sampled_from(["count", "hosts", "initial_bots", "capacity_per_hour", "theft_per_day"]), numbers, max_size=3)),
+            st.one_of(
+                st.none(),
+                st.dictionaries(
+                    st.sampled_from(["count", "hosts", "initial_bots", "capacity_per_hour", "theft_per_day"]),
+                    numbers,
+                    max_size=3,
+                ),
+            ),
             max_size=3,
         ),
         "countermeasures": st.dictionaries(
             st.sampled_from(["op25b", "open_relay_prevention", "receiver_filtering", "blacklists", "antivirus"]),
-            st.dictionaries(st.sampled_from(["adoption", "catch_rate", "enabled", "cleanup_rate_per_day"]), values, max_size=2),
+            st.dictionaries(
+                st.sampled_from(["adoption", "catch_rate", "enabled", "cleanup_rate_per_day"]), values, max_size=2
+            ),
             max_size=3,
         ),
         "engine": st.fixed_dictionaries({}, optional={"mode": st.sampled_from(["batched", "exact", "quantum"])}),
     },
 )
 
-YAML_NOISE = list(":{}[],&*!|>-#'\"\n\t ?%@`") + ["!!python/object:os.system", "<<: *a", "&a ", "1e999", ".nan", "\xff", "\x00"]
+YAML_NOISE = list(":{}[],&*!|>-#'\"\n\t ?%@`") + [
+    "!!python/object:os.system",
+    "<<: *a",
+    "&a ",
+    "1e999",
+    ".nan",
+    "\xff",
+    "\x00",
+]
 
 
 @st.composite
@@ -106,9 +147,9 @@ def mutated_texts(draw: st.DrawFn) -> bytes:
         if op == "insert":
             text = text[:i] + piece + text[i:]
         elif op == "delete":
-            text = text[:i] + text[i + draw(st.integers(1, 20)):]
+            text = text[:i] + text[i + draw(st.integers(1, 20)) :]
         elif op == "replace":
-            text = text[:i] + piece + text[i + len(piece):]
+            text = text[:i] + piece + text[i + len(piece) :]
         else:
             j = draw(st.integers(i, min(len(text), i + 80)))
             text = text[:j] + text[i:j] + text[j:]

@@ -64,9 +64,7 @@ def test_recovers_simulated_parameters_within_their_intervals():
     # Each fitted segment's estimate is the observed share (over the held product).
     open_rate = cal.estimates.loc[OPEN_RATE, "estimate"]
     assert open_rate == pytest.approx(counts["opened"] / counts["inbox"])
-    assert cal.estimates.loc[CATCH_RATE, "estimate"] == pytest.approx(
-        1 - counts["inbox"] / counts["delivered"]
-    )
+    assert cal.estimates.loc[CATCH_RATE, "estimate"] == pytest.approx(1 - counts["inbox"] / counts["delivered"])
     assert np.isfinite(cal.log_likelihood) and cal.log_likelihood < 0
 
 
@@ -87,7 +85,11 @@ def test_profile_intervals_cover_the_truth_at_least_80_percent_of_the_time():
 
 def test_profile_and_wald_intervals_agree_for_large_counts():
     counts = {
-        "delivered": 10**8, "inbox": 10**7, "opened": 2 * 10**6, "clicked": 10**5, "sales": 10**4,
+        "delivered": 10**8,
+        "inbox": 10**7,
+        "opened": 2 * 10**6,
+        "clicked": 10**5,
+        "sales": 10**4,
     }
     cal = calibrate(FUNNEL_SCENARIO, counts, FIT)
     profile, wald = cal.estimates, cal.wald
@@ -164,23 +166,32 @@ def test_unfitted_probabilities_come_from_the_scenario_means():
 @pytest.mark.parametrize(
     ("observed", "fit", "expected"),
     [
-        ({"inbox": 10_000, "clicked": 100}, [OPEN_RATE, CLICK_RATE],
-         f"{OPEN_RATE} and {CLICK_RATE} are confounded: with only inbox and clicked observed"),
+        (
+            {"inbox": 10_000, "clicked": 100},
+            [OPEN_RATE, CLICK_RATE],
+            f"{OPEN_RATE} and {CLICK_RATE} are confounded: with only inbox and clicked observed",
+        ),
         ({"inbox": 10_000, "clicked": 100}, [OPEN_RATE, CLICK_RATE], "observe opened as well"),
-        ({"inbox": 10_000, "sales": 10}, [OPEN_RATE, CLICK_RATE, PURCHASE_RATE],
-         "observe opened and clicked as well"),
-        ({"attempted": 10_000, "opened": 100}, [DELIVERY, OPEN_RATE],
-         "observe delivered or inbox as well"),
-        ({"inbox": 10_000, "clicked": 100}, [PURCHASE_RATE],
-         "after the last observed stage (clicked): observe sales as well"),
-        ({"inbox": 10_000, "clicked": 100}, [DELIVERY],
-         "before the first observed stage (inbox): observe attempted as well"),
+        ({"inbox": 10_000, "sales": 10}, [OPEN_RATE, CLICK_RATE, PURCHASE_RATE], "observe opened and clicked as well"),
+        ({"attempted": 10_000, "opened": 100}, [DELIVERY, OPEN_RATE], "observe delivered or inbox as well"),
+        (
+            {"inbox": 10_000, "clicked": 100},
+            [PURCHASE_RATE],
+            "after the last observed stage (clicked): observe sales as well",
+        ),
+        (
+            {"inbox": 10_000, "clicked": 100},
+            [DELIVERY],
+            "before the first observed stage (inbox): observe attempted as well",
+        ),
         ({"inbox": 10_000, "sales": 10}, [SUCCESS_RATE, OPEN_RATE], "cannot be fitted together"),
-        ({"inbox": 10_000, "clicked": 100}, ["market.funnel.open_rat"],
-         f"did you mean '{OPEN_RATE}'?"),
+        ({"inbox": 10_000, "clicked": 100}, ["market.funnel.open_rat"], f"did you mean '{OPEN_RATE}'?"),
         ({"inbox": 0, "opened": 0}, [OPEN_RATE], "no information on market.funnel.open_rate"),
-        ({"attempted": 1000, "delivered": 900, "sales": 1}, [PURCHASE_RATE],
-         "impossible with delivery = 1 held fixed (not fitted): fit delivery"),
+        (
+            {"attempted": 1000, "delivered": 900, "sales": 1},
+            [PURCHASE_RATE],
+            "impossible with delivery = 1 held fixed (not fitted): fit delivery",
+        ),
     ],
 )
 def test_impossible_requests_are_refused_with_a_reason(observed, fit, expected):
@@ -231,13 +242,14 @@ def test_bad_counts_files_give_file_line_column_errors(write):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("counts: {attempted: 10, sales: 1}\nsorce: x\n",
-         ":2:1: sorce: unknown field 'sorce'; did you mean 'source'?"),
+        ("counts: {attempted: 10, sales: 1}\nsorce: x\n", ":2:1: sorce: unknown field 'sorce'; did you mean 'source'?"),
         ("counts: {attempted: 10}\n", ":1:9: counts: give counts for at least two stages"),
         ("source: x\n", ":1:1: counts: {stage: number of messages, …} is required"),
         ("counts: [1, 2]\n", ":1:9: counts: counts must be a mapping"),
-        ("counts:\n  attempted: 10\n  attempted: 20\n  sales: 1\n",
-         ":3:3: counts.attempted: duplicate key (first given on line 2)"),
+        (
+            "counts:\n  attempted: 10\n  attempted: 20\n  sales: 1\n",
+            ":3:3: counts.attempted: duplicate key (first given on line 2)",
+        ),
         ("counts: {attempted: 10, sales: 1\n", ":2:1: YAML syntax error"),
     ],
 )
@@ -300,7 +312,11 @@ def test_success_model_mismatch_is_a_clear_error():
 def test_to_yaml_round_trips_through_load(tmp_path):
     counts = {
         "counts": {
-            "delivered": 100_000, "inbox": 10_000, "opened": 2_100, "clicked": 95, "sales": 2,
+            "delivered": 100_000,
+            "inbox": 10_000,
+            "opened": 2_100,
+            "clicked": 95,
+            "sales": 2,
         },
         "source": "simulated:\ntwo lines",
     }

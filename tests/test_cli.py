@@ -46,8 +46,15 @@ def test_bad_set_is_reported_like_a_file_error():
 
 def test_run_json_is_exactly_one_object_with_the_contract():
     res = spamsim_cli(
-        "run", LECTURE, "--reps", "400", "--seed", "7", "--json",
-        "--set", "spammers.lecturer.campaign.messages_per_send=10000",
+        "run",
+        LECTURE,
+        "--reps",
+        "400",
+        "--seed",
+        "7",
+        "--json",
+        "--set",
+        "spammers.lecturer.campaign.messages_per_send=10000",
     )
     assert res.returncode == 0, res.stderr
     payload = json.loads(res.stdout)  # fails if anything else is printed on stdout
@@ -120,8 +127,15 @@ def test_internal_errors_are_one_line(monkeypatch, tmp_path):
 def test_calibrate_cli_writes_a_loadable_scenario(tmp_path):
     out = tmp_path / "calibrated.yaml"
     res = spamsim_cli(
-        "calibrate", LECTURE, "--observed", str(SCENARIOS / "observed" / "spamalytics.yaml"),
-        "--fit", "market.success_rate", "-o", str(out), "--json",
+        "calibrate",
+        LECTURE,
+        "--observed",
+        str(SCENARIOS / "observed" / "spamalytics.yaml"),
+        "--fit",
+        "market.success_rate",
+        "-o",
+        str(out),
+        "--json",
     )
     assert res.returncode == 0, res.stderr
     payload = json.loads(res.stdout)
@@ -130,23 +144,44 @@ def test_calibrate_cli_writes_a_loadable_scenario(tmp_path):
     # Spamalytics: 28 sales from ~350 million messages.
     assert calibrated.market.success_rate == pytest.approx(28 / 350e6)
     refused = spamsim_cli(
-        "calibrate", LECTURE, "--observed", str(SCENARIOS / "observed" / "spamalytics.yaml"),
-        "--fit", "market.funnel.open_rate",
+        "calibrate",
+        LECTURE,
+        "--observed",
+        str(SCENARIOS / "observed" / "spamalytics.yaml"),
+        "--fit",
+        "market.funnel.open_rate",
     )
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
 
 
 def test_run_and_compare_write_figures_and_plot_redraws_them(tmp_path):
     run_dir, cmp_dir = tmp_path / "run", tmp_path / "cmp"
-    res = spamsim_cli("run", str(SCENARIOS / "relay-prevention.yaml"), "--reps", "20", "--seed", "1", "--out", str(run_dir))
+    res = spamsim_cli(
+        "run", str(SCENARIOS / "relay-prevention.yaml"), "--reps", "20", "--seed", "1", "--out", str(run_dir)
+    )
     assert res.returncode == 0, res.stderr
     for name in ("funnel.png", "timeline.png", "populations.png", "ledger.npz"):
         assert (run_dir / name).stat().st_size > 1000
-    res = spamsim_cli("plot", "timeline", str(run_dir), "-o", str(tmp_path / "t.pdf"), "--theme", "paper", "--lang", "ja")
+    res = spamsim_cli(
+        "plot", "timeline", str(run_dir), "-o", str(tmp_path / "t.pdf"), "--theme", "paper", "--lang", "ja"
+    )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "t.pdf").read_bytes().startswith(b"%PDF")
-    res = spamsim_cli("compare", str(SCENARIOS / "smtp-auth.yaml"), "-c", "op25b", "-c", "submission_auth",
-                      "--shapley", "--reps", "20", "--seed", "1", "--out", str(cmp_dir))
+    res = spamsim_cli(
+        "compare",
+        str(SCENARIOS / "smtp-auth.yaml"),
+        "-c",
+        "op25b",
+        "-c",
+        "submission_auth",
+        "--shapley",
+        "--reps",
+        "20",
+        "--seed",
+        "1",
+        "--out",
+        str(cmp_dir),
+    )
     assert res.returncode == 0, res.stderr
     assert (cmp_dir / "effects.png").exists() and (cmp_dir / "shapley.png").exists()
     res = spamsim_cli("plot", "shapley", str(cmp_dir), "-o", str(tmp_path / "s.svg"))

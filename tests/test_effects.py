@@ -164,8 +164,20 @@ def test_compare_json_follows_the_contract(tmp_path):
     scenario.write_text(json.dumps(SMALL))  # JSON is YAML
     out = tmp_path / "out"
     res = spamsim_cli(
-        "compare", str(scenario), "-c", "op25b", "-c", "submission_auth", "--shapley",
-        "--reps", "40", "--seed", "3", "--json", "--out", str(out),
+        "compare",
+        str(scenario),
+        "-c",
+        "op25b",
+        "-c",
+        "submission_auth",
+        "--shapley",
+        "--reps",
+        "40",
+        "--seed",
+        "3",
+        "--json",
+        "--out",
+        str(out),
     )
     assert res.returncode == 0, res.stderr
     payload = json.loads(res.stdout)
@@ -181,8 +193,14 @@ def test_compare_json_follows_the_contract(tmp_path):
             assert isinstance(e["revenue_change_pct"], float)
     assert set(payload["shapley"]) == {"op25b", "submission_auth"}
     assert sorted(p.name for p in out.iterdir()) == [
-        "comparison.json", "effects.parquet", "effects.png", "provenance.json", "scenario.resolved.yaml",
-        "shapley.parquet", "shapley.png", "variants.parquet",
+        "comparison.json",
+        "effects.parquet",
+        "effects.png",
+        "provenance.json",
+        "scenario.resolved.yaml",
+        "shapley.parquet",
+        "shapley.png",
+        "variants.parquet",
     ]
     no_shapley = spamsim_cli("compare", str(scenario), "-c", "op25b", "--reps", "10", "--seed", "3", "--json")
     assert "shapley" not in json.loads(no_shapley.stdout)

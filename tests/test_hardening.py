@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 import spamsim
 from spamsim.cli import app
 
-from .conftest import ROOT, SCENARIOS, spamsim_cli
+from .conftest import ROOT, SCENARIOS
 from .fuzzing import EXAMPLES, documents, dump, mutated_texts
 from .test_world import ALL_CHANNELS
 
@@ -80,7 +80,12 @@ def test_non_utf8_empty_directory_and_missing(tmp_path):
     binary.write_bytes("name: caf\u00e9\n".encode("latin-1"))
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
-    for target, message in [(binary, "not valid UTF-8"), (empty, "the file is empty"), (tmp_path, "is a directory"), (tmp_path / "nope.yaml", "no such file")]:
+    for target, message in [
+        (binary, "not valid UTF-8"),
+        (empty, "the file is empty"),
+        (tmp_path, "is a directory"),
+        (tmp_path / "nope.yaml", "no such file"),
+    ]:
         code, output = invoke("validate", str(target))
         assert code == 2 and message in output
 
@@ -93,7 +98,9 @@ def test_internal_error_is_one_line_with_debug_hint(monkeypatch, tmp_path):
     code, output = invoke("run", str(SCENARIOS / "lecture.yaml"))
     assert code == 1
     lines = output.strip().splitlines()
-    assert lines == ["internal error: ZeroDivisionError: simulated bug (run with SPAMSIM_DEBUG=1 or --debug for the traceback)"]
+    assert lines == [
+        "internal error: ZeroDivisionError: simulated bug (run with SPAMSIM_DEBUG=1 or --debug for the traceback)"
+    ]
     monkeypatch.setenv("SPAMSIM_DEBUG", "1")
     result = runner.invoke(app, ["run", str(SCENARIOS / "lecture.yaml")])
     assert isinstance(result.exception, ZeroDivisionError)  # --debug shows the real error
@@ -101,13 +108,26 @@ def test_internal_error_is_one_line_with_debug_hint(monkeypatch, tmp_path):
 
 def test_work_that_would_never_finish_is_refused_with_an_estimate(tmp_path):
     code, output = invoke(
-        "run", str(SCENARIOS / "lecture.yaml"), "--reps", "2", "--set", "horizon={days: 1000000, step_hours: 1}",
-        "--set", "spammers.0.campaign={messages_per_send: 1, sends_per_day: 24, days: 1000000}",
+        "run",
+        str(SCENARIOS / "lecture.yaml"),
+        "--reps",
+        "2",
+        "--set",
+        "horizon={days: 1000000, step_hours: 1}",
+        "--set",
+        "spammers.0.campaign={messages_per_send: 1, sends_per_day: 24, days: 1000000}",
     )
     assert code == 2 and "refused: this run would take about" in output
     code, output = invoke("run", str(SCENARIOS / "lecture.yaml"), "--set", "horizon={days: 100000, step_hours: 1}")
     assert code == 2 and "GiB of ledger" in output
-    code, output = invoke("run", str(SCENARIOS / "lecture.yaml"), "--set", "engine.mode=exact", "--set", "spammers.0.campaign.messages_per_send=1e12")
+    code, output = invoke(
+        "run",
+        str(SCENARIOS / "lecture.yaml"),
+        "--set",
+        "engine.mode=exact",
+        "--set",
+        "spammers.0.campaign.messages_per_send=1e12",
+    )
     assert code == 2 and "exact mode would draw about" in output
     code, output = invoke("run", str(SCENARIOS / "lecture.yaml"), "--reps", "100000000")
     assert code == 2 and "reps must be between" in output
@@ -134,7 +154,7 @@ def test_fuzz_generated_documents(tmp_path_factory, fast_refusal, document):
     event(f"exit code {code}")
     assert code in (0, 2), output
     if code == 0:
-        payload = json.loads(output[output.index("{"):])
+        payload = json.loads(output[output.index("{") :])
         assert all(v["mean"] is None or np.isfinite(v["mean"]) for v in payload["metrics"].values())
 
 
@@ -163,7 +183,10 @@ def test_ctrl_c_stops_a_sweep_cleanly(tmp_path):
     exe = str(Path(sys.executable).with_name("spamsim"))
     proc = subprocess.Popen(
         [exe, "sweep", str(sweep), "--out", str(out), "--workers", "1"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list((out / "points").glob("point-*.parquet")):
@@ -205,10 +228,22 @@ def test_independent_of_key_order_and_hash_seed_and_threads(tmp_path):
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     outputs = []
     for hash_seed, threads in (("0", "1"), ("12345", "4")):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        env = {
+            **os.environ,
+            "PYTHONHASHSEED": hash_seed,
+            "OMP_NUM_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+        }
         exe = str(Path(sys.executable).with_name("spamsim"))
-        res = subprocess.run([exe, "run", str(SCENARIOS / "spambot-era.yaml"), "--reps", "50", "--seed", "3", "--json"],
-                             capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+        res = subprocess.run(
+            [exe, "run", str(SCENARIOS / "spambot-era.yaml"), "--reps", "50", "--seed", "3", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
         outputs.append(res.stdout)
     assert outputs[0] == outputs[1]
 
@@ -225,12 +260,22 @@ def test_independent_of_key_order_and_hash_seed_and_threads(tmp_path):
     switches=st.lists(st.booleans(), min_size=8, max_size=8),
 )
 def test_extreme_values_never_overflow_or_give_nan(success, messages, fine, profit, switches):
-    names = ["open_relay_prevention", "submission_auth", "op25b", "rate_limiting", "receiver_filtering", "blacklists", "antivirus"]
+    names = [
+        "open_relay_prevention",
+        "submission_auth",
+        "op25b",
+        "rate_limiting",
+        "receiver_filtering",
+        "blacklists",
+        "antivirus",
+    ]
     edits = [f"countermeasures.{n}.enabled={'true' if on else 'false'}" for n, on in zip(names, switches, strict=False)]
     edits += [
         f"enforcement.enabled={'true' if switches[-1] else 'false'}",
-        f"market.success_rate={success}", f"market.profit_per_sale={profit}",
-        f"spammers.a.campaign.messages_per_send={messages}", f"enforcement.fines.individual={fine}",
+        f"market.success_rate={success}",
+        f"market.profit_per_sale={profit}",
+        f"spammers.a.campaign.messages_per_send={messages}",
+        f"enforcement.fines.individual={fine}",
     ]
     res = spamsim.run(spamsim.load(copy.deepcopy(ALL_CHANNELS), edits), reps=3, seed=1)
     frame = res.replications
@@ -256,7 +301,14 @@ def test_invalid_extreme_values_get_clear_errors(edit, message):
 
 
 def test_zero_messages_and_certain_success_are_fine():
-    res = spamsim.run(SCENARIOS / "lecture.yaml", reps=10, seed=1, overrides=["spammers.0.campaign.messages_per_send=0"])
+    res = spamsim.run(
+        SCENARIOS / "lecture.yaml", reps=10, seed=1, overrides=["spammers.0.campaign.messages_per_send=0"]
+    )
     assert res.summary.loc["revenue", "mean"] == 0 and res.summary.loc["spam_share", "mean"] == 0
-    res = spamsim.run(SCENARIOS / "lecture.yaml", reps=10, seed=1, overrides=["market.success_rate=1", "spammers.0.campaign.messages_per_send=1e15"])
+    res = spamsim.run(
+        SCENARIOS / "lecture.yaml",
+        reps=10,
+        seed=1,
+        overrides=["market.success_rate=1", "spammers.0.campaign.messages_per_send=1e15"],
+    )
     assert res.summary.loc["revenue", "mean"] == 500 * 1e15

@@ -58,8 +58,7 @@ def test_notebook_is_saved_clean(path: Path) -> None:
     assert nb.metadata.get("kernelspec", {}).get("name") == KERNEL
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code, "a notebook without code"
-    dirty = [i for i, c in enumerate(nb.cells)
-             if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
     assert not dirty, f"cells {dirty} were saved with outputs; clear them before committing"
     first = code[0]
     tags = first.metadata.get("tags", [])
@@ -128,13 +127,9 @@ def test_notebook_runs(path: Path, kernel_env: None) -> None:
         if out.output_type == "error"
     ]
     assert not errors, f"{path.name}: cells with errors: {errors}"
-    unrun = [i for i, c in enumerate(nb.cells)
-             if c.cell_type == "code" and c.execution_count is None]
+    unrun = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count is None]
     assert not unrun, f"{path.name}: cells not executed: {unrun}"
     figures = sum(
-        "image/png" in out.get("data", {})
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.outputs
+        "image/png" in out.get("data", {}) for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
     )
     assert figures > 0, f"{path.name}: no figure was displayed"

@@ -90,8 +90,11 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "funnel": ss.run(funnel_scenario, reps=REPS, seed=1),
         "cmp_relay": ss.compare(SCENARIOS / "relay-prevention.yaml", reps=REPS, seed=1, shapley=True),
         "cmp_japan": ss.compare(
-            SCENARIOS / "japan-2011.yaml", ["op25b", "submission_auth", "receiver_filtering", "enforcement"],
-            reps=REPS, seed=1, shapley=True,
+            SCENARIOS / "japan-2011.yaml",
+            ["op25b", "submission_auth", "receiver_filtering", "enforcement"],
+            reps=REPS,
+            seed=1,
+            shapley=True,
         ),
         "sweep": sweep,
         "sweep_frame": sweep.summary,
@@ -128,14 +131,34 @@ FIGURE_CASES: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
     "break-even-uncertain": ("break-even", lambda d: (d["be_uncertain"],)),
     "break-even-free": ("break-even", lambda d: (d["be_free"],)),
     "break-even-funnel": ("break-even", lambda d: (d["be_funnel"],)),
-    "sweep-hue": ("sweep", lambda d: (d["sweep"], {"x": "enforcement.caught_probability", "metric": "net_profit",
-                                                    "hue": "enforcement.fines.individual"})),
-    "sweep-one": ("sweep", lambda d: (d["sweep_frame"][d["sweep_frame"]["enforcement.fines.individual"] == 3.0e7],
-                                      {"x": "enforcement.caught_probability", "metric": "revenue"})),
-    "sweep-heatmap-revenue": ("sweep-heatmap", lambda d: (d["sweep_frame"], {
-        "x": "enforcement.caught_probability", "y": "enforcement.fines.individual", "metric": "revenue"})),
-    "sweep-heatmap-profit": ("sweep-heatmap", lambda d: (d["sweep"], {
-        "x": "enforcement.fines.individual", "y": "enforcement.caught_probability", "metric": "net_profit"})),
+    "sweep-hue": (
+        "sweep",
+        lambda d: (
+            d["sweep"],
+            {"x": "enforcement.caught_probability", "metric": "net_profit", "hue": "enforcement.fines.individual"},
+        ),
+    ),
+    "sweep-one": (
+        "sweep",
+        lambda d: (
+            d["sweep_frame"][d["sweep_frame"]["enforcement.fines.individual"] == 3.0e7],
+            {"x": "enforcement.caught_probability", "metric": "revenue"},
+        ),
+    ),
+    "sweep-heatmap-revenue": (
+        "sweep-heatmap",
+        lambda d: (
+            d["sweep_frame"],
+            {"x": "enforcement.caught_probability", "y": "enforcement.fines.individual", "metric": "revenue"},
+        ),
+    ),
+    "sweep-heatmap-profit": (
+        "sweep-heatmap",
+        lambda d: (
+            d["sweep"],
+            {"x": "enforcement.fines.individual", "y": "enforcement.caught_probability", "metric": "net_profit"},
+        ),
+    ),
     "sensitivity-sobol": ("sensitivity", lambda d: (d["sobol"],)),
     "sensitivity-morris": ("sensitivity", lambda d: (d["morris"],)),
     "calibration": ("calibration", lambda d: (CALIBRATION,)),
@@ -192,8 +215,9 @@ def test_figure_renders_with_labels_and_no_warnings(data, case, theme, lang):
             continue
         box = artist.get_tightbbox(renderer)
         bounds = fig.bbox
-        assert (box.x0 >= bounds.x0 - 2 and box.x1 <= bounds.x1 + 2 and box.y0 >= bounds.y0 - 2
-                and box.y1 <= bounds.y1 + 2), f"{case}: {type(artist).__name__} {box} outside {bounds}"
+        assert (
+            box.x0 >= bounds.x0 - 2 and box.x1 <= bounds.x1 + 2 and box.y0 >= bounds.y0 - 2 and box.y1 <= bounds.y1 + 2
+        ), f"{case}: {type(artist).__name__} {box} outside {bounds}"
     width, height = fig.get_size_inches()
     if theme == "lecture":
         assert (width, height) == pytest.approx((13.33, 7.5))
@@ -209,8 +233,18 @@ def test_figure_renders_with_labels_and_no_warnings(data, case, theme, lang):
 
 
 def test_figures_registry_names_every_kind():
-    assert set(plots.FIGURES) >= {"funnel", "effects", "shapley", "timeline", "populations", "deterrence",
-                                  "break-even", "sweep", "sensitivity", "calibration"}
+    assert set(plots.FIGURES) >= {
+        "funnel",
+        "effects",
+        "shapley",
+        "timeline",
+        "populations",
+        "deterrence",
+        "break-even",
+        "sweep",
+        "sensitivity",
+        "calibration",
+    }
     assert {kind for kind, _ in FIGURE_CASES.values()} == set(plots.FIGURES)
     for name, fn in plots.FIGURES.items():
         assert fn.__name__ in plots.__all__, name
@@ -240,9 +274,10 @@ def test_a_break_even_figure_takes_a_scenario_path_or_a_run(data):
 # -- files ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("case", "theme", "lang"), [("funnel-japan", "paper", "ja"),
-                                                     ("deterrence-sweep", "lecture", "en"),
-                                                     ("break-even-japan", "paper", "en")])
+@pytest.mark.parametrize(
+    ("case", "theme", "lang"),
+    [("funnel-japan", "paper", "ja"), ("deterrence-sweep", "lecture", "en"), ("break-even-japan", "paper", "en")],
+)
 def test_saved_files_are_valid(data, tmp_path, case, theme, lang):
     fig, _ = render(data, case, theme, lang)
     png = plots.save(fig, tmp_path / "f.png")
@@ -286,8 +321,12 @@ def test_save_refuses_unknown_formats_and_keeps_the_old_file(data, tmp_path):
 @pytest.mark.parametrize("suffix", [".pdf", ".svg", ".png"])
 def test_the_same_figure_gives_the_same_file(data, tmp_path, suffix):
     # No dates or random ids in the files: outputs can be compared and committed.
-    files = [plots.save(plots.shapley_waterfall(data["cmp_relay"], theme="paper", lang="ja"),
-                        tmp_path / f"{i}{suffix}").read_bytes() for i in range(2)]
+    files = [
+        plots.save(
+            plots.shapley_waterfall(data["cmp_relay"], theme="paper", lang="ja"), tmp_path / f"{i}{suffix}"
+        ).read_bytes()
+        for i in range(2)
+    ]
     assert files[0] == files[1]
 
 
@@ -345,8 +384,9 @@ def test_figures_refuse_runs_they_cannot_draw(data):
     with pytest.raises(ValueError, match="also varies"):
         plots.sweep_lines(extra, x="enforcement.caught_probability", metric="net_profit")
     with pytest.raises(ValueError, match="not in the sweep"):
-        plots.sweep_lines(extra, x="enforcement.caught_probability", metric="profit",
-                          hue="enforcement.fines.individual")
+        plots.sweep_lines(
+            extra, x="enforcement.caught_probability", metric="profit", hue="enforcement.fines.individual"
+        )
     with pytest.raises(ValueError, match="lacks column"):
         plots.calibration_fit(CALIBRATION.drop(columns="fitted_ci_low"))
 
@@ -366,9 +406,19 @@ def test_palette_is_okabe_ito_and_consistent():
 
 @pytest.mark.parametrize(
     ("value", "lang", "expected"),
-    [(5_000_000, "en", "5M"), (5_000_000, "ja", "500万"), (3.0e7, "ja", "3000万"), (1.2e9, "en", "1.2bn"),
-     (1.2e9, "ja", "12億"), (-2.5e8, "en", "\u2212250M"), (0.0019, "en", "0.0019"), (1.5e-6, "en", "1.5e\u22126"),
-     (0, "en", "0"), (750, "ja", "750"), (5000, "ja", "5,000")],
+    [
+        (5_000_000, "en", "5M"),
+        (5_000_000, "ja", "500万"),
+        (3.0e7, "ja", "3000万"),
+        (1.2e9, "en", "1.2bn"),
+        (1.2e9, "ja", "12億"),
+        (-2.5e8, "en", "\u2212250M"),
+        (0.0019, "en", "0.0019"),
+        (1.5e-6, "en", "1.5e\u22126"),
+        (0, "en", "0"),
+        (750, "ja", "750"),
+        (5000, "ja", "5,000"),
+    ],
 )
 def test_numbers_are_abbreviated_per_language(value, lang, expected):
     assert labels.format_number(value, lang) == expected

@@ -37,8 +37,25 @@ FIGURES = {
     "japan-2011": ["funnel", "effects", "timeline", "populations"],  # closed form does not apply
 }
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-URL_ATTRS = {"src", "href", "srcset", "action", "formaction", "poster", "data", "background", "xlink:href",
-             "cite", "longdesc", "manifest", "ping", "codebase", "archive", "profile", "usemap"}
+URL_ATTRS = {
+    "src",
+    "href",
+    "srcset",
+    "action",
+    "formaction",
+    "poster",
+    "data",
+    "background",
+    "xlink:href",
+    "cite",
+    "longdesc",
+    "manifest",
+    "ping",
+    "codebase",
+    "archive",
+    "profile",
+    "usemap",
+}
 
 EVIL_DESCRIPTION = "<script>alert(1)</script> & <img src=x onerror=alert(2)>"
 EVIL = textwrap.dedent(
@@ -72,8 +89,9 @@ def get_report(reports: dict[tuple[str, str], rp.Report]):
     def _get(name: str, lang: str) -> rp.Report:
         key = (name, lang)
         if key not in reports:
-            reports[key] = rp.build_report(SCENARIOS / f"{name}.yaml", reps=REPS, seed=SEED, lang=lang,
-                                           compare=True, shapley=False)
+            reports[key] = rp.build_report(
+                SCENARIOS / f"{name}.yaml", reps=REPS, seed=SEED, lang=lang, compare=True, shapley=False
+            )
         return reports[key]
 
     return _get
@@ -265,8 +283,10 @@ def check_well_formed_and_complete(report: rp.Report, name: str, lang: str) -> N
 def check_language_and_numbers(report: rp.Report, name: str, lang: str) -> None:
     """Headings and labels in the report's language; numbers written for people."""
     page = Page(report.html)
-    headings = {"en": ["Funnel and money", "Closed-form expectations", "Provenance and how to reproduce", "Mean"],
-                "ja": ["ファネルと収支", "解析解による期待値", "来歴と再現方法", "平均", "95%信頼区間 下限"]}
+    headings = {
+        "en": ["Funnel and money", "Closed-form expectations", "Provenance and how to reproduce", "Mean"],
+        "ja": ["ファネルと収支", "解析解による期待値", "来歴と再現方法", "平均", "95%信頼区間 下限"],
+    }
     for heading in headings[lang]:
         assert heading in page.text
     other = "ja" if lang == "en" else "en"
@@ -367,10 +387,22 @@ def run_chromium(tmp_path: Path, page: Path, *mode: str) -> subprocess.Completed
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
     args = [
-        exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-extensions", "--hide-scrollbars", f"--user-data-dir={profile}",
-        "--enable-logging=stderr", "--v=0", *mode, page.resolve().as_uri(),
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *mode,
+        page.resolve().as_uri(),
     ]
     env = {**os.environ, "HOME": str(tmp_path)}
     return subprocess.run(args, capture_output=True, text=True, timeout=90, env=env, check=False)
@@ -400,8 +432,11 @@ def test_renders_in_chromium(get_report, evil_report: rp.Report, tmp_path: Path,
     assert image.size == (1280, 2000)
     colours = image.getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 64, "blank screenshot"
-    white = max(count for count, rgb in colours if rgb == (255, 255, 255)) if any(
-        rgb == (255, 255, 255) for _, rgb in colours) else 0
+    white = (
+        max(count for count, rgb in colours if rgb == (255, 255, 255))
+        if any(rgb == (255, 255, 255) for _, rgb in colours)
+        else 0
+    )
     assert white < 0.97 * 1280 * 2000, "screenshot nearly all white"
 
     done = run_chromium(tmp_path, page, "--dump-dom")

@@ -36,9 +36,7 @@ def test_lecture_revenue_is_five_million_yen():
 
 
 def test_lecture_ten_thousand_messages_earn_fifty_thousand_yen():
-    res = spamsim.run(
-        LECTURE, reps=2000, seed=3, overrides=["spammers.lecturer.campaign.messages_per_send=10000"]
-    )
+    res = spamsim.run(LECTURE, reps=2000, seed=3, overrides=["spammers.lecturer.campaign.messages_per_send=10000"])
     within_4_se(res, "revenue", 50_000)
 
 

@@ -43,9 +43,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("spamsim")
     env = {**os.environ, "COLUMNS": "120"}
     env.pop("SPAMSIM_DEBUG", None)
-    return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
-    )
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
 
 
 def ci95(values: np.ndarray) -> tuple[float, float, float]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -47,8 +46,19 @@ def test_designs_expand_deterministically(small_sweep):
     spec, _ = load_sweep(small_sweep)
     points = spec.expand()
     assert len(points) == 9 and points[0] == {"enforcement.fines.individual": 0, "enforcement.caught_probability": 0.01}
-    lhs = spec.model_copy(update={"design": spec.design.model_copy(update={"kind": "lhs", "samples": 16, "parameters": {
-        "enforcement.caught_probability": spec.design.parameters["enforcement.caught_probability"]}})})
+    lhs = spec.model_copy(
+        update={
+            "design": spec.design.model_copy(
+                update={
+                    "kind": "lhs",
+                    "samples": 16,
+                    "parameters": {
+                        "enforcement.caught_probability": spec.design.parameters["enforcement.caught_probability"]
+                    },
+                }
+            )
+        }
+    )
     a, b = lhs.expand(), lhs.expand()
     assert a == b and len(a) == 16
     values = sorted(p["enforcement.caught_probability"] for p in a)
@@ -66,7 +76,11 @@ def test_bad_sweep_files_get_located_errors(tmp_path):
     path.write_text(SWEEP.format(base="missing.yaml"))
     with pytest.raises(ScenarioError, match="base: no such scenario file"):
         load_sweep(path)
-    path.write_text(SWEEP.format(base=SCENARIOS / "lecture.yaml").replace("enforcement.fines.individual", "enforcement.fine.individual"))
+    path.write_text(
+        SWEEP.format(base=SCENARIOS / "lecture.yaml").replace(
+            "enforcement.fines.individual", "enforcement.fine.individual"
+        )
+    )
     spec, base = load_sweep(path)
     with pytest.raises(ScenarioError, match="unknown field 'fine'; did you mean 'fines'"):
         run_sweep(spec, spamsim.load(base), Backend())
@@ -97,8 +111,10 @@ def test_independent_streams_per_point(small_sweep):
 
 def test_sweep_killed_part_way_resumes_without_loss_or_recomputation(tmp_path, small_sweep):
     # Slow points (many steps) so that the kill lands part-way.
-    slow = small_sweep.read_text().replace("reps: 40", "reps: 300").replace(
-        'set: ["horizon.days=3"', 'set: ["horizon.step_hours=1", "horizon.days=3"'
+    slow = (
+        small_sweep.read_text()
+        .replace("reps: 40", "reps: 300")
+        .replace('set: ["horizon.days=3"', 'set: ["horizon.step_hours=1", "horizon.days=3"')
     )
     small_sweep.write_text(slow)
     out = tmp_path / "out"
@@ -157,13 +173,32 @@ def test_sensitivity_sobol_and_morris():
 
 def test_sensitivity_cli_json(tmp_path):
     res = spamsim_cli(
-        "sensitivity", str(SCENARIOS / "lecture.yaml"), "--method", "morris", "--n", "4", "--reps", "3",
-        "-p", "market.success_rate=0.001:0.02", "-p", "market.profit_per_sale=100:1000",
-        "--metric", "revenue", "--workers", "1", "--json", "--out", str(tmp_path / "s"),
+        "sensitivity",
+        str(SCENARIOS / "lecture.yaml"),
+        "--method",
+        "morris",
+        "--n",
+        "4",
+        "--reps",
+        "3",
+        "-p",
+        "market.success_rate=0.001:0.02",
+        "-p",
+        "market.profit_per_sale=100:1000",
+        "--metric",
+        "revenue",
+        "--workers",
+        "1",
+        "--json",
+        "--out",
+        str(tmp_path / "s"),
     )
     assert res.returncode == 0, res.stderr
     payload = json.loads(res.stdout)
-    assert payload["method"] == "morris" and set(payload["indices"]) == {"market.success_rate", "market.profit_per_sale"}
+    assert payload["method"] == "morris" and set(payload["indices"]) == {
+        "market.success_rate",
+        "market.profit_per_sale",
+    }
     assert (tmp_path / "s" / "indices.parquet").exists()
     bad = spamsim_cli("sensitivity", str(SCENARIOS / "lecture.yaml"), "-p", "market.success_rate=0.5")
     assert bad.returncode == 2 and "PATH=LOW:HIGH" in bad.stderr

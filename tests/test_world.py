@@ -25,9 +25,15 @@ ALL_CHANNELS = {
         "own_server": {"cost_per_day": 5},
         "open_relays": {"count": 200, "capacity_per_hour": 50, "initially_known": 0.3},
         "botnet": {
-            "hosts": 5000, "initial_bots": 300, "infection_rate_per_day": 0.01,
-            "sends_per_bot_hour": 5, "share_direct_to_mx": 0.6, "rental_cost_per_bot_day": 0.1,
-            "hit_and_run_share": 0.3, "hit_and_run_lifetime_hours": 12, "hit_and_run_burst": 3,
+            "hosts": 5000,
+            "initial_bots": 300,
+            "infection_rate_per_day": 0.01,
+            "sends_per_bot_hour": 5,
+            "share_direct_to_mx": 0.6,
+            "rental_cost_per_bot_day": 0.1,
+            "hit_and_run_share": 0.3,
+            "hit_and_run_lifetime_hours": 12,
+            "hit_and_run_burst": 3,
         },
         "compromised_accounts": {"initial_accounts": 20, "theft_per_day": 5, "sends_per_account_hour": 10},
     },
@@ -36,16 +42,27 @@ ALL_CHANNELS = {
         "submission_auth": {"mode_share": {"ip_restricted": 0.2, "pop_before_smtp": 0.3, "smtp_auth": 0.3}},
         "op25b": {"adoption": 0.5},
         "rate_limiting": {"messages_per_account_hour": 6},
-        "receiver_filtering": {"catch_rate": 0.6, "catch_rate_by_channel": {"compromised_accounts": 0.2}, "false_positive_rate": 0.01},
+        "receiver_filtering": {
+            "catch_rate": 0.6,
+            "catch_rate_by_channel": {"compromised_accounts": 0.2},
+            "false_positive_rate": 0.01,
+        },
         "blacklists": {"adoption": 0.7, "listing_delay_hours": 12},
         "antivirus": {"cleanup_rate_per_day": 0.1, "signature_lag_days": 1, "new_variant_every_days": 2},
     },
     "enforcement": {"caught_probability": 0.2, "detection_per_million_messages": 5, "fines": {"individual": 1000}},
     "spammers": [
-        {"name": "a", "campaign": {"messages_per_send": 2000, "sends_per_day": 4, "days": 4},
-         "strategy": {"mix": {"own_server": 1, "open_relays": 1, "botnet": 2, "compromised_accounts": 1}}},
-        {"name": "b", "location": "abroad", "campaign": {"messages_per_send": 500, "sends_per_day": 2, "days": 3, "start_day": 1},
-         "strategy": {"kind": "adaptive", "mix": {"botnet": 1}, "reaction_days": 1, "quit_after_days": 2}},
+        {
+            "name": "a",
+            "campaign": {"messages_per_send": 2000, "sends_per_day": 4, "days": 4},
+            "strategy": {"mix": {"own_server": 1, "open_relays": 1, "botnet": 2, "compromised_accounts": 1}},
+        },
+        {
+            "name": "b",
+            "location": "abroad",
+            "campaign": {"messages_per_send": 500, "sends_per_day": 2, "days": 3, "start_day": 1},
+            "strategy": {"kind": "adaptive", "mix": {"botnet": 1}, "reaction_days": 1, "quit_after_days": 2},
+        },
     ],
 }
 
@@ -173,10 +190,18 @@ def test_botnet_mean_follows_the_mean_field_ode():
             "name": "ode",
             "horizon": {"days": days, "step_hours": step_h},
             "market": {"success_rate": 0.0, "profit_per_sale": 0},
-            "channels": {"botnet": {"hosts": hosts, "initial_bots": initial, "infection_rate_per_day": lam,
-                                    "hit_and_run_share": h, "hit_and_run_lifetime_hours": life_h}},
-            "countermeasures": {"antivirus": {"cleanup_rate_per_day": c, "signature_lag_days": lag,
-                                              "new_variant_every_days": every}},
+            "channels": {
+                "botnet": {
+                    "hosts": hosts,
+                    "initial_bots": initial,
+                    "infection_rate_per_day": lam,
+                    "hit_and_run_share": h,
+                    "hit_and_run_lifetime_hours": life_h,
+                }
+            },
+            "countermeasures": {
+                "antivirus": {"cleanup_rate_per_day": c, "signature_lag_days": lag, "new_variant_every_days": every}
+            },
             "spammers": [{"campaign": {"messages_per_send": 0, "days": days}, "strategy": {"mix": {"botnet": 1}}}],
         }
     )
@@ -199,7 +224,9 @@ def test_botnet_mean_follows_the_mean_field_ode():
     for sim, expected in ((bots, ode.y[0]), (hr, ode.y[1])):
         mean = sim.mean(axis=1)
         se = sim.std(axis=1, ddof=1) / np.sqrt(sim.shape[1])
-        assert np.all(np.abs(mean - expected) <= 4 * se + 0.01 * expected + 1), np.max(np.abs(mean - expected) / (se + 1))
+        assert np.all(np.abs(mean - expected) <= 4 * se + 0.01 * expected + 1), np.max(
+            np.abs(mean - expected) / (se + 1)
+        )
 
 
 def test_open_relays_are_discovered():
@@ -226,7 +253,11 @@ def test_channel_funnel_matches_closed_form():
         }
     )
     summary = spamsim.run(sc, reps=1000, seed=8).summary
-    for metric, expected in [("filtered", n * catch), ("sales", n * (1 - catch) * s), ("revenue", n * (1 - catch) * s * 10)]:
+    for metric, expected in [
+        ("filtered", n * catch),
+        ("sales", n * (1 - catch) * s),
+        ("revenue", n * (1 - catch) * s * 10),
+    ]:
         assert abs(summary.loc[metric, "mean"] - expected) <= 4 * summary.loc[metric, "se"]
 
 
@@ -237,10 +268,23 @@ def test_submission_auth_closed_form_for_bots():
         {
             "name": "submission",
             "market": {"success_rate": 0.0, "profit_per_sale": 0},
-            "channels": {"own_server": None, "botnet": {"hosts": 1e6, "initial_bots": 1e5, "sends_per_bot_hour": 1,
-                         "share_direct_to_mx": 0, "pop_logins_per_hour": rate, "nat_hosts_per_address": nat}},
-            "countermeasures": {"submission_auth": {"pop_window_minutes": window,
-                                "mode_share": {"pop_before_smtp": pop, "smtp_auth": auth, "ip_restricted": 0.1}}},
+            "channels": {
+                "own_server": None,
+                "botnet": {
+                    "hosts": 1e6,
+                    "initial_bots": 1e5,
+                    "sends_per_bot_hour": 1,
+                    "share_direct_to_mx": 0,
+                    "pop_logins_per_hour": rate,
+                    "nat_hosts_per_address": nat,
+                },
+            },
+            "countermeasures": {
+                "submission_auth": {
+                    "pop_window_minutes": window,
+                    "mode_share": {"pop_before_smtp": pop, "smtp_auth": auth, "ip_restricted": 0.1},
+                }
+            },
             "spammers": [{"campaign": {"messages_per_send": 1e6}, "strategy": {"mix": {"botnet": 1}}}],
         }
     )
@@ -256,15 +300,20 @@ def test_adaptive_spammer_moves_away_from_a_blocked_channel_and_records_it():
             "name": "displace",
             "horizon": {"days": 20},
             "market": {"success_rate": 0.001, "profit_per_sale": 100},
-            "channels": {"own_server": None,
-                         "open_relays": {"count": 1000, "initially_known": 1, "capacity_per_hour": 1e5},
-                         # Renting bots costs 12 / (10 * 24) = 0.05 per message against 0.1
-                         # revenue: relays are better until prevention passes 50 % (day ~5).
-                         "botnet": {"hosts": 1e6, "initial_bots": 1e5, "sends_per_bot_hour": 10,
-                                    "rental_cost_per_bot_day": 12}},
+            "channels": {
+                "own_server": None,
+                "open_relays": {"count": 1000, "initially_known": 1, "capacity_per_hour": 1e5},
+                # Renting bots costs 12 / (10 * 24) = 0.05 per message against 0.1
+                # revenue: relays are better until prevention passes 50 % (day ~5).
+                "botnet": {"hosts": 1e6, "initial_bots": 1e5, "sends_per_bot_hour": 10, "rental_cost_per_bot_day": 12},
+            },
             "countermeasures": {"open_relay_prevention": {"adoption": {"0": 0.0, "10": 0.98}}},
-            "spammers": [{"campaign": {"messages_per_send": 1e6, "days": 20},
-                          "strategy": {"kind": "adaptive", "mix": {"open_relays": 0.9, "botnet": 0.1}, "reaction_days": 1}}],
+            "spammers": [
+                {
+                    "campaign": {"messages_per_send": 1e6, "days": 20},
+                    "strategy": {"kind": "adaptive", "mix": {"open_relays": 0.9, "botnet": 0.1}, "reaction_days": 1},
+                }
+            ],
         }
     )
     res = spamsim.run(sc, reps=50, seed=2)
@@ -281,8 +330,13 @@ def test_deterrence_makes_an_adaptive_spammer_quit():
             "horizon": {"days": 30},
             "market": {"success_rate": 1e-4, "profit_per_sale": 100},
             "enforcement": {"caught_probability": 0.5, "fines": {"corporation": 3e7}},
-            "spammers": [{"legal_form": "corporation", "campaign": {"messages_per_send": 1e5, "days": 30},
-                          "strategy": {"kind": "adaptive", "quit_after_days": 3}}],
+            "spammers": [
+                {
+                    "legal_form": "corporation",
+                    "campaign": {"messages_per_send": 1e5, "days": 30},
+                    "strategy": {"kind": "adaptive", "quit_after_days": 3},
+                }
+            ],
         }
     )
     res = spamsim.run(sc, reps=100, seed=1)

@@ -85,8 +85,7 @@ class AnalyticResult:
             "currency": self.scenario.market.currency,
             "totals": {k: _finite(v) for k, v in self.totals.items()},
             "spammers": {
-                str(name): {k: _finite(v) for k, v in row.items()}
-                for name, row in self.per_spammer.iterrows()
+                str(name): {k: _finite(v) for k, v in row.items()} for name, row in self.per_spammer.iterrows()
             },
         }
 
@@ -135,9 +134,7 @@ def _step_grid(scenario: Scenario, spammer: Spammer) -> tuple[np.ndarray, np.nda
     return sends, hours
 
 
-def _spammer_terms(
-    scenario: Scenario, spammer: Spammer, caught_probability: float | None = None
-) -> dict[str, float]:
+def _spammer_terms(scenario: Scenario, spammer: Spammer, caught_probability: float | None = None) -> dict[str, float]:
     """Expected outputs of one spammer (``caught_probability`` overrides the scenario's)."""
     market, costs, enf = scenario.market, scenario.costs, scenario.enforcement
     sends, hours = _step_grid(scenario, spammer)
@@ -193,9 +190,7 @@ def _spammer_terms(
     }
 
 
-def deterrence_frontier(
-    scenario: Scenario, probabilities: np.ndarray | None = None
-) -> pd.DataFrame:
+def deterrence_frontier(scenario: Scenario, probabilities: np.ndarray | None = None) -> pd.DataFrame:
     """Fine at which each spammer's expected profit is zero, per probability of being caught.
 
     For each caught probability ``P`` (the scenario's base detection over the campaign),
@@ -240,11 +235,35 @@ def expected(scenario: Scenario, social: SocialCost | None = None) -> AnalyticRe
     social = social or SocialCost()
     reasons = applicability(scenario)
     enf = scenario.enforcement
-    exact = not any(isinstance(v, _Dist) for v in (enf.caught_probability, enf.detection_per_million_messages, enf.prosecution_probability, enf.reach_abroad)) or not enf.enabled
+    exact = (
+        not any(
+            isinstance(v, _Dist)
+            for v in (
+                enf.caught_probability,
+                enf.detection_per_million_messages,
+                enf.prosecution_probability,
+                enf.reach_abroad,
+            )
+        )
+        or not enf.enabled
+    )
     rows = {s.name: _spammer_terms(scenario, s) for s in scenario.spammers}
     frame = pd.DataFrame.from_dict(rows, orient="index").drop(columns=["_revenue_minus_cost"])
     frame.index.name = "spammer"
-    totals = {k: float(frame[k].sum()) for k in ("messages", "inbox", "sales", "revenue", "cost", "fines", "net_profit", "convictions", "lecture_revenue")}
+    totals = {
+        k: float(frame[k].sum())
+        for k in (
+            "messages",
+            "inbox",
+            "sales",
+            "revenue",
+            "cost",
+            "fines",
+            "net_profit",
+            "convictions",
+            "lecture_revenue",
+        )
+    }
     legit = _mean(scenario.legitimate_mail.messages_per_day) * scenario.horizon_days
     filtering = scenario.countermeasures.receiver_filtering
     fp = _mean(filtering.false_positive_rate) if filtering is not None and filtering.enabled else 0.0

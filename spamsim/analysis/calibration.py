@@ -171,8 +171,7 @@ def _check_counts(located: Located, origin: str) -> ObservedCounts:
 
     data = located.data
     if not isinstance(data, dict):
-        problem((), "a counts file must be a mapping: counts: {attempted: …, sales: …}, "
-                "source: …")
+        problem((), "a counts file must be a mapping: counts: {attempted: …, sales: …}, source: …")
         raise ScenarioError(problems)
     for key in data:
         if key not in COUNTS_KEYS:
@@ -183,8 +182,7 @@ def _check_counts(located: Located, origin: str) -> ObservedCounts:
         source = None
     raw = data.get("counts")
     if raw is None:
-        problem(("counts",) if "counts" in data else (),
-                "counts: {stage: number of messages, …} is required")
+        problem(("counts",) if "counts" in data else (), "counts: {stage: number of messages, …} is required")
         raise ScenarioError(problems)
     if not isinstance(raw, dict):
         problem(("counts",), "counts must be a mapping {stage: number of messages, …}")
@@ -202,14 +200,19 @@ def _check_counts(located: Located, origin: str) -> ObservedCounts:
     ordered = {s: counts[s] for s in STAGES if s in counts}
     known = [s for s in raw if s in STAGES]
     if len(known) < 2:
-        problem(("counts",), "give counts for at least two stages (e.g. attempted and sales): "
-                "one count alone says nothing about a probability")
+        problem(
+            ("counts",),
+            "give counts for at least two stages (e.g. attempted and sales): "
+            "one count alone says nothing about a probability",
+        )
     stages = list(ordered)
     for before, after in zip(stages, stages[1:], strict=False):
         if ordered[after] > ordered[before]:
-            problem(("counts", after),
-                    f"{after} ({ordered[after]:,}) exceeds {before} ({ordered[before]:,}): counts "
-                    f"cannot increase along the funnel ({' → '.join(STAGES)})")
+            problem(
+                ("counts", after),
+                f"{after} ({ordered[after]:,}) exceeds {before} ({ordered[before]:,}): counts "
+                f"cannot increase along the funnel ({' → '.join(STAGES)})",
+            )
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise ScenarioError(problems)
@@ -261,9 +264,7 @@ def _log1mexp(log_p: np.ndarray | float) -> np.ndarray:
         return np.where(log_p > -math.log(2.0), np.log(-np.expm1(log_p)), np.log1p(-np.exp(log_p)))
 
 
-def _binomial_kernel(
-    n: np.ndarray | float, k: np.ndarray | float, log_p: np.ndarray | float
-) -> np.ndarray:
+def _binomial_kernel(n: np.ndarray | float, k: np.ndarray | float, log_p: np.ndarray | float) -> np.ndarray:
     """k log p + (n - k) log(1 - p), with 0 · log 0 = 0."""
     log_q = _log1mexp(log_p)
     with np.errstate(invalid="ignore"):
@@ -285,8 +286,7 @@ class _Likelihood:
         self.index = np.array([fit.index(s.fitted[0].parameter) for s in active], dtype=int)
         self.complement = np.array([s.fitted[0].complement for s in active], dtype=bool)
         self.log_fixed = np.array(
-            [sum(_log_step(t, held[t.parameter]) for t in s.transitions if t not in s.fitted)
-             for s in active],
+            [sum(_log_step(t, held[t.parameter]) for t in s.transitions if t not in s.fitted) for s in active],
             dtype=float,
         )
         self.saturated = special.xlogy(self.k, self.k / self.n) + special.xlogy(
@@ -294,21 +294,19 @@ class _Likelihood:
         )
         n_all = np.array([s.n for s in segments], dtype=float)
         k_all = np.array([s.k for s in segments], dtype=float)
-        log_choose = (
-            special.gammaln(n_all + 1)
-            - special.gammaln(k_all + 1)
-            - special.gammaln(n_all - k_all + 1)
-        )
+        log_choose = special.gammaln(n_all + 1) - special.gammaln(k_all + 1) - special.gammaln(n_all - k_all + 1)
         self.log_coefficients = float(np.sum(log_choose))
         fixed = [s for s in segments if not s.fitted]
-        self.fixed_kernel = float(sum(
-            _binomial_kernel(
-                np.float64(s.n),
-                np.float64(s.k),
-                np.float64(sum(_log_step(t, held[t.parameter]) for t in s.transitions)),
+        self.fixed_kernel = float(
+            sum(
+                _binomial_kernel(
+                    np.float64(s.n),
+                    np.float64(s.k),
+                    np.float64(sum(_log_step(t, held[t.parameter]) for t in s.transitions)),
+                )
+                for s in fixed
             )
-            for s in fixed
-        ))
+        )
 
     def log_p(self, x: np.ndarray) -> np.ndarray:
         xs = x[self.index]
@@ -420,8 +418,15 @@ class Calibration:
                 return float(self.estimates.loc[parameter, column])
             return float(self.held.get(parameter, 1.0 if parameter == DELIVERY else 0.0))
 
-        rows = [{"stage": stages[0], "observed": self.observed[stages[0]], "fitted": float(self.observed[stages[0]]),
-                 "fitted_ci_low": float(self.observed[stages[0]]), "fitted_ci_high": float(self.observed[stages[0]])}]
+        rows = [
+            {
+                "stage": stages[0],
+                "observed": self.observed[stages[0]],
+                "fitted": float(self.observed[stages[0]]),
+                "fitted_ci_low": float(self.observed[stages[0]]),
+                "fitted_ci_high": float(self.observed[stages[0]]),
+            }
+        ]
         for source, target in zip(stages, stages[1:], strict=False):
             between = chain[order.index(source) : order.index(target)]
             mid = low = high = float(self.observed[source])
@@ -430,8 +435,15 @@ class Calibration:
                 if t.complement:
                     p, lo, hi = 1.0 - p, 1.0 - hi, 1.0 - lo
                 mid, low, high = mid * p, low * lo, high * hi
-            rows.append({"stage": target, "observed": self.observed[target], "fitted": mid,
-                         "fitted_ci_low": low, "fitted_ci_high": high})
+            rows.append(
+                {
+                    "stage": target,
+                    "observed": self.observed[target],
+                    "fitted": mid,
+                    "fitted_ci_low": low,
+                    "fitted_ci_high": high,
+                }
+            )
         return pd.DataFrame(rows)
 
     def calibrated_scenario(self) -> Scenario:
@@ -471,7 +483,9 @@ class Calibration:
             if parameter == CATCH_RATE:
                 filtering = data["countermeasures"].get("receiver_filtering") or {}
                 data["countermeasures"]["receiver_filtering"] = {
-                    **filtering, "catch_rate": value, "enabled": True,
+                    **filtering,
+                    "catch_rate": value,
+                    "enabled": True,
                 }
             elif parameter == SUCCESS_RATE:
                 market["success_rate"] = value
@@ -501,15 +515,16 @@ class Calibration:
         for parameter, row in self.estimates.iterrows():
             how = "profile likelihood" if row["method"] == "profile" else "Wald, Fisher information"
             lines.append(
-                f"  {parameter} = {_g(row['estimate'])}   "
-                f"[{_g(row['ci_low'])}, {_g(row['ci_high'])}]  ({how})"
+                f"  {parameter} = {_g(row['estimate'])}   [{_g(row['ci_low'])}, {_g(row['ci_high'])}]  ({how})"
             )
         if self.held:
             held = ", ".join(f"{p} = {_g(v)}" for p, v in self.held.items())
             lines.append(f"Held at the scenario's values (not fitted): {held}")
         if DELIVERY in self.fit:
-            lines.append("delivery (share of attempted mail not blocked before the recipients' "
-                         "servers) is not a scenario field and is not written below.")
+            lines.append(
+                "delivery (share of attempted mail not blocked before the recipients' "
+                "servers) is not a scenario field and is not written below."
+            )
         lines.extend(self.notes)
         lines.append(f"Log-likelihood at the estimates: {self.log_likelihood:.6g}")
         header = "".join(_comment(line) for line in lines)
@@ -518,20 +533,22 @@ class Calibration:
 
     def to_json(self) -> dict[str, Any]:
         """The calibration as a JSON-ready dict (what a ``--json`` option prints)."""
-        return json_ready({
-            "scenario": self.scenario.name,
-            "observed": dict(self.observed),
-            "source": self.source,
-            "fit": list(self.fit),
-            "confidence": self.confidence,
-            "log_likelihood": self.log_likelihood,
-            "held": dict(self.held),
-            "estimates": [
-                {"parameter": p, **{c: row[c] for c in ("estimate", "ci_low", "ci_high", "method")}}
-                for p, row in self.estimates.iterrows()
-            ],
-            "notes": list(self.notes),
-        })
+        return json_ready(
+            {
+                "scenario": self.scenario.name,
+                "observed": dict(self.observed),
+                "source": self.source,
+                "fit": list(self.fit),
+                "confidence": self.confidence,
+                "log_likelihood": self.log_likelihood,
+                "held": dict(self.held),
+                "estimates": [
+                    {"parameter": p, **{c: row[c] for c in ("estimate", "ci_low", "ci_high", "method")}}
+                    for p, row in self.estimates.iterrows()
+                ],
+                "notes": list(self.notes),
+            }
+        )
 
 
 def _g(x: float) -> str:
@@ -541,8 +558,6 @@ def _g(x: float) -> str:
 def _comment(text: str) -> str:
     # A source may span lines; every one of them must stay a YAML comment.
     return "".join(f"# {line}".rstrip() + "\n" for line in str(text).splitlines() or [""])
-
-
 
 
 # -- calibrate -----------------------------------------------------------------------------
@@ -630,12 +645,16 @@ def calibrate(
     for j, parameter in enumerate(fit):
         estimate = float(special.expit(x_hat[j]))
         wald_low, wald_high = _wald(x_hat[j], se[j], z)
-        wald_rows[parameter] = {"estimate": estimate, "ci_low": wald_low, "ci_high": wald_high,
-                                "method": "wald", "se_logit": float(se[j])}
+        wald_rows[parameter] = {
+            "estimate": estimate,
+            "ci_low": wald_low,
+            "ci_high": wald_high,
+            "method": "wald",
+            "se_logit": float(se[j]),
+        }
         try:
             low, high = _profile_interval(likelihood, x_hat, j, quantile, se[j])
-            rows[parameter] = {"estimate": estimate, "ci_low": low, "ci_high": high,
-                               "method": "profile"}
+            rows[parameter] = {"estimate": estimate, "ci_low": low, "ci_high": high, "method": "profile"}
         except (_ProfileFailed, ValueError, RuntimeError, FloatingPointError):
             rows[parameter] = {**wald_rows[parameter], "method": "wald"}
             rows[parameter].pop("se_logit")
@@ -643,11 +662,15 @@ def calibrate(
     wald = pd.DataFrame.from_dict(wald_rows, orient="index").rename_axis("parameter")
     notes: list[str] = []
     filtering = loaded.countermeasures.receiver_filtering
-    if filtering is not None and filtering.catch_rate_by_channel and any(
-        t.parameter == CATCH_RATE for s in segments for t in s.transitions
+    if (
+        filtering is not None
+        and filtering.catch_rate_by_channel
+        and any(t.parameter == CATCH_RATE for s in segments for t in s.transitions)
     ):
-        notes.append("Note: the scenario's catch_rate_by_channel was not modelled; the catch "
-                     "rate here is the one for all channels together.")
+        notes.append(
+            "Note: the scenario's catch_rate_by_channel was not modelled; the catch "
+            "rate here is the one for all channels together."
+        )
     return Calibration(
         scenario=loaded,
         observed=dict(counts.counts),
@@ -678,15 +701,12 @@ def _check_fit(fit: Sequence[str]) -> list[str]:
     return names
 
 
-def _choose_chain(
-    scenario: Scenario, counts: Mapping[str, int], fit: Sequence[str]
-) -> tuple[_Transition, ...]:
+def _choose_chain(scenario: Scenario, counts: Mapping[str, int], fit: Sequence[str]) -> tuple[_Transition, ...]:
     """The funnel the counts are read through: open/click/purchase, or one success rate."""
     funnel_fitted = [p for p in fit if p in FUNNEL_RATES]
     funnel_stages = [s for s in ("opened", "clicked") if s in counts]
     if SUCCESS_RATE in fit and (funnel_fitted or funnel_stages):
-        why = (" and ".join(funnel_fitted) if funnel_fitted
-               else f"counts of {' and '.join(funnel_stages)}")
+        why = " and ".join(funnel_fitted) if funnel_fitted else f"counts of {' and '.join(funnel_stages)}"
         raise RefusedError(
             f"market.success_rate is the product open_rate × click_rate × purchase_rate; it "
             f"cannot be fitted together with {why}. Fit either the success rate or the funnel rates"
@@ -698,16 +718,13 @@ def _choose_chain(
     return _FUNNEL_CHAIN if scenario.market.funnel is not None else _SUCCESS_CHAIN
 
 
-def _segments(
-    chain: Sequence[_Transition], counts: Mapping[str, int], fit: Sequence[str]
-) -> list[_Segment]:
+def _segments(chain: Sequence[_Transition], counts: Mapping[str, int], fit: Sequence[str]) -> list[_Segment]:
     stages = _stages_of(chain)
     observed = [s for s in stages if s in counts]
     segments: list[_Segment] = []
     for a, b in zip(observed, observed[1:], strict=False):
         between = tuple(chain[stages.index(a) : stages.index(b)])
-        segments.append(_Segment(a, b, counts[a], counts[b], between,
-                                 tuple(t for t in between if t.parameter in fit)))
+        segments.append(_Segment(a, b, counts[a], counts[b], between, tuple(t for t in between if t.parameter in fit)))
     return segments
 
 
@@ -760,9 +777,7 @@ def _check_identifiable(
         raise RefusedError("not identifiable from the observed stages: " + "; ".join(problems))
 
 
-def _held_values(
-    scenario: Scenario, segments: Sequence[_Segment], fit: Sequence[str]
-) -> dict[str, float]:
+def _held_values(scenario: Scenario, segments: Sequence[_Segment], fit: Sequence[str]) -> dict[str, float]:
     """Scenario values of the probabilities in the likelihood that are not fitted."""
     held: dict[str, float] = {}
     missing: list[str] = []
@@ -817,8 +832,11 @@ def _check_informative(segments: Sequence[_Segment], held: Mapping[str, float]) 
             if s.n == 0:
                 problems.append(f"no information on {name}: 0 messages observed at {s.source}")
             elif log_fixed == -math.inf:
-                zero = [t.parameter for t in s.transitions if t not in s.fitted
-                        and _log_step(t, held[t.parameter]) == -math.inf]
+                zero = [
+                    t.parameter
+                    for t in s.transitions
+                    if t not in s.fitted and _log_step(t, held[t.parameter]) == -math.inf
+                ]
                 problems.append(
                     f"no information on {name}: the scenario's {', '.join(zero)} lets no message "
                     f"from {s.source} reach {s.target}"
@@ -858,7 +876,11 @@ def _maximise(
         start[fit.index(t.parameter)] = _clip_logit(value)
     bounds = [(-LOGIT_BOUND, LOGIT_BOUND)] * len(fit)
     result = optimize.minimize(
-        likelihood.objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+        likelihood.objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
         options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 1000},
     )
     best = np.clip(np.asarray(result.x, dtype=float), -LOGIT_BOUND, LOGIT_BOUND)
@@ -886,13 +908,15 @@ def _profile_interval(
         x = x_hat.copy()
         x[j] = v
         if others:
+
             def reduced(y: np.ndarray) -> tuple[float, np.ndarray]:
                 x[others] = y
                 value, gradient = likelihood.objective(x)
                 return value, gradient[others]
 
-            result = optimize.minimize(reduced, x_hat[others], jac=True, method="L-BFGS-B",
-                                       bounds=[(-LOGIT_BOUND, LOGIT_BOUND)] * len(others))
+            result = optimize.minimize(
+                reduced, x_hat[others], jac=True, method="L-BFGS-B", bounds=[(-LOGIT_BOUND, LOGIT_BOUND)] * len(others)
+            )
             x[others] = result.x
         return likelihood.value(x)
 
@@ -930,6 +954,16 @@ def _wald(x: float, se_logit: float, z: float) -> tuple[float, float]:
 
 
 __all__ = [
-    "CATCH_RATE", "CLICK_RATE", "Calibration", "DELIVERY", "OPEN_RATE", "ObservedCounts",
-    "PARAMETERS", "PURCHASE_RATE", "STAGES", "SUCCESS_RATE", "calibrate", "read_counts",
+    "CATCH_RATE",
+    "CLICK_RATE",
+    "Calibration",
+    "DELIVERY",
+    "OPEN_RATE",
+    "ObservedCounts",
+    "PARAMETERS",
+    "PURCHASE_RATE",
+    "STAGES",
+    "SUCCESS_RATE",
+    "calibrate",
+    "read_counts",
 ]

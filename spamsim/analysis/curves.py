@@ -298,8 +298,16 @@ def shapley_waterfall(comparison: Comparison, metric: str = "net_profit") -> pd.
 
     def total(step: str, values: np.ndarray) -> dict[str, Any]:
         mean, _, lo, hi = mean_ci(values)
-        return {"step": step, "kind": "total", "mean": mean, "ci95_low": lo, "ci95_high": hi,
-                "start": 0.0, "end": mean, "share_pct": math.nan}
+        return {
+            "step": step,
+            "kind": "total",
+            "mean": mean,
+            "ci95_low": lo,
+            "ci95_high": hi,
+            "start": 0.0,
+            "end": mean,
+            "share_pct": math.nan,
+        }
 
     rows.append(total("all_off", off))
     level = rows[0]["mean"]
@@ -308,8 +316,13 @@ def shapley_waterfall(comparison: Comparison, metric: str = "net_profit") -> pd.
         mean, _, lo, hi = stats_by_name[name]
         rows.append(
             {
-                "step": str(name), "kind": "share", "mean": mean, "ci95_low": lo, "ci95_high": hi,
-                "start": level, "end": level - mean,
+                "step": str(name),
+                "kind": "share",
+                "mean": mean,
+                "ci95_low": lo,
+                "ci95_high": hi,
+                "start": level,
+                "end": level - mean,
                 "share_pct": 100.0 * mean / total_reduction if total_reduction else math.nan,
             }
         )
@@ -338,7 +351,9 @@ def relative_ci_halfwidth(summary: pd.DataFrame, metric: str) -> pd.Series:
         NaN when the mean is 0 but the interval is not).
     """
     mean = summary[f"{metric}.mean"].to_numpy(dtype=float)
-    half = (summary[f"{metric}.ci95_high"].to_numpy(dtype=float) - summary[f"{metric}.ci95_low"].to_numpy(dtype=float)) / 2
+    half = (
+        summary[f"{metric}.ci95_high"].to_numpy(dtype=float) - summary[f"{metric}.ci95_low"].to_numpy(dtype=float)
+    ) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(half == 0, 0.0, half / np.abs(mean))
     rel = np.where(np.isfinite(rel), rel, np.nan)

@@ -221,7 +221,10 @@ class Comparison:
     @property
     def shapley_frame(self) -> pd.DataFrame:
         """Shapley shares as a DataFrame (index: countermeasure)."""
-        rows = {name: {"mean": v["mean"], "ci95_low": v["ci95"][0], "ci95_high": v["ci95"][1]} for name, v in self.shapley().items()}
+        rows = {
+            name: {"mean": v["mean"], "ci95_low": v["ci95"][0], "ci95_high": v["ci95"][1]}
+            for name, v in self.shapley().items()
+        }
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("countermeasure")
 
     def variants_frame(self) -> pd.DataFrame:
@@ -261,8 +264,6 @@ class Comparison:
         if self.shapley_computed:
             out["shapley"] = self.shapley()
         return json_ready(out)
-
-
 
 
 def compare(
@@ -309,8 +310,7 @@ def compare(
     unknown = [n for n in names if n not in available]
     if unknown:
         raise RefusedError(
-            f"unknown countermeasure(s) {', '.join(unknown)}; this scenario defines: "
-            f"{', '.join(available) or 'none'}"
+            f"unknown countermeasure(s) {', '.join(unknown)}; this scenario defines: {', '.join(available) or 'none'}"
         )
     if not names:
         raise RefusedError("this scenario defines no countermeasures to compare")

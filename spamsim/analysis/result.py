@@ -105,9 +105,7 @@ class Result:
         flow = {m: lg.flows[m].sum(axis=(0, 1, 2)) for m in CHANNEL_METRICS}
         per_spammer = {m: lg.spammer[m].sum(axis=(0, 1)) for m in SPAMMER_METRICS}
         world = {m: lg.world[m].sum(axis=0) for m in WORLD_METRICS}
-        cost = (
-            flow["message_cost"] + flow["channel_cost"] + per_spammer["send_cost"] + per_spammer["fixed_cost"]
-        )
+        cost = flow["message_cost"] + flow["channel_cost"] + per_spammer["send_cost"] + per_spammer["fixed_cost"]
         spam = flow["arriving"].astype(float)
         total_mail = spam + world["legit"]
         columns: dict[str, Any] = {
@@ -150,8 +148,13 @@ class Result:
     def by_spammer(self) -> pd.DataFrame:
         """Mean per replication of money and outcomes, per spammer (rows)."""
         lg = self.ledger
-        flows = {m: lg.flows[m].sum(axis=(0, 2)) for m in ("attempted", "sales", "revenue", "message_cost", "channel_cost")}
-        sp = {m: lg.spammer[m].sum(axis=0) for m in ("send_cost", "fixed_cost", "fines", "convictions", "quits", "switches")}
+        flows = {
+            m: lg.flows[m].sum(axis=(0, 2)) for m in ("attempted", "sales", "revenue", "message_cost", "channel_cost")
+        }
+        sp = {
+            m: lg.spammer[m].sum(axis=0)
+            for m in ("send_cost", "fixed_cost", "fines", "convictions", "quits", "switches")
+        }
         cost = flows["message_cost"] + flows["channel_cost"] + sp["send_cost"] + sp["fixed_cost"]
         frame = pd.DataFrame(
             {
@@ -233,10 +236,7 @@ class Result:
 
     def __repr__(self) -> str:
         revenue = self.summary.loc["revenue"]
-        return (
-            f"<Result {self.scenario.name!r}: {self.reps} reps, mean revenue "
-            f"{revenue['mean']:,.0f} {self.currency}>"
-        )
+        return f"<Result {self.scenario.name!r}: {self.reps} reps, mean revenue {revenue['mean']:,.0f} {self.currency}>"
 
 
 def _finite(x: float) -> float | None:

@@ -130,8 +130,12 @@ def sensitivity(
         si = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=seed)
         frame = pd.DataFrame(
             {
-                "S1": si["S1"], "S1_ci_low": si["S1"] - si["S1_conf"], "S1_ci_high": si["S1"] + si["S1_conf"],
-                "ST": si["ST"], "ST_ci_low": si["ST"] - si["ST_conf"], "ST_ci_high": si["ST"] + si["ST_conf"],
+                "S1": si["S1"],
+                "S1_ci_low": si["S1"] - si["S1_conf"],
+                "S1_ci_high": si["S1"] + si["S1_conf"],
+                "ST": si["ST"],
+                "ST_ci_low": si["ST"] - si["ST_conf"],
+                "ST_ci_high": si["ST"] + si["ST_conf"],
             },
             index=pd.Index(names, name="parameter"),
         )
@@ -141,8 +145,11 @@ def sensitivity(
         conf = np.asarray(si["mu_star_conf"], dtype=float)
         frame = pd.DataFrame(
             {
-                "mu_star": mu_star, "mu_star_ci_low": mu_star - conf, "mu_star_ci_high": mu_star + conf,
-                "sigma": np.asarray(si["sigma"], dtype=float), "mu": np.asarray(si["mu"], dtype=float),
+                "mu_star": mu_star,
+                "mu_star_ci_low": mu_star - conf,
+                "mu_star_ci_high": mu_star + conf,
+                "sigma": np.asarray(si["sigma"], dtype=float),
+                "mu": np.asarray(si["mu"], dtype=float),
             },
             index=pd.Index(names, name="parameter"),
         )

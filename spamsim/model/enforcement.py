@@ -57,9 +57,7 @@ class Enforcement:
     def detection_probability(self, spammer: Spammer, step: int) -> np.ndarray:
         """P(detected in ``step``) per replication, for an active spammer."""
         start, end = self.world.step_window(step)
-        share = spammer.campaign_hours_in(start, end) / max(
-            spammer.end_hours - spammer.start_hours, 1e-12
-        )
+        share = spammer.campaign_hours_in(start, end) / max(spammer.end_hours - spammer.start_hours, 1e-12)
         base = 1.0 - (1.0 - as_array(self.values.caught_probability, self.world.size)) ** share
         messages = self.world.ledger.attempted_in_step(step, spammer.index)
         volume_hazard = as_array(self.values.detection_per_million_messages, self.world.size)

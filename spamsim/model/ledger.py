@@ -84,9 +84,7 @@ class Ledger:
         shape = (n_steps, len(spammers), len(channels), size)
         # Message counts are int64, exact up to 9.2e18 (the runner refuses more messages
         # than 2^62 per run); float64 would be exact only up to 9e15.
-        self.flows = {
-            m: np.zeros(shape, dtype=float if m in MONEY_METRICS else np.int64) for m in CHANNEL_METRICS
-        }
+        self.flows = {m: np.zeros(shape, dtype=float if m in MONEY_METRICS else np.int64) for m in CHANNEL_METRICS}
         self.blocked_by: dict[str, np.ndarray] = {}
         self.spammer = {m: np.zeros((n_steps, len(spammers), size)) for m in SPAMMER_METRICS}
         self.world = {m: np.zeros((n_steps, size)) for m in WORLD_METRICS}
@@ -95,9 +93,7 @@ class Ledger:
         """Add ``values`` (one per replication) to a channel flow."""
         self.flows[metric][step, spammer, channel] += values
 
-    def add_blocked(
-        self, countermeasure: str, step: int, spammer: int, channel: int, values: np.ndarray
-    ) -> None:
+    def add_blocked(self, countermeasure: str, step: int, spammer: int, channel: int, values: np.ndarray) -> None:
         """Add messages that ``countermeasure`` stopped before delivery."""
         if countermeasure not in self.blocked_by:
             self.blocked_by[countermeasure] = np.zeros(self.flows["attempted"].shape, dtype=np.int64)

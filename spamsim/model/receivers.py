@@ -31,9 +31,7 @@ class Receivers:
         by_channel = filtering.catch_rate_by_channel
         return by_channel[channel] if channel in by_channel else filtering.catch_rate
 
-    def receive(
-        self, spammer: str, channel: str, delivered: np.ndarray, step: int
-    ) -> dict[str, np.ndarray]:
+    def receive(self, spammer: str, channel: str, delivered: np.ndarray, step: int) -> dict[str, np.ndarray]:
         """Counts at each recipient stage for messages accepted by recipients' servers."""
         rng = self.world.streams.generator(f"receivers:{spammer}:{channel}", step)
         exact = self.world.exact

@@ -14,9 +14,7 @@ EXACT_MODE_MAX_MESSAGES = 50_000_000
 """Exact mode refuses runs that would draw more per-message variates than this."""
 
 
-def binomial(
-    rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float, exact: bool = False
-) -> np.ndarray:
+def binomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float, exact: bool = False) -> np.ndarray:
     """Number of successes out of ``n`` trials with probability ``p``, per replication.
 
     Parameters

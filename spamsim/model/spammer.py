@@ -154,7 +154,9 @@ class Spammer:
         if quit_after is None:
             return
         ledger = self.world.ledger
-        fixed = (ledger.spammer["fixed_cost"][window, self.index] + ledger.spammer["send_cost"][window, self.index]).sum(axis=0)
+        fixed = (
+            ledger.spammer["fixed_cost"][window, self.index] + ledger.spammer["send_cost"][window, self.index]
+        ).sum(axis=0)
         expected_fine = self.world.enforcement.expected_fine_per_day(self, daily_messages)
         expected_profit_per_day = (gain - fixed) / days - expected_fine
         negative = expected_profit_per_day < 0

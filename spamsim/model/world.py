@@ -81,12 +81,8 @@ class World:
             CHANNEL_CLASSES[name](self, i, getattr(scenario.channels, name), getattr(self.values.channels, name))
             for i, name in enumerate(scenario.channels.names())
         ]
-        self.spammers = [
-            Spammer(self, i, spec, self.values.spammers[i]) for i, spec in enumerate(scenario.spammers)
-        ]
-        self.ledger = Ledger(
-            self.n_steps, [s.name for s in self.spammers], [c.name for c in self.channels], size
-        )
+        self.spammers = [Spammer(self, i, spec, self.values.spammers[i]) for i, spec in enumerate(scenario.spammers)]
+        self.ledger = Ledger(self.n_steps, [s.name for s in self.spammers], [c.name for c in self.channels], size)
         self.receivers = Receivers(self, self.values.market)
         self.enforcement = Enforcement(
             self,
@@ -168,7 +164,9 @@ class World:
         self._record_adoption(step)
         self.streams.forget_step(step)
 
-    def _book(self, step: int, spammer: Spammer, c: int, channel: Channel, wanted: np.ndarray, attempted: np.ndarray) -> None:
+    def _book(
+        self, step: int, spammer: Spammer, c: int, channel: Channel, wanted: np.ndarray, attempted: np.ndarray
+    ) -> None:
         ledger, p = self.ledger, spammer.index
         ledger.add_flow("demand", step, p, c, wanted)
         ledger.add_flow("unsent", step, p, c, wanted - attempted)
@@ -184,7 +182,9 @@ class World:
         for metric, counts in stages.items():
             ledger.add_flow(metric, step, p, c, counts)
         costs = self.values.costs
-        ledger.add_flow("revenue", step, p, c, stages["sales"] * as_array(self.values.market.profit_per_sale, self.size))
+        ledger.add_flow(
+            "revenue", step, p, c, stages["sales"] * as_array(self.values.market.profit_per_sale, self.size)
+        )
         ledger.add_flow("message_cost", step, p, c, attempted * as_array(costs.per_message, self.size))
         ledger.add_flow("channel_cost", step, p, c, channel.cost(p, attempted, step))
 
@@ -203,10 +203,12 @@ class World:
         budget = spammer.values.budget
         ledger, p = self.ledger, spammer.index
         flows = ledger.flows
-        net = (
-            flows["revenue"][step, p] - flows["message_cost"][step, p] - flows["channel_cost"][step, p]
-        ).sum(axis=0) - (
-            ledger.spammer["send_cost"][step, p] + ledger.spammer["fixed_cost"][step, p] + ledger.spammer["fines"][step, p]
+        net = (flows["revenue"][step, p] - flows["message_cost"][step, p] - flows["channel_cost"][step, p]).sum(
+            axis=0
+        ) - (
+            ledger.spammer["send_cost"][step, p]
+            + ledger.spammer["fixed_cost"][step, p]
+            + ledger.spammer["fines"][step, p]
         )
         self.net_so_far[p] += net
         if budget is not None:

@@ -33,7 +33,9 @@ def calibration_fit(frame: pd.DataFrame, *, theme: str = "lecture", lang: str = 
     """
     missing = [c for c in CALIBRATION_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"calibration frame lacks column(s) {', '.join(missing)}; needs {', '.join(CALIBRATION_COLUMNS)}")
+        raise ValueError(
+            f"calibration frame lacks column(s) {', '.join(missing)}; needs {', '.join(CALIBRATION_COLUMNS)}"
+        )
     if frame.empty:
         raise ValueError("calibration frame has no stages")
     stages = [str(s) for s in frame["stage"]]
@@ -48,14 +50,28 @@ def calibration_fit(frame: pd.DataFrame, *, theme: str = "lecture", lang: str = 
         x = np.arange(len(stages))
         shift = 0.12
         ax.errorbar(
-            x + shift, clip_for_log(fitted, floor), yerr=error_lengths(fitted, low, high, floor), fmt="o",
-            color=SERIES_COLORS["primary"], ecolor=SERIES_COLORS["primary"], label=text("fitted", lang),
-            markersize=style.theme.marker_size, elinewidth=style.theme.line_width * 0.7,
-            capthick=style.theme.line_width * 0.7, zorder=3,
+            x + shift,
+            clip_for_log(fitted, floor),
+            yerr=error_lengths(fitted, low, high, floor),
+            fmt="o",
+            color=SERIES_COLORS["primary"],
+            ecolor=SERIES_COLORS["primary"],
+            label=text("fitted", lang),
+            markersize=style.theme.marker_size,
+            elinewidth=style.theme.line_width * 0.7,
+            capthick=style.theme.line_width * 0.7,
+            zorder=3,
         )
-        ax.plot(x - shift, clip_for_log(observed, floor), linestyle="none", marker="D",
-                color=SERIES_COLORS["observed"], markersize=style.theme.marker_size * 0.85,
-                label=text("observed", lang), zorder=4)
+        ax.plot(
+            x - shift,
+            clip_for_log(observed, floor),
+            linestyle="none",
+            marker="D",
+            color=SERIES_COLORS["observed"],
+            markersize=style.theme.marker_size * 0.85,
+            label=text("observed", lang),
+            zorder=4,
+        )
         ax.set_yscale("log")
         top = float(np.nanmax(np.concatenate([observed, fitted, high])))
         ax.set_ylim(floor, top * 5)

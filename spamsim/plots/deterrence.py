@@ -135,34 +135,79 @@ def break_even(
         bottom = float(np.nanmin(np.concatenate([revenue[revenue > 0], positive]))) / 3
         top = float(np.nanmax(np.concatenate([revenue, charges]))) * 3
         if positive.size:
-            ax.plot(rates, np.where(charges > 0, charges, np.nan), color=SERIES_COLORS["secondary"],
-                    linestyle="--", label=text("expected_charges", lang), zorder=3)
+            ax.plot(
+                rates,
+                np.where(charges > 0, charges, np.nan),
+                color=SERIES_COLORS["secondary"],
+                linestyle="--",
+                label=text("expected_charges", lang),
+                zorder=3,
+            )
         be = curve.break_even_success_rate
         if 0 < be < math.inf and rates.min() <= be <= rates.max():
             ax.axvspan(rates.min(), be, color=SERIES_COLORS["secondary"], alpha=0.08, linewidth=0, zorder=1)
             ax.axvspan(be, rates.max(), color=SERIES_COLORS["primary"], alpha=0.08, linewidth=0, zorder=1)
             ax.axvline(be, color="black", linestyle=":", linewidth=style.theme.line_width * 0.7, zorder=2)
-            ax.annotate(text("break_even", lang, rate=format_number(be, lang, 2)), xy=(be, 0.9),
-                        xycoords=("data", "axes fraction"), xytext=(5, 0), textcoords="offset points",
-                        ha="left", va="top", fontsize=size,
-                        path_effects=[patheffects.withStroke(linewidth=style.theme.line_width * 1.2, foreground="white")])
+            ax.annotate(
+                text("break_even", lang, rate=format_number(be, lang, 2)),
+                xy=(be, 0.9),
+                xycoords=("data", "axes fraction"),
+                xytext=(5, 0),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=size,
+                path_effects=[patheffects.withStroke(linewidth=style.theme.line_width * 1.2, foreground="white")],
+            )
             for zone, x_pos, ha in (("loss_zone", 0.01, "left"), ("profit_zone", 0.99, "right")):
-                ax.text(x_pos, 0.97, text(zone, lang), transform=ax.transAxes, ha=ha, va="top",
-                        fontsize=size, color="#555555")
+                ax.text(
+                    x_pos,
+                    0.97,
+                    text(zone, lang),
+                    transform=ax.transAxes,
+                    ha=ha,
+                    va="top",
+                    fontsize=size,
+                    color="#555555",
+                )
         elif be == 0:
-            ax.text(0.02, 0.97, text("break_even_zero", lang), transform=ax.transAxes, ha="left", va="top",
-                    fontsize=size, color="#333333")
+            ax.text(
+                0.02,
+                0.97,
+                text("break_even_zero", lang),
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize=size,
+                color="#333333",
+            )
         rate = curve.success_rate
         if rate > 0:
             if curve.success_rate_interval is not None:
                 lo, hi = curve.success_rate_interval
                 ax.axvspan(lo, hi, color=SERIES_COLORS["neutral"], alpha=0.2, linewidth=0, zorder=1)
             y_at = float(np.interp(math.log(rate), np.log(rates), revenue))
-            ax.plot([rate], [y_at], marker="o", color=SERIES_COLORS["primary"], markeredgecolor="white",
-                    linestyle="none", zorder=4, markersize=style.theme.marker_size * 1.1)
-            ax.annotate(text("scenario_rate", lang, rate=format_number(rate, lang, 2)), xy=(rate, y_at),
-                        xytext=(-8, 8), textcoords="offset points", ha="right", va="bottom", fontsize=size,
-                        path_effects=[patheffects.withStroke(linewidth=style.theme.line_width * 1.2, foreground="white")], zorder=5)
+            ax.plot(
+                [rate],
+                [y_at],
+                marker="o",
+                color=SERIES_COLORS["primary"],
+                markeredgecolor="white",
+                linestyle="none",
+                zorder=4,
+                markersize=style.theme.marker_size * 1.1,
+            )
+            ax.annotate(
+                text("scenario_rate", lang, rate=format_number(rate, lang, 2)),
+                xy=(rate, y_at),
+                xytext=(-8, 8),
+                textcoords="offset points",
+                ha="right",
+                va="bottom",
+                fontsize=size,
+                path_effects=[patheffects.withStroke(linewidth=style.theme.line_width * 1.2, foreground="white")],
+                zorder=5,
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(rates.min(), rates.max())

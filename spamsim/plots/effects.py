@@ -24,9 +24,7 @@ from .style import SERIES_COLORS, Style, countermeasure_color, new_figure, plot_
 CONTEXTS = ("alone", "removed")
 
 
-def effects(
-    comparison: Comparison, *, metric: str = "revenue", theme: str = "lecture", lang: str = "en"
-) -> Figure:
+def effects(comparison: Comparison, *, metric: str = "revenue", theme: str = "lecture", lang: str = "en") -> Figure:
     """Each countermeasure's effect on the spammer's revenue, alone and removed, with 95 % CIs.
 
     Two panels side by side (stacked in the paper theme), one bar per countermeasure in its
@@ -91,8 +89,16 @@ def _effect_panel(ax: Axes, rows: pd.DataFrame, names: list[str], style: Style, 
     high = rows["ci95_high"].to_numpy(dtype=float)
     colors = [countermeasure_color(n) for n in names]
     ax.barh(y, mean, height=0.66, color=colors, edgecolor="#333333", linewidth=style.theme.axes_width * 0.5, zorder=2)
-    ax.errorbar(mean, y, xerr=error_lengths(mean, low, high), fmt="none", ecolor="black",
-                elinewidth=style.theme.line_width * 0.5, capthick=style.theme.line_width * 0.5, zorder=3)
+    ax.errorbar(
+        mean,
+        y,
+        xerr=error_lengths(mean, low, high),
+        fmt="none",
+        ecolor="black",
+        elinewidth=style.theme.line_width * 0.5,
+        capthick=style.theme.line_width * 0.5,
+        zorder=3,
+    )
     ax.axvline(0, color=SERIES_COLORS["reference"], linewidth=style.theme.axes_width, zorder=2)
     ends = np.where(mean >= 0, np.fmax(high, mean), np.fmin(low, mean))
     lo = float(np.nanmin(np.concatenate([low, mean, [0.0]])))
@@ -105,8 +111,15 @@ def _effect_panel(ax: Axes, rows: pd.DataFrame, names: list[str], style: Style, 
                 continue
             label = ("+" if value > 0 else MINUS if value < 0 else "") + format_number(abs(value), lang, 2) + "%"
             pad = 0.02 * span * (1 if end >= 0 else -1)
-            ax.text(end + pad, y[i], label, va="center", ha="left" if end >= 0 else "right",
-                    fontsize=style.theme.annotation_size, color="#333333")
+            ax.text(
+                end + pad,
+                y[i],
+                label,
+                va="center",
+                ha="left" if end >= 0 else "right",
+                fontsize=style.theme.annotation_size,
+                color="#333333",
+            )
         room = 0.22 * span
         lo, hi = (lo - room if lo < 0 else lo), (hi + room if hi > 0 else hi)
     ax.set_xlim(lo - 0.03 * span, hi + 0.03 * span)
@@ -154,42 +167,84 @@ def shapley_waterfall(
                 color = SERIES_COLORS["total"]
                 ax.barh(i, row["mean"], height=0.66, color=color, edgecolor="none", zorder=2)
                 err = error_lengths([row["mean"]], [row["ci95_low"]], [row["ci95_high"]])
-                ax.errorbar([row["mean"]], [i], xerr=err, fmt="none", ecolor="black", elinewidth=lw,
-                            capthick=lw, zorder=3)
-                ax.text(np.nanmax([row["mean"], row["ci95_high"], 0.0]), i, "  " + format_number(row["mean"], lang),
-                        va="center", ha="left", fontsize=style.theme.annotation_size, color="#333333", zorder=4)
+                ax.errorbar(
+                    [row["mean"]], [i], xerr=err, fmt="none", ecolor="black", elinewidth=lw, capthick=lw, zorder=3
+                )
+                ax.text(
+                    np.nanmax([row["mean"], row["ci95_high"], 0.0]),
+                    i,
+                    "  " + format_number(row["mean"], lang),
+                    va="center",
+                    ha="left",
+                    fontsize=style.theme.annotation_size,
+                    color="#333333",
+                    zorder=4,
+                )
                 labels.append(text(str(row["step"]), lang))
             else:
                 color = countermeasure_color(str(row["step"]))
-                ax.barh(i, row["end"] - row["start"], left=row["start"], height=0.66, color=color,
-                        edgecolor="#333333", linewidth=style.theme.axes_width * 0.5, zorder=2)
+                ax.barh(
+                    i,
+                    row["end"] - row["start"],
+                    left=row["start"],
+                    height=0.66,
+                    color=color,
+                    edgecolor="#333333",
+                    linewidth=style.theme.axes_width * 0.5,
+                    zorder=2,
+                )
                 # The CI of the share, drawn where the bar ends (start - share).
                 end_low, end_high = row["start"] - row["ci95_high"], row["start"] - row["ci95_low"]
                 err = error_lengths([row["end"]], [end_low], [end_high])
-                ax.errorbar([row["end"]], [i], xerr=err, fmt="none", ecolor="black", elinewidth=lw,
-                            capthick=lw, zorder=3)
+                ax.errorbar(
+                    [row["end"]], [i], xerr=err, fmt="none", ecolor="black", elinewidth=lw, capthick=lw, zorder=3
+                )
                 share = row["share_pct"]
                 if np.isfinite(share):
-                    label = (MINUS if row["mean"] > 0 else "+" if row["mean"] < 0 else "") + \
-                        format_number(abs(share), lang, 2) + "%"
-                    ax.text(max(row["start"], row["end"]), i, "  " + label, va="center", ha="left",
-                            fontsize=style.theme.annotation_size, color="#333333", zorder=4)
+                    label = (
+                        (MINUS if row["mean"] > 0 else "+" if row["mean"] < 0 else "")
+                        + format_number(abs(share), lang, 2)
+                        + "%"
+                    )
+                    ax.text(
+                        max(row["start"], row["end"]),
+                        i,
+                        "  " + label,
+                        va="center",
+                        ha="left",
+                        fontsize=style.theme.annotation_size,
+                        color="#333333",
+                        zorder=4,
+                    )
                 labels.append(countermeasure_label(str(row["step"]), lang))
             if i < len(steps) - 1:
                 # Connector from the end of this bar to the start of the next.
                 level = row["end"]
-                ax.plot([level, level], [i + 0.33, i + 0.67], color="#777777",
-                        linewidth=style.theme.axes_width * 0.8, zorder=1)
+                ax.plot(
+                    [level, level],
+                    [i + 0.33, i + 0.67],
+                    color="#777777",
+                    linewidth=style.theme.axes_width * 0.8,
+                    zorder=1,
+                )
         ax.axvline(0, color=SERIES_COLORS["reference"], linewidth=style.theme.axes_width, zorder=2)
         ax.set_yticks(y, labels)
         ax.tick_params(axis="y", length=0)
         ax.set_ylim(len(steps) - 0.5, -0.5)
         ax.grid(axis="y", visible=False)
         totals, shares = steps[steps["kind"] == "total"], steps[steps["kind"] == "share"]
-        extent = np.concatenate([
-            totals["ci95_low"], totals["ci95_high"], totals["mean"], shares["start"], shares["end"],
-            shares["start"] - shares["ci95_high"], shares["start"] - shares["ci95_low"], [0.0],
-        ])
+        extent = np.concatenate(
+            [
+                totals["ci95_low"],
+                totals["ci95_high"],
+                totals["mean"],
+                shares["start"],
+                shares["end"],
+                shares["start"] - shares["ci95_high"],
+                shares["start"] - shares["ci95_low"],
+                [0.0],
+            ]
+        )
         xmin, xmax = float(np.nanmin(extent)), float(np.nanmax(extent))
         span = (xmax - xmin) or 1.0
         ax.set_xlim(xmin - 0.03 * span, xmax + 0.18 * span)

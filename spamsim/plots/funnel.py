@@ -49,9 +49,14 @@ def funnel(result: Result, *, theme: str = "lecture", lang: str = "en") -> Figur
         heights = clip_for_log(mean, floor) - floor
         ax.bar(x, heights, bottom=floor, width=0.62, color=colors, edgecolor="none", zorder=2)
         ax.errorbar(
-            x, clip_for_log(mean, floor), yerr=error_lengths(mean, low, high, floor),
-            fmt="none", ecolor="black", elinewidth=style.theme.line_width * 0.6,
-            capthick=style.theme.line_width * 0.6, zorder=3,
+            x,
+            clip_for_log(mean, floor),
+            yerr=error_lengths(mean, low, high, floor),
+            fmt="none",
+            ecolor="black",
+            elinewidth=style.theme.line_width * 0.6,
+            capthick=style.theme.line_width * 0.6,
+            zorder=3,
         )
         ax.set_yscale("log")
         top = float(np.nanmax(np.concatenate([high, mean]))) * 40
@@ -72,15 +77,22 @@ def funnel(result: Result, *, theme: str = "lecture", lang: str = "en") -> Figur
         format_log_axis(ax, "y", lang)
         n = int(stages["n"].iloc[0])
         note = text(
-            "revenue_note", lang, mean=format_number(revenue["mean"], lang),
-            low=format_number(revenue["ci95_low"], lang), high=format_number(revenue["ci95_high"], lang),
+            "revenue_note",
+            lang,
+            mean=format_number(revenue["mean"], lang),
+            low=format_number(revenue["ci95_low"], lang),
+            high=format_number(revenue["ci95_high"], lang),
             cur=currency_label(currency, lang),
         )
         ax.text(
-            0.99, 0.98, note + "\n" + text("error_bars", lang, n=n) + "\n" + text("pass_note", lang), transform=ax.transAxes,
-            ha="right", va="top", fontsize=size,
+            0.99,
+            0.98,
+            note + "\n" + text("error_bars", lang, n=n) + "\n" + text("pass_note", lang),
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=size,
             bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "#bbbbbb"},
         )
         title(ax, style, text("funnel_title", lang, name=result.scenario.name))
     return fig
-

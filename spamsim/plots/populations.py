@@ -62,8 +62,7 @@ def populations(result: Result, *, theme: str = "lecture", lang: str = "en") -> 
     columns = population_columns(result)
     if not columns:
         raise ValueError(
-            f"scenario {scenario.name!r} has no botnet, open relays or compromised accounts: "
-            "no populations to draw"
+            f"scenario {scenario.name!r} has no botnet, open relays or compromised accounts: no populations to draw"
         )
     if scenario.n_steps < 2:
         raise ValueError(f"populations needs more than one step; {scenario.name!r} records {scenario.n_steps}")
@@ -84,11 +83,17 @@ def populations(result: Result, *, theme: str = "lecture", lang: str = "en") -> 
             color = channel_color(channel)
             x = group[time].to_numpy(dtype=float)
             ax.plot(x, group["mean"], color=color, zorder=3)
-            ax.fill_between(x, group["ci95_low"], group["ci95_high"], color=color, alpha=BAND_ALPHA,
-                            linewidth=0, zorder=2)
+            ax.fill_between(
+                x, group["ci95_low"], group["ci95_high"], color=color, alpha=BAND_ALPHA, linewidth=0, zorder=2
+            )
             ax.set_ylabel(text(column + "_2l", lang))
-            ax.set_title(channel_label(channel, lang), loc="left", fontsize=style.theme.label_size,
-                         color=color if channel != "own_server" else None, fontweight="normal")
+            ax.set_title(
+                channel_label(channel, lang),
+                loc="left",
+                fontsize=style.theme.label_size,
+                color=color if channel != "own_server" else None,
+                fontweight="normal",
+            )
             top = float(group["ci95_high"].max())
             ax.set_ylim(0, top * 1.08 if math.isfinite(top) and top > 0 else 1)
             format_linear_axis(ax, "y", lang, nbins=4)
@@ -97,7 +102,7 @@ def populations(result: Result, *, theme: str = "lecture", lang: str = "en") -> 
             else:
                 ax.xaxis.set_major_locator(MaxNLocator(nbins=5 if lecture and ncols > 1 else 8))
             ax.set_xlim(float(x.min()), float(x.max()))
-        for ax in axes[len(columns):]:
+        for ax in axes[len(columns) :]:
             ax.remove()
         used = axes[: len(columns)]
         for i, ax in enumerate(used):

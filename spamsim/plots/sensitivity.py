@@ -14,8 +14,12 @@ from .labels import MONEY_METRICS, currency_label, metric_name, param_label, tex
 from .style import OKABE_ITO, SERIES_COLORS, Style, new_figure, plot_context, title
 from .sweep import DEFAULT_CURRENCY
 
-INDEX_COLORS = {"S1": OKABE_ITO["blue"], "ST": OKABE_ITO["orange"],
-                "mu_star": OKABE_ITO["blue"], "sigma": OKABE_ITO["grey"]}
+INDEX_COLORS = {
+    "S1": OKABE_ITO["blue"],
+    "ST": OKABE_ITO["orange"],
+    "mu_star": OKABE_ITO["blue"],
+    "sigma": OKABE_ITO["grey"],
+}
 
 
 def sensitivity_bars(
@@ -85,8 +89,12 @@ def sensitivity_bars(
 
 
 def _grouped_bars(
-    ax: Axes, indices: pd.DataFrame, names: list[str], series: list[tuple[str, str | None, str | None]],
-    style: Style, currency: str,
+    ax: Axes,
+    indices: pd.DataFrame,
+    names: list[str],
+    series: list[tuple[str, str | None, str | None]],
+    style: Style,
+    currency: str,
 ) -> None:
     lang = style.lang
     y = np.arange(len(names))
@@ -95,8 +103,15 @@ def _grouped_bars(
     for k, (column, low, high) in enumerate(series):
         offset = (k - (len(series) - 1) / 2) * height
         mean = indices[column].to_numpy(dtype=float)
-        ax.barh(y + offset, mean, height=height * 0.92, color=INDEX_COLORS[column], label=text(column, lang),
-                edgecolor="none", zorder=2)
+        ax.barh(
+            y + offset,
+            mean,
+            height=height * 0.92,
+            color=INDEX_COLORS[column],
+            label=text(column, lang),
+            edgecolor="none",
+            zorder=2,
+        )
         if low and high:
             err = error_lengths(mean, indices[low].to_numpy(dtype=float), indices[high].to_numpy(dtype=float))
             ax.errorbar(mean, y + offset, xerr=err, fmt="none", ecolor="black", elinewidth=lw, capthick=lw, zorder=3)

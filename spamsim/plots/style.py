@@ -139,14 +139,36 @@ class Theme:
 
 THEMES: dict[str, Theme] = {
     "lecture": Theme(
-        name="lecture", width=13.33, height=7.5, panel_height=7.5,
-        font_size=18, label_size=20, title_size=22, tick_size=18, legend_size=18,
-        annotation_size=16, line_width=3.0, marker_size=10, axes_width=1.5, show_title=True,
+        name="lecture",
+        width=13.33,
+        height=7.5,
+        panel_height=7.5,
+        font_size=18,
+        label_size=20,
+        title_size=22,
+        tick_size=18,
+        legend_size=18,
+        annotation_size=16,
+        line_width=3.0,
+        marker_size=10,
+        axes_width=1.5,
+        show_title=True,
     ),
     "paper": Theme(
-        name="paper", width=3.5, height=2.6, panel_height=1.55,
-        font_size=8, label_size=9, title_size=9, tick_size=8, legend_size=8,
-        annotation_size=7, line_width=1.2, marker_size=4, axes_width=0.6, show_title=False,
+        name="paper",
+        width=3.5,
+        height=2.6,
+        panel_height=1.55,
+        font_size=8,
+        label_size=9,
+        title_size=9,
+        tick_size=8,
+        legend_size=8,
+        annotation_size=7,
+        line_width=1.2,
+        marker_size=4,
+        axes_width=0.6,
+        show_title=False,
     ),
 }
 
@@ -229,8 +251,21 @@ def rc_for(theme: Theme, lang: str) -> dict[str, Any]:
         "axes.axisbelow": True,
         "grid.color": "#d9d9d9",
         "grid.linewidth": theme.axes_width * 0.6,
-        "axes.prop_cycle": mpl.cycler(color=[OKABE_ITO[c] for c in (
-            "blue", "orange", "bluish_green", "vermillion", "reddish_purple", "sky_blue", "black", "yellow")]),
+        "axes.prop_cycle": mpl.cycler(
+            color=[
+                OKABE_ITO[c]
+                for c in (
+                    "blue",
+                    "orange",
+                    "bluish_green",
+                    "vermillion",
+                    "reddish_purple",
+                    "sky_blue",
+                    "black",
+                    "yellow",
+                )
+            ]
+        ),
         "axes.unicode_minus": True,
         "mathtext.fontset": "dejavusans",
         "image.cmap": SEQUENTIAL_CMAP,

@@ -14,9 +14,17 @@ from matplotlib.colors import Normalize, SymLogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ._axes import figure_note, format_linear_axis, format_log_axis
 from ..analysis import curves
-from .labels import format_number, format_percent, metric_label, metric_name, number_formatter, param_label, text
+from ._axes import figure_note, format_linear_axis, format_log_axis
+from .labels import (
+    format_number,
+    format_percent,
+    metric_label,
+    metric_name,
+    number_formatter,
+    param_label,
+    text,
+)
 from .style import (
     DIVERGING_CMAP,
     OKABE_ITO,
@@ -34,8 +42,10 @@ MAX_ANNOTATED_CELLS = 120
 DEFAULT_CURRENCY = "JPY"
 """Currency assumed when a sweep summary does not say (the schema's default currency)."""
 
-HUE_COLORS = [OKABE_ITO[c] for c in ("blue", "orange", "bluish_green", "vermillion", "reddish_purple",
-                                      "sky_blue", "black", "yellow")]
+HUE_COLORS = [
+    OKABE_ITO[c]
+    for c in ("blue", "orange", "bluish_green", "vermillion", "reddish_purple", "sky_blue", "black", "yellow")
+]
 
 
 # -- input ---------------------------------------------------------------------------------
@@ -148,10 +158,24 @@ def sweep_lines(
             group = group.sort_values(x)
             xs = group[x].to_numpy(dtype=float)
             label = None if hue is None else format_number(float(value), lang)
-            ax.plot(xs, group[f"{metric}.mean"], color=color, marker="o", label=label, zorder=3,
-                    markersize=style.theme.marker_size * 0.6)
-            ax.fill_between(xs, group[f"{metric}.ci95_low"], group[f"{metric}.ci95_high"], color=color,
-                            alpha=0.2, linewidth=0, zorder=2)
+            ax.plot(
+                xs,
+                group[f"{metric}.mean"],
+                color=color,
+                marker="o",
+                label=label,
+                zorder=3,
+                markersize=style.theme.marker_size * 0.6,
+            )
+            ax.fill_between(
+                xs,
+                group[f"{metric}.ci95_low"],
+                group[f"{metric}.ci95_high"],
+                color=color,
+                alpha=0.2,
+                linewidth=0,
+                zorder=2,
+            )
         values = frame[x].to_numpy(dtype=float)
         if logx if logx is not None else (_is_log(values) and (values > 0).all()):
             ax.set_xscale("log")
@@ -297,8 +321,16 @@ def draw_heatmap(
         cmap = SEQUENTIAL_CMAP
     ix, iy = np.arange(xs.size), np.arange(ys.size)
     edges_x, edges_y = np.arange(xs.size + 1) - 0.5, np.arange(ys.size + 1) - 0.5
-    mesh = ax.pcolormesh(edges_x, edges_y, np.ma.masked_invalid(mean), cmap=cmap, norm=norm, shading="flat",
-                         edgecolors="white", linewidth=0.3)
+    mesh = ax.pcolormesh(
+        edges_x,
+        edges_y,
+        np.ma.masked_invalid(mean),
+        cmap=cmap,
+        norm=norm,
+        shading="flat",
+        edgecolors="white",
+        linewidth=0.3,
+    )
     cbar = fig.colorbar(mesh, ax=ax, pad=0.02, fraction=0.05)
     cbar.set_label(metric_label(metric, lang, currency))
     if isinstance(norm, SymLogNorm):
@@ -319,40 +351,85 @@ def draw_heatmap(
             grid = np.ma.masked_invalid(grids[stat])
             if grid.count() and grid.min() < level < grid.max():
                 width = lw if stat == "mean" else lw * 0.6
-                cs = ax.contour(ix, iy, grid, levels=[level], colors="black", linewidths=width,
-                                linestyles="-" if stat == "mean" else "--", zorder=3)
+                cs = ax.contour(
+                    ix,
+                    iy,
+                    grid,
+                    levels=[level],
+                    colors="black",
+                    linewidths=width,
+                    linestyles="-" if stat == "mean" else "--",
+                    zorder=3,
+                )
                 cs.set(path_effects=halo)
                 if stat == "mean":
                     handles.append(Line2D([], [], color="black", linewidth=width, label=mean_label))
                 elif not drawn_ci:
                     drawn_ci = True
-                    handles.append(Line2D([], [], color="black", linestyle="--", linewidth=width,
-                                          label=text("zero_contour_ci", lang)))
+                    handles.append(
+                        Line2D(
+                            [], [], color="black", linestyle="--", linewidth=width, label=text("zero_contour_ci", lang)
+                        )
+                    )
         lo, hi = grids["ci95_low"], grids["ci95_high"]
         undecided = np.isfinite(lo) & np.isfinite(hi) & (lo <= level) & (hi >= level) & (lo < hi)
         if undecided.any():
             yy, xx = np.nonzero(undecided)
             ax.scatter(xx, yy, s=(style.theme.marker_size * 0.5) ** 2, color="black", marker="o", zorder=4)
-            handles.append(Line2D([], [], color="black", marker="o", linestyle="none",
-                                  markersize=style.theme.marker_size * 0.5,
-                                  label=text("ci_includes", lang, level=format_number(level, lang))))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color="black",
+                    marker="o",
+                    linestyle="none",
+                    markersize=style.theme.marker_size * 0.5,
+                    label=text("ci_includes", lang, level=format_number(level, lang)),
+                )
+            )
     for reference, values, axis in ((x_reference, xs, "x"), (y_reference, ys, "y")):
         for label, value in (reference or {}).items():
             pos = index_position(values, value)
             if pos is None:
                 continue
             line = ax.axhline if axis == "y" else ax.axvline
-            line(pos, color=SERIES_COLORS["reference"], linestyle=(0, (4, 2)), linewidth=lw * 0.7,
-                 path_effects=halo, zorder=5)
-            text_kw: dict[str, Any] = {"fontsize": style.theme.annotation_size, "color": "black",
-                                       "path_effects": [patheffects.withStroke(linewidth=lw * 1.2, foreground="white")],
-                                       "zorder": 6}
+            line(
+                pos,
+                color=SERIES_COLORS["reference"],
+                linestyle=(0, (4, 2)),
+                linewidth=lw * 0.7,
+                path_effects=halo,
+                zorder=5,
+            )
+            text_kw: dict[str, Any] = {
+                "fontsize": style.theme.annotation_size,
+                "color": "black",
+                "path_effects": [patheffects.withStroke(linewidth=lw * 1.2, foreground="white")],
+                "zorder": 6,
+            }
             if axis == "y":
-                ax.annotate(label, xy=(0.0, pos), xycoords=("axes fraction", "data"), xytext=(4, 3),
-                            textcoords="offset points", ha="left", va="bottom", **text_kw)
+                ax.annotate(
+                    label,
+                    xy=(0.0, pos),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                    ha="left",
+                    va="bottom",
+                    **text_kw,
+                )
             else:
-                ax.annotate(label, xy=(pos, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -4),
-                            textcoords="offset points", ha="left", va="top", rotation=90, **text_kw)
+                ax.annotate(
+                    label,
+                    xy=(pos, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(3, -4),
+                    textcoords="offset points",
+                    ha="left",
+                    va="top",
+                    rotation=90,
+                    **text_kw,
+                )
     rel = frame.assign(_rel=curves.relative_ci_halfwidth(frame, metric)).pivot(index=y, columns=x, values="_rel")
     rel_grid = rel.reindex(index=ys, columns=xs).to_numpy(dtype=float)
     if annotate is None:
@@ -365,8 +442,16 @@ def draw_heatmap(
                 continue
             r, g, b, _ = mesh.cmap(mesh.norm(mean[row, col]))
             ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
-            ax.text(col, row, "±" + format_percent(value, 1), ha="center", va="center",
-                    fontsize=style.theme.annotation_size * 0.7, color=ink, zorder=2)
+            ax.text(
+                col,
+                row,
+                "±" + format_percent(value, 1),
+                ha="center",
+                va="center",
+                fontsize=style.theme.annotation_size * 0.7,
+                color=ink,
+                zorder=2,
+            )
         note = text("cell_ci", lang)
     elif annotate == "note":
         worst = float(np.nanmax(rel_grid)) if np.isfinite(rel_grid).any() else math.nan
@@ -382,9 +467,12 @@ def draw_heatmap(
         # The note joins the legend (both sit under the map).
         if note:
             handles.append(Line2D([], [], linestyle="none", label=note))
-        fig.legend(handles=handles, loc="outside lower center",
-                   ncols=(len(handles) if not note else 2) if style.theme.name == "lecture" else 1,
-                   fontsize=style.theme.legend_size * (1.0 if style.theme.name == "lecture" else 0.9))
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncols=(len(handles) if not note else 2) if style.theme.name == "lecture" else 1,
+            fontsize=style.theme.legend_size * (1.0 if style.theme.name == "lecture" else 0.9),
+        )
     elif note:
         figure_note(fig, note, style.theme.annotation_size)
 

@@ -87,8 +87,15 @@ def timeline(result: Result, *, theme: str = "lecture", lang: str = "en") -> Fig
             for column in adoption_columns:
                 group = adoption[adoption["variable"] == column]
                 cm = curves.ADOPTION_COLUMNS[column]
-                _band(ax_adopt, group, time, countermeasure_color(cm), text(column, lang), style,
-                      linestyle=COUNTERMEASURE_LINESTYLES.get(cm, "-"))
+                _band(
+                    ax_adopt,
+                    group,
+                    time,
+                    countermeasure_color(cm),
+                    text(column, lang),
+                    style,
+                    linestyle=COUNTERMEASURE_LINESTYLES.get(cm, "-"),
+                )
             ax_adopt.set_ylabel(text("adoption_pct" + suffix, lang))
             share_axes.append(ax_adopt)
         for ax in share_axes:
@@ -101,8 +108,14 @@ def timeline(result: Result, *, theme: str = "lecture", lang: str = "en") -> Fig
         _mark_milestones(axes, milestones, time, style, adoption)
         legend_kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
         if style.theme.name == "paper":
-            legend_kw = {"loc": "lower center", "bbox_to_anchor": (0.5, 1.0), "ncols": 2, "borderaxespad": 0.2,
-                         "handlelength": 1.6, "columnspacing": 1.0}
+            legend_kw = {
+                "loc": "lower center",
+                "bbox_to_anchor": (0.5, 1.0),
+                "ncols": 2,
+                "borderaxespad": 0.2,
+                "handlelength": 1.6,
+                "columnspacing": 1.0,
+            }
         ax_mix.legend(**legend_kw)
         if adoption is not None:
             if style.theme.name == "lecture":
@@ -120,9 +133,7 @@ def timeline(result: Result, *, theme: str = "lecture", lang: str = "en") -> Fig
     return fig
 
 
-def _band(
-    ax: Axes, frame: pd.DataFrame, time: str, color: str, label: str, style: Style, linestyle: str = "-"
-) -> None:
+def _band(ax: Axes, frame: pd.DataFrame, time: str, color: str, label: str, style: Style, linestyle: str = "-") -> None:
     """A mean line with its 95 % CI band."""
     x = frame[time].to_numpy(dtype=float)
     ax.plot(x, frame["mean"], color=color, label=label, linestyle=linestyle, zorder=3)
@@ -156,12 +167,27 @@ def _mark_milestones(
             ax.axvline(row[time], color=color, linestyle=":", linewidth=style.theme.line_width * 0.6, zorder=1)
         label = text("half_adopted", style.lang, name=text(str(row["variable"]), style.lang))
         axes[0].annotate(
-            label, xy=(row[time], 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
-            textcoords="offset points", ha="left", va="top", rotation=90,
-            fontsize=style.theme.annotation_size * 0.9, color=color if color != "#000000" else "#333333",
-            path_effects=[patheffects.withStroke(linewidth=style.theme.line_width, foreground="white")], zorder=5,
+            label,
+            xy=(row[time], 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -3),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            rotation=90,
+            fontsize=style.theme.annotation_size * 0.9,
+            color=color if color != "#000000" else "#333333",
+            path_effects=[patheffects.withStroke(linewidth=style.theme.line_width, foreground="white")],
+            zorder=5,
         )
         if adoption is not None:
             # A dot where the adoption line crosses the level.
-            axes[-1].plot([row[time]], [row["level"]], marker="o", color=color, linestyle="none", zorder=4,
-                          markeredgecolor="white")
+            axes[-1].plot(
+                [row[time]],
+                [row["level"]],
+                marker="o",
+                color=color,
+                linestyle="none",
+                zorder=4,
+                markeredgecolor="white",
+            )

@@ -52,9 +52,7 @@ class LocalBackend(Backend):
 
     def __init__(self, workers: int):
         self.workers = workers
-        self.pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
-        )
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
 
     def run(self, tasks: list[Task]) -> Iterator[tuple[Any, Any]]:
         # Keep a bounded number of tasks in flight so memory stays flat on huge sweeps and
@@ -92,9 +90,7 @@ class DaskBackend(Backend):
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise RuntimeError(
-                "the Dask backend needs dask[distributed]: pip install 'spamsim[distributed]'"
-            ) from exc
+            raise RuntimeError("the Dask backend needs dask[distributed]: pip install 'spamsim[distributed]'") from exc
         self.cluster = None
         if scheduler:
             self.client = Client(scheduler)

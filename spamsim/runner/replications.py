@@ -7,11 +7,10 @@ bit-identical numbers whether one process or many run the blocks.
 
 from __future__ import annotations
 
-
-import multiprocessing
 import math
-from collections.abc import Callable, Iterator
+import multiprocessing
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -74,11 +73,11 @@ def estimate(scenario: Scenario, reps: int) -> dict[str, float]:
     channels = max(1, len(scenario.channels.names()))
     horizon_days = scenario.horizon_days
     sends = sum(min(s.campaign.n_sends, s.campaign.sends_per_day * horizon_days + 1) for s in scenario.spammers)
-    adapts = sum(
-        horizon_days / s.strategy.reaction_days for s in scenario.spammers if s.strategy.kind == "adaptive"
-    )
+    adapts = sum(horizon_days / s.strategy.reaction_days for s in scenario.spammers if s.strategy.kind == "adaptive")
     antivirus = scenario.countermeasures.antivirus
-    variants = horizon_days / antivirus.new_variant_every_days * 2 if antivirus and antivirus.new_variant_every_days else 0
+    variants = (
+        horizon_days / antivirus.new_variant_every_days * 2 if antivirus and antivirus.new_variant_every_days else 0
+    )
     steps = scenario.n_steps
     events = sends + adapts + variants + steps
     per_step = 3e-4 + 5e-5 * len(scenario.spammers) * channels
@@ -211,9 +210,7 @@ def _run_blocks(
     # side effect at import time (a Mesa lesson, ../shared/STYLE.md).
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=min(workers, len(sizes)), mp_context=context) as pool:
-        futures = [
-            pool.submit(_simulate, scenario, entropy, b, size) for b, size in enumerate(sizes)
-        ]
+        futures = [pool.submit(_simulate, scenario, entropy, b, size) for b, size in enumerate(sizes)]
         for future, size in zip(futures, sizes, strict=True):
             yield future.result()
             if progress:

@@ -45,9 +45,7 @@ def point_entropy(seed: int, params: dict[str, Any], common_random_numbers: bool
     return int(np.random.SeedSequence(seed, spawn_key=key).generate_state(4, np.uint32).view(np.uint64)[0])
 
 
-def evaluate_point(
-    base: Scenario, params: dict[str, Any], reps: int, entropy: int, metrics: list[str]
-) -> pd.DataFrame:
+def evaluate_point(base: Scenario, params: dict[str, Any], reps: int, entropy: int, metrics: list[str]) -> pd.DataFrame:
     """Run one point and return one row per replication with the kept metrics."""
     scenario = load(base, point_overrides(params))
     frame = Result(replicate(scenario, reps=reps, seed=entropy)).replications
@@ -98,7 +96,9 @@ def summarize_points(frame: pd.DataFrame, metrics: list[str], params: list[str])
             row[p] = group[p].iloc[0]
         for metric in metrics:
             mean, se, lo, hi = mean_ci(group[metric].to_numpy(dtype=float))
-            row.update({f"{metric}.mean": mean, f"{metric}.se": se, f"{metric}.ci95_low": lo, f"{metric}.ci95_high": hi})
+            row.update(
+                {f"{metric}.mean": mean, f"{metric}.se": se, f"{metric}.ci95_low": lo, f"{metric}.ci95_high": hi}
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -6,7 +6,23 @@ from .loader import load
 from .schema import Campaign, Costs, Enforcement, Fines, Funnel, Horizon, Market, Scenario, Spammer
 
 __all__ = [
-    "DIST_KINDS", "Beta", "Campaign", "Costs", "Enforcement", "Fines", "Fixed", "Funnel",
-    "Horizon", "LogNormal", "Market", "Normal", "Problem", "Scenario", "ScenarioError",
-    "Spammer", "Triangular", "Uniform", "load",
+    "DIST_KINDS",
+    "Beta",
+    "Campaign",
+    "Costs",
+    "Enforcement",
+    "Fines",
+    "Fixed",
+    "Funnel",
+    "Horizon",
+    "LogNormal",
+    "Market",
+    "Normal",
+    "Problem",
+    "Scenario",
+    "ScenarioError",
+    "Spammer",
+    "Triangular",
+    "Uniform",
+    "load",
 ]

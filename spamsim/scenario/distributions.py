@@ -64,9 +64,7 @@ class _Dist(BaseModel):
         """Mean of the untruncated distribution (used by the analytic oracle)."""
         return float(self.frozen().mean())
 
-    def sample(
-        self, rng: np.random.Generator, size: int, low: float = -math.inf, high: float = math.inf
-    ) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, size: int, low: float = -math.inf, high: float = math.inf) -> np.ndarray:
         """Draw ``size`` values truncated to ``[low, high]`` by inversion."""
         dist = self.frozen()
         f_lo = float(dist.cdf(low)) if math.isfinite(low) else 0.0
@@ -234,10 +232,7 @@ Distribution = Annotated[
     Discriminator(
         _dist_tag,
         custom_error_type="unknown_distribution",
-        custom_error_message=(
-            "unknown distribution; use dist: fixed, uniform, triangular, normal, "
-            "lognormal or beta"
-        ),
+        custom_error_message=("unknown distribution; use dist: fixed, uniform, triangular, normal, lognormal or beta"),
     ),
 ]
 """A parameter distribution, selected by its ``dist`` key."""

@@ -99,9 +99,7 @@ def read_text(path: FsPath) -> str:
         if path.is_dir():
             raise ScenarioError([Problem(name, None, None, "", "is a directory, not a scenario file")])
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(
-                [Problem(name, None, None, "", f"file larger than {MAX_FILE_BYTES // 2**20} MiB")]
-            )
+            raise ScenarioError([Problem(name, None, None, "", f"file larger than {MAX_FILE_BYTES // 2**20} MiB")])
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
@@ -130,9 +128,7 @@ def _plain(value: Any) -> Any:
 def validate_located(located: Located, source: str, model: type[M]) -> M:
     """Validate parsed YAML against ``model``, reporting every problem with its location."""
     if not isinstance(located.data, dict):
-        raise ScenarioError(
-            [Problem(source, 1, 1, "", f"expected a mapping of fields ({model.__name__})")]
-        )
+        raise ScenarioError([Problem(source, 1, 1, "", f"expected a mapping of fields ({model.__name__})")])
     try:
         validated = model.model_validate(located.data)
     except ValidationError as exc:

@@ -33,9 +33,7 @@ def apply_overrides(located: Located, overrides: Iterable[str]) -> list[Problem]
         try:
             value = parse_yaml(raw_value, source).data if raw_value.strip() else None
         except YamlProblem as exc:
-            problems.extend(
-                Problem(source, None, None, dotted, p.message) for p in exc.problems
-            )
+            problems.extend(Problem(source, None, None, dotted, p.message) for p in exc.problems)
             continue
         if located.data is None:
             located.data = {}

@@ -74,8 +74,7 @@ def _check_distribution(dist: _Dist, bounds: Bounds) -> None:
         lo, hi = dist.support()
         if lo < bounds.low or hi > bounds.high:
             raise ValueError(
-                f"{bounds.what} must be {bounds.describe()}; this {dist.dist} distribution "
-                f"reaches [{lo:g}, {hi:g}]"
+                f"{bounds.what} must be {bounds.describe()}; this {dist.dist} distribution reaches [{lo:g}, {hi:g}]"
             )
         return
     frozen = dist.frozen()
@@ -83,8 +82,7 @@ def _check_distribution(dist: _Dist, bounds: Bounds) -> None:
     f_hi = float(frozen.cdf(bounds.high)) if math.isfinite(bounds.high) else 1.0
     if f_hi - f_lo < 1e-6:
         raise ValueError(
-            f"{bounds.what} must be {bounds.describe()}; this {dist.dist} distribution has "
-            "almost no probability there"
+            f"{bounds.what} must be {bounds.describe()}; this {dist.dist} distribution has almost no probability there"
         )
 
 
@@ -128,6 +126,7 @@ Count = param(Bounds(0.0, MAX_COUNT, "a count", integer=True))
 Rate = param(Bounds(0.0, 1e12, "a rate"))
 """Rates per day or hour; beyond 1e12 nothing changes except overflow in Poisson draws."""
 Share = Probability
+
 
 def _check_schedule(value: dict[float, float]) -> dict[float, float]:
     if not value:

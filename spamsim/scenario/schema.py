@@ -32,8 +32,7 @@ class Horizon(Model):
     )
     step_hours: Hours = Field(
         24.0,
-        description="Ledger step in hours: counts and money are recorded per step "
-        "(24 = daily, 1 = hourly).",
+        description="Ledger step in hours: counts and money are recorded per step (24 = daily, 1 = hourly).",
     )
     start_year: float | None = Field(
         None,
@@ -73,16 +72,11 @@ class Strategy(Model):
         default_factory=lambda: {"own_server": 1.0},
         description="Initial share of volume per channel (normalised to sum to 1).",
     )
-    reaction_days: Days = Field(
-        1.0, ge=0.01, description="Days between reassessments (the reaction delay)."
-    )
-    shift: Probability = Field(
-        0.5, description="Share of volume moved to the best channel at each reassessment."
-    )
+    reaction_days: Days = Field(1.0, ge=0.01, description="Days between reassessments (the reaction delay).")
+    shift: Probability = Field(0.5, description="Share of volume moved to the best channel at each reassessment.")
     exploration: Probability = Field(
         0.02,
-        description="Minimum share kept on every channel the spammer can use, so that "
-        "margins stay observable.",
+        description="Minimum share kept on every channel the spammer can use, so that margins stay observable.",
     )
     quit_after_days: Days | None = Field(
         7.0,
@@ -104,9 +98,7 @@ class Campaign(Model):
     messages_per_send: Count = Field(
         description="Messages in one send (the lecture: 1,000,000).",
     )
-    sends_per_day: float = Field(
-        1.0, gt=0, le=1e4, description="Sends per day, evenly spaced (the lecture: several)."
-    )
+    sends_per_day: float = Field(1.0, gt=0, le=1e4, description="Sends per day, evenly spaced (the lecture: several).")
     days: Days = Field(1.0, gt=0, description="Duration of the campaign in days.")
     start_day: Days = Field(0.0, description="Day on which the first send happens.")
 
@@ -121,9 +113,7 @@ class Campaign(Model):
 class Spammer(Model):
     """One spammer: who they are (for enforcement) and what they send."""
 
-    name: str = Field(
-        "spammer", min_length=1, max_length=64, description="Name used in results and `--set`."
-    )
+    name: str = Field("spammer", min_length=1, max_length=64, description="Name used in results and `--set`.")
     location: Literal["domestic", "abroad"] = Field(
         "domestic",
         description="Where the spammer operates; enforcement reaches spammers abroad only "
@@ -163,20 +153,14 @@ class Funnel(Model):
 class Market(Model):
     """What a delivered message earns."""
 
-    currency: str = Field(
-        "JPY", min_length=1, max_length=8, description="Currency of every amount of money."
-    )
-    profit_per_sale: Money = Field(
-        description="Profit per sale in `currency` (the lecture: 500 JPY)."
-    )
+    currency: str = Field("JPY", min_length=1, max_length=8, description="Currency of every amount of money.")
+    profit_per_sale: Money = Field(description="Profit per sale in `currency` (the lecture: 500 JPY).")
     success_rate: Probability | None = Field(
         None,
         description="Probability that a message reaching an inbox ends in a sale (the "
         "lecture: 0.01). Give this or `funnel`, not both.",
     )
-    funnel: Funnel | None = Field(
-        None, description="Open/click/purchase stages instead of one success rate."
-    )
+    funnel: Funnel | None = Field(None, description="Open/click/purchase stages instead of one success rate.")
 
     @model_validator(mode="after")
     def _one_success_model(self) -> Market:
@@ -190,9 +174,7 @@ class Costs(Model):
 
     per_message: Money = Field(0.0, description="Cost per attempted message, in `currency`.")
     per_send: Money = Field(0.0, description="Cost per send (e.g. list rental), in `currency`.")
-    fixed_per_day: Money = Field(
-        0.0, description="Fixed cost per day while the campaign runs, in `currency`."
-    )
+    fixed_per_day: Money = Field(0.0, description="Fixed cost per day while the campaign runs, in `currency`.")
 
 
 class Fines(Model):
@@ -251,12 +233,8 @@ class OpenRelaysChannel(Model):
 
     count: Count = Field(description="Relays that would relay for anyone absent prevention.")
     capacity_per_hour: Rate = Field(5000.0, description="Messages one relay passes per hour.")
-    initially_known: Probability = Field(
-        0.1, description="Share of relays the spammers know at the start."
-    )
-    discovery_per_day: Probability = Field(
-        0.05, description="Share of still-unknown relays found by scanning per day."
-    )
+    initially_known: Probability = Field(0.1, description="Share of relays the spammers know at the start.")
+    discovery_per_day: Probability = Field(0.05, description="Share of still-unknown relays found by scanning per day.")
 
 
 class BotnetChannel(Model):
@@ -275,21 +253,11 @@ class BotnetChannel(Model):
         description="Share of a bot's mail sent directly to outside MX on port 25; the rest "
         "goes through its organisation's submission server.",
     )
-    rental_cost_per_bot_day: Money = Field(
-        0.0, description="What renting one bot for a day costs, in `currency`."
-    )
-    hit_and_run_share: Probability = Field(
-        0.0, description="Share of new infections that are hit-and-run bots."
-    )
-    hit_and_run_lifetime_hours: Hours = Field(
-        6.0, description="Mean hours before a hit-and-run bot erases itself."
-    )
-    hit_and_run_burst: float = Field(
-        10.0, ge=1, le=1e6, description="Send-rate multiplier of a hit-and-run bot."
-    )
-    pop_logins_per_hour: Rate = Field(
-        1.0, description="POP logins per hour by the user of an infected host."
-    )
+    rental_cost_per_bot_day: Money = Field(0.0, description="What renting one bot for a day costs, in `currency`.")
+    hit_and_run_share: Probability = Field(0.0, description="Share of new infections that are hit-and-run bots.")
+    hit_and_run_lifetime_hours: Hours = Field(6.0, description="Mean hours before a hit-and-run bot erases itself.")
+    hit_and_run_burst: float = Field(10.0, ge=1, le=1e6, description="Send-rate multiplier of a hit-and-run bot.")
+    pop_logins_per_hour: Rate = Field(1.0, description="POP logins per hour by the user of an infected host.")
     nat_hosts_per_address: float = Field(
         1.0,
         ge=1,
@@ -314,9 +282,7 @@ class CompromisedAccountsChannel(Model):
     lockout_rate_per_day: Rate = Field(
         0.2, description="Probability per day that a stolen account is detected and locked."
     )
-    sends_per_account_hour: Rate = Field(
-        100.0, description="Messages the spammer pushes through one account per hour."
-    )
+    sends_per_account_hour: Rate = Field(100.0, description="Messages the spammer pushes through one account per hour.")
     cost_per_account_day: Money = Field(
         0.0, description="What using one stolen account for a day costs, in `currency`."
     )
@@ -350,17 +316,14 @@ class OpenRelayPrevention(Countermeasure):
     """Relays that relay only for their own networks (RFC 2505, 1999)."""
 
     adoption: Schedule = Field(
-        description="Share of relays closed to outsiders: a number, or {year_or_day: share} "
-        "interpolated linearly."
+        description="Share of relays closed to outsiders: a number, or {year_or_day: share} interpolated linearly."
     )
 
 
 class SubmissionModes(Model):
     """Share of organisations' submission servers by how they admit senders."""
 
-    ip_restricted: Schedule = Field(
-        0.0, description="Trust internal addresses: an internal bot passes."
-    )
+    ip_restricted: Schedule = Field(0.0, description="Trust internal addresses: an internal bot passes.")
     pop_before_smtp: Schedule = Field(
         0.0,
         description="Admit an address for a window after a POP login: a bot rides the "
@@ -392,9 +355,7 @@ class Op25b(Countermeasure):
 class RateLimiting(Countermeasure):
     """Per-account rate limits at submission servers."""
 
-    messages_per_account_hour: Rate = Field(
-        description="Most messages an authenticated account may send per hour."
-    )
+    messages_per_account_hour: Rate = Field(description="Most messages an authenticated account may send per hour.")
 
 
 class ReceiverFiltering(Countermeasure):
@@ -406,20 +367,14 @@ class ReceiverFiltering(Countermeasure):
         description="Catch rate for particular channels (e.g. mail via legitimate servers "
         "is harder to catch), overriding `catch_rate`.",
     )
-    false_positive_rate: Probability = Field(
-        0.0, description="Share of legitimate mail wrongly filtered."
-    )
+    false_positive_rate: Probability = Field(0.0, description="Share of legitimate mail wrongly filtered.")
 
 
 class Blacklists(Countermeasure):
     """DNS blacklists consulted by receivers."""
 
-    adoption: Schedule = Field(
-        0.8, description="Share of receivers that reject mail from listed addresses."
-    )
-    listing_delay_hours: Hours = Field(
-        6.0, description="Mean hours of abuse before a sending address is listed."
-    )
+    adoption: Schedule = Field(0.8, description="Share of receivers that reject mail from listed addresses.")
+    listing_delay_hours: Hours = Field(6.0, description="Mean hours of abuse before a sending address is listed.")
     dynamic_ip_listed_share: Probability = Field(
         0.5,
         description="Share of bots' dynamic addresses on policy lists (e.g. Spamhaus PBL), "
@@ -430,12 +385,8 @@ class Blacklists(Countermeasure):
 class Antivirus(Countermeasure):
     """Antivirus cleanup of bots, blind to a new variant until its signature ships."""
 
-    cleanup_rate_per_day: Rate = Field(
-        description="Probability per day that a detectable bot is cleaned up."
-    )
-    signature_lag_days: Days = Field(
-        3.0, description="Days from a new variant's release until antivirus detects it."
-    )
+    cleanup_rate_per_day: Rate = Field(description="Probability per day that a detectable bot is cleaned up.")
+    signature_lag_days: Days = Field(3.0, description="Days from a new variant's release until antivirus detects it.")
     new_variant_every_days: Annotated[Days, Field(ge=0.01)] | None = Field(
         None,
         description="Days between new bot variants (each restarts the signature lag). "
@@ -484,9 +435,7 @@ class Scenario(Model):
         description="Detection, prosecution and fines.",
     )
     spammers: list[Spammer] = Field(min_length=1, max_length=64, description="The spammers.")
-    channels: Channels = Field(
-        default_factory=lambda: Channels(), description="The routes spam can take."
-    )
+    channels: Channels = Field(default_factory=lambda: Channels(), description="The routes spam can take.")
     countermeasures: Countermeasures = Field(
         default_factory=lambda: Countermeasures(), description="What defenders do."
     )

@@ -77,8 +77,7 @@ class Design(_Model):
     kind: Literal["grid", "points", "random", "lhs"] = Field("grid", description="Design kind.")
     parameters: dict[str, list[Any] | Range] = Field(
         default_factory=dict,
-        description="grid: values (a list) or a Range per dotted path; random/lhs: a Range "
-        "per dotted path.",
+        description="grid: values (a list) or a Range per dotted path; random/lhs: a Range per dotted path.",
     )
     points: list[dict[str, Any]] = Field(
         default_factory=list, description="points: each a mapping of dotted path to value."
@@ -173,7 +172,14 @@ def load_sweep(path: str | os.PathLike[str]) -> tuple[SweepSpec, Path]:
     if not base.is_file():
         mark = located.values.get(("base",))
         raise ScenarioError(
-            [Problem(str(file), mark.line if mark else None, mark.column if mark else None, "base",
-                     f"no such scenario file: {base}")]
+            [
+                Problem(
+                    str(file),
+                    mark.line if mark else None,
+                    mark.column if mark else None,
+                    "base",
+                    f"no such scenario file: {base}",
+                )
+            ]
         )
     return spec, base

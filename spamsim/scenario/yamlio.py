@@ -124,9 +124,7 @@ def parse_yaml(text: str, source: str) -> Located:
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = _mark(source, exc.problem_mark)
-        raise YamlProblem(
-            [Problem(source, mark.line, mark.column, "", f"YAML syntax error: {exc.problem}")]
-        ) from None
+        raise YamlProblem([Problem(source, mark.line, mark.column, "", f"YAML syntax error: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise YamlProblem([Problem(source, None, None, "", f"YAML error: {exc}")]) from None
     finally:
@@ -159,8 +157,7 @@ def _build(
                     mark.line,
                     mark.column,
                     ".".join(map(str, path)),
-                    f"document too large: more than {MAX_NODES:,} values after expanding "
-                    "aliases (an alias bomb?)",
+                    f"document too large: more than {MAX_NODES:,} values after expanding aliases (an alias bomb?)",
                 )
             ]
         )
@@ -192,8 +189,13 @@ def _build(
             key_mark = _mark(source, key_node.start_mark)
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(
-                    Problem(source, key_mark.line, key_mark.column, ".".join(map(str, path)),
-                            "mapping keys must be plain names")
+                    Problem(
+                        source,
+                        key_mark.line,
+                        key_mark.column,
+                        ".".join(map(str, path)),
+                        "mapping keys must be plain names",
+                    )
                 )
                 continue
             key = str(key_node.value)
@@ -201,8 +203,13 @@ def _build(
             if key in out:
                 first = located.keys[child]
                 problems.append(
-                    Problem(source, key_mark.line, key_mark.column, ".".join(map(str, child)),
-                            f"duplicate key (first given on line {first.line})")
+                    Problem(
+                        source,
+                        key_mark.line,
+                        key_mark.column,
+                        ".".join(map(str, child)),
+                        f"duplicate key (first given on line {first.line})",
+                    )
                 )
                 continue
             located.keys[child] = key_mark
@@ -228,8 +235,13 @@ def _build(
         # Safe tags such as !!binary, !!timestamp or !!set make bytes, dates and sets:
         # none of them is a valid scenario value, so say so here.
         problems.append(
-            Problem(source, mark.line, mark.column, ".".join(map(str, path)),
-                    f"unsupported value of type {type(value).__name__}")
+            Problem(
+                source,
+                mark.line,
+                mark.column,
+                ".".join(map(str, path)),
+                f"unsupported value of type {type(value).__name__}",
+            )
         )
         return None
     return value

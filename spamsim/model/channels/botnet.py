@@ -134,4 +134,3 @@ class Botnet(Channel):
         self.hit_and_run = self.hit_and_run + new_hit_and_run - gone
         self.world.ledger.set_world("bots", step, self.bots)
         self.world.ledger.set_world("hit_and_run_bots", step, self.hit_and_run)
-
