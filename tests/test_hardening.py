@@ -290,7 +290,7 @@ def test_extreme_values_never_overflow_or_give_nan(success, messages, fine, prof
         ("spammers.0.campaign.days=0", "greater than 0"),
         ("horizon.days=0", "greater than 0"),
         ("market.success_rate=-0.1", "a probability must be between 0 and 1"),
-        ("enforcement.fines.individual=-5", "an amount of money must be >= 0"),
+        ("enforcement.fines.individual=-5", "an amount of money must be between 0 and 1e+15"),
         ("spammers.0.campaign.messages_per_send=2e15", "a count must be between 0 and 1e+15"),
         ("horizon.step_hours=0", "a duration in hours must be between"),
     ],
@@ -312,3 +312,29 @@ def test_zero_messages_and_certain_success_are_fine():
         overrides=["market.success_rate=1", "spammers.0.campaign.messages_per_send=1e15"],
     )
     assert res.summary.loc["revenue", "mean"] == 500 * 1e15
+
+
+@pytest.mark.parametrize(
+    "distribution",
+    [
+        # Found by the fuzzer: sd / (high - low) overflowed inside the beta's validator.
+        {"dist": "beta", "high": 2.3432630237879184e-171, "mean": 0, "sd": 1},
+        {"dist": "lognormal", "mean": 1e-300, "sd": 1e300},
+        {"dist": "uniform", "low": -1e308, "high": 1e308},
+        {"dist": "normal", "mean": 1e308, "sd": 1e308},
+    ],
+)
+def test_degenerate_distributions_are_reported_not_crashed_on(tmp_path, distribution):
+    path = tmp_path / "d.yaml"
+    path.write_text(
+        dump(
+            {
+                "name": "d",
+                "market": {"success_rate": 0.1, "profit_per_sale": distribution},
+                "spammers": [{"campaign": {"messages_per_send": 1}}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    code, output = invoke("validate", str(path))
+    assert code == 2 and "market.profit_per_sale" in output, output

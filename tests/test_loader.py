@@ -46,7 +46,7 @@ def test_every_problem_reported_at_once_with_line_and_column(write):
     found = problems(path)
     f = str(path)
     assert f"{f}:14:28: enforcement.fines.individual: duplicate key (first given on line 14)" in found
-    assert f"{f}:3:20: market.profit_per_sale: an amount of money must be >= 0, got -500" in found
+    assert f"{f}:3:20: market.profit_per_sale: an amount of money must be between 0 and 1e+15, got -500" in found
     assert f"{f}:5:17: market.success_rate: a probability must be between 0 and 1, got 1.5" in found
     assert f"{f}:4:3: market.sucess_rate: unknown field 'sucess_rate'; did you mean 'success_rate'?" in found
     assert any(p.startswith(f"{f}:9:26: spammers.0.campaign.messages_per_send: ") for p in found)

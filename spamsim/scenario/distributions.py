@@ -123,6 +123,9 @@ class Uniform(_Dist):
     def frozen(self) -> Any:
         return stats.uniform(loc=self.low, scale=self.high - self.low)
 
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
 
 class Triangular(_Dist):
     """Triangular on ``[low, high]`` with its peak at ``mode``."""
@@ -141,6 +144,9 @@ class Triangular(_Dist):
     def frozen(self) -> Any:
         scale = self.high - self.low
         return stats.triang(c=(self.mode - self.low) / scale, loc=self.low, scale=scale)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
 
 
 class Normal(_Dist):
@@ -181,6 +187,12 @@ class Beta(_Dist):
 
     @model_validator(mode="after")
     def _shape(self) -> Beta:
+        try:
+            return self._check_shape()
+        except ArithmeticError:  # e.g. sd / (high - low) overflowing for a tiny support
+            raise ValueError("mean, sd, low and high are out of any usable range") from None
+
+    def _check_shape(self) -> Beta:
         if not self.low < self.high:
             raise ValueError("low must be below high")
         by_moments = self.mean is not None and self.sd is not None

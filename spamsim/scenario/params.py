@@ -9,9 +9,11 @@ validator can give a message that names the rule that was broken.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Tag, WithJsonSchema
 
 from .distributions import Distribution, Fixed, Triangular, Uniform, _Dist
@@ -51,7 +53,10 @@ def _param_tag(value: Any) -> str:
 def _checker(bounds: Bounds):  # type: ignore[no-untyped-def]
     def check(value: float | _Dist) -> float | _Dist:
         if isinstance(value, _Dist):
-            _check_distribution(value, bounds)
+            try:
+                _check_distribution(value, bounds)
+            except ArithmeticError:  # overflow in a moment conversion or a cdf
+                raise ValueError(f"this {value.dist} distribution's parameters are out of any usable range") from None
             value = value.model_copy()  # never share a bound distribution between fields
             value.bind(bounds.low, bounds.high, bounds.integer)
             return value
@@ -77,10 +82,17 @@ def _check_distribution(dist: _Dist, bounds: Bounds) -> None:
                 f"{bounds.what} must be {bounds.describe()}; this {dist.dist} distribution reaches [{lo:g}, {hi:g}]"
             )
         return
-    frozen = dist.frozen()
-    f_lo = float(frozen.cdf(bounds.low)) if math.isfinite(bounds.low) else 0.0
-    f_hi = float(frozen.cdf(bounds.high)) if math.isfinite(bounds.high) else 1.0
-    if f_hi - f_lo < 1e-6:
+    # Degenerate parameters make scipy warn (0/0 in a cdf); the checks below turn any
+    # non-finite result into a message, so the warnings would only be noise.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        frozen = dist.frozen()
+        f_lo = float(frozen.cdf(bounds.low)) if math.isfinite(bounds.low) else 0.0
+        f_hi = float(frozen.cdf(bounds.high)) if math.isfinite(bounds.high) else 1.0
+        mean = float(frozen.mean())
+    if not (math.isfinite(f_lo) and math.isfinite(f_hi) and math.isfinite(mean)):
+        raise ValueError(f"this {dist.dist} distribution's parameters are out of any usable range")
+    if not f_hi - f_lo >= 1e-6:
         raise ValueError(
             f"{bounds.what} must be {bounds.describe()}; this {dist.dist} distribution has almost no probability there"
         )
@@ -121,7 +133,9 @@ def number(bounds: Bounds) -> Any:
 
 
 Probability = param(Bounds(0.0, 1.0, "a probability"))
-Money = param(Bounds(0.0, math.inf, "an amount of money"))
+Money = param(Bounds(0.0, 1e15, "an amount of money"))
+"""Up to 1e15 in the scenario's currency (a quadrillion yen): beyond that, products of money
+and message counts would leave the range where float64 sums stay meaningful."""
 Count = param(Bounds(0.0, MAX_COUNT, "a count", integer=True))
 Rate = param(Bounds(0.0, 1e12, "a rate"))
 """Rates per day or hour; beyond 1e12 nothing changes except overflow in Poisson draws."""
