@@ -109,7 +109,10 @@ def test_schema_is_json_and_documents_fields():
     assert "500 JPY" in market["profit_per_sale"]["description"]
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "schema"])
+@pytest.mark.parametrize(
+    "command",
+    ["run", "validate", "schema", "compare", "analytic", "sweep", "sensitivity", "calibrate", "plot", "report"],
+)
 def test_every_command_has_help_with_an_example(command):
     res = spamsim_cli(command, "--help")
     assert res.returncode == 0 and "Example:" in res.stdout
