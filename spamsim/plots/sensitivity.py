@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ._axes import error_lengths, figure_note, format_linear_axis
 from .labels import MONEY_METRICS, currency_label, metric_name, param_label, text, wrap_label
@@ -67,6 +68,8 @@ def sensitivity_bars(
             low = float(np.nanmin(indices[["S1_ci_low", "ST_ci_low"]].to_numpy()))
             high = float(np.nanmax(indices[["S1_ci_high", "ST_ci_high"]].to_numpy()))
             ax.set_xlim(min(0.0, low) - 0.03, max(1.0, high) + 0.03)
+            # Indices live in [0, 1]: no tick label past the right edge of a narrow column.
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, prune="upper"))
             ax.axvline(1.0, color=SERIES_COLORS["neutral"], linewidth=style.theme.axes_width, linestyle=":")
             title(ax, style, text("sobol_title", lang, metric=name.lower() if lang == "en" else name))
         else:
