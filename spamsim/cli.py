@@ -109,6 +109,14 @@ def root(
         os.environ["SPAMSIM_DEBUG"] = "1"
 
 
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
+]
+"""``--set`` as every command that loads a scenario takes it."""
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
 FileArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False, dir_okay=True)]
 
 
@@ -301,10 +309,7 @@ def report_command(
     theme: Annotated[str, typer.Option(help="Figure theme: lecture or paper.")] = "lecture",
     shapley: Annotated[bool, typer.Option("--shapley", help="Include Shapley attribution (2^k variants).")] = False,
     no_compare: Annotated[bool, typer.Option("--no-compare", help="Skip the countermeasure comparison.")] = False,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
-    ] = None,
+    set_: SetOption = None,
     workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
 ) -> None:
     """One self-contained HTML report (figures inlined, no external URLs) to e-mail or put online.
@@ -349,12 +354,9 @@ def compare_command(
     ] = False,
     reps: Annotated[int, typer.Option(help="Replications per variant.", min=2)] = 200,
     seed: Annotated[int | None, typer.Option(help="Seed shared by all variants.", min=0)] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
-    ] = None,
+    set_: SetOption = None,
     workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -442,10 +444,7 @@ def comparison_table(comparison: Comparison) -> Table:
 @friendly_errors
 def analytic_command(
     file: FileArg,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
-    ] = None,
+    set_: SetOption = None,
     seconds_per_spam: Annotated[float, typer.Option(help="Recipient seconds lost per inbox spam.", min=0)] = 5.0,
     value_of_time: Annotated[
         float, typer.Option(help="Value of one hour of recipients' time (currency).", min=0)
@@ -453,7 +452,7 @@ def analytic_command(
     value_of_lost_mail: Annotated[
         float, typer.Option(help="Cost of one legitimate message lost to a filter (currency).", min=0)
     ] = 100.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Closed-form expectations: revenue, profit, break-even success rate, deterrence, externality.
 
@@ -522,7 +521,7 @@ def sweep_command(
     backend: Annotated[str, typer.Option(help="local (worker processes) or dask (a LocalCluster).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in --out.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run a parameter sweep (grid, points, random or Latin hypercube), in parallel and resumable.
 
@@ -598,14 +597,11 @@ def sensitivity_command(
     n: Annotated[int, typer.Option("--n", help="Sobol base samples (power of 2) or Morris trajectories.", min=2)] = 64,
     reps: Annotated[int, typer.Option(help="Replications per point.", min=2)] = 20,
     seed: Annotated[int, typer.Option(help="Seed for sampling and runs.", min=0)] = 0,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
-    ] = None,
+    set_: SetOption = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).", min=1)] = None,
     backend: Annotated[str, typer.Option(help="local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write indices.parquet, indices.json, points.parquet.", file_okay=False)
     ] = None,
@@ -662,10 +658,7 @@ def calibrate_command(
             "--fit", help="Parameter to estimate (repeatable), e.g. market.funnel.click_rate.", show_default=False
         ),
     ],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a field: dotted.path=value (repeatable).", show_default=False),
-    ] = None,
+    set_: SetOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the calibrated scenario YAML here.")
     ] = None,
@@ -675,7 +668,7 @@ def calibrate_command(
             "--out", help="Write calibrated.yaml, estimates.parquet, fit.parquet, calibration.png.", file_okay=False
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Fit funnel probabilities to observed stage counts (maximum likelihood, profile-likelihood CIs).
 
