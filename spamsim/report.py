@@ -47,6 +47,7 @@ from .analysis.result import METRIC_DOCS, Result
 from .api import run
 from .atomic import write_text_atomic
 from .outputs import provenance as run_provenance
+from .plots.labels import currency_label
 from .scenario.loader import load, scenario_data
 from .scenario.schema import Scenario
 
@@ -415,14 +416,10 @@ def _metric_name(metric: str, lang: str) -> str:
     return entry[1] if lang == "ja" else entry[0]
 
 
-def _currency(currency: str, lang: str) -> str:
-    return "円" if lang == "ja" and currency.upper() == "JPY" else currency
-
-
 def _metric_label(metric: str, lang: str, currency: str) -> str:
     name = _metric_name(metric, lang)
     if metric in MONEY:
-        cur = _currency(currency, lang)
+        cur = currency_label(currency, lang)
         return f"{name} [{cur}]" if lang == "ja" else f"{name} ({cur})"
     if metric in SHARES:
         return f"{name} (%)"
@@ -509,7 +506,7 @@ def _kind(metric: str) -> str:
 
 def _money(x: Any, currency: str, lang: str) -> str:
     text = fmt_number(x, "count")
-    cur = _currency(currency, lang)
+    cur = currency_label(currency, lang)
     return f"{text}{cur}" if cur == "円" else f"{text} {cur}"
 
 
@@ -524,7 +521,7 @@ def _money_prose(x: Any, currency: str, lang: str) -> str:
         return text
     short = format_number(value, lang)
     if lang == "ja":
-        return f"{text}（約{short}{_currency(currency, lang)}）"
+        return f"{text}（約{short}{currency_label(currency, lang)}）"
     return f"{text} (≈ {short})"
 
 
@@ -790,7 +787,7 @@ def build_report(
         if lang == "ja" and metric in MONEY and abs(row["mean"]) >= 1e4:
             from .plots.labels import format_number
 
-            approx = esc(format_number(row["mean"], "ja")) + esc(_currency(currency, lang))
+            approx = esc(format_number(row["mean"], "ja")) + esc(currency_label(currency, lang))
             extra = f'<span class="alt">（約{approx}）</span>'
         cards.append(
             f'<div class="card" data-metric="{esc(metric)}"><div class="card-label">{esc(b.t(key))}</div>'
@@ -833,7 +830,7 @@ def build_report(
         _Cell(esc(b.t("ci_high")), "num"),
         _txt(b.t("meaning")),
     ]
-    caption = esc(b.t("summary_caption", n=b.next_table(), reps=f"{result.reps:,}", cur=_currency(currency, lang)))
+    caption = esc(b.t("summary_caption", n=b.next_table(), reps=f"{result.reps:,}", cur=currency_label(currency, lang)))
     parts.append(_table(caption, head, rows, "summary"))
     parts.append(b.figure("funnel", lambda: plots.funnel(result, theme=theme, lang=lang), "fig_funnel"))
     channels = list(result.ledger.channels)
@@ -1012,13 +1009,13 @@ def _transposed(
             cell.cls += " total"
             row.append(cell)
         rows.append(row)
-    caption = esc(b.t(caption_key, n=b.next_table(), cur=_currency(currency, lang)))
+    caption = esc(b.t(caption_key, n=b.next_table(), cur=currency_label(currency, lang)))
     return _table(caption, head, rows, cls)
 
 
 def _effects_table(b: _Builder, comparison: Comparison, currency: str) -> str:
     lang = b.lang
-    cur = _currency(currency, lang)
+    cur = currency_label(currency, lang)
     frame = comparison.effects_frame
     head = [
         _txt(b.t("countermeasure")),
@@ -1068,7 +1065,7 @@ def _shapley_table(b: _Builder, comparison: Comparison, currency: str) -> str:
     total = float(frame["mean"].sum())
     head = [
         _txt(b.t("countermeasure")),
-        _Cell(esc(b.t("shapley_share", cur=_currency(currency, lang))), "num"),
+        _Cell(esc(b.t("shapley_share", cur=currency_label(currency, lang))), "num"),
         _Cell(esc(b.t("ci95")), "num"),
         _Cell(esc(b.t("share_of_total")), "num"),
     ]
@@ -1254,11 +1251,11 @@ def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, curr
         label = _metric_label(column, lang, currency)
         if column == "fines":
             label = {
-                "en": f"Expected fines ({_currency(currency, lang)})",
-                "ja": f"罰金の期待値 [{_currency(currency, lang)}]",
+                "en": f"Expected fines ({currency_label(currency, lang)})",
+                "ja": f"罰金の期待値 [{currency_label(currency, lang)}]",
             }[lang]
         rows.append([_txt(label, header=True)] + [_num(v, kind) for v in frame[column].tolist()])
-    caption = esc(b.t("closed_caption", n=b.next_table(), cur=_currency(currency, lang)))
+    caption = esc(b.t("closed_caption", n=b.next_table(), cur=currency_label(currency, lang)))
     out.append(_table(caption, head, rows, "closed-form"))
 
     if analytic.applicable:

@@ -152,11 +152,6 @@ def _max_count(value: object) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-def _mean_count(value: object) -> float:
-    expected = getattr(value, "expected", None)
-    return float(expected()) if callable(expected) else float(value)  # type: ignore[arg-type]
-
-
 def _simulate(scenario: Scenario, entropy: int, block: int, size: int) -> Ledger:
     try:
         return simulate_block(scenario, entropy, block, size)
