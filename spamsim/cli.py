@@ -27,6 +27,7 @@ from .analysis.calibration import calibrate
 from .analysis.effects import Comparison, compare
 from .analysis.result import METRIC_DOCS, Result
 from .analysis.sensitivity import sensitivity
+from .analysis.summary import CI_ZERO_EVENTS
 from .api import run as run_scenario
 from .atomic import write_atomic, write_text_atomic
 from .outputs import dump_json, save_comparison, save_run
@@ -790,8 +791,7 @@ def result_table(result: Result) -> Table:
     for metric in summary.index:
         row = summary.loc[metric]
         name = f"{metric} ({result.currency})" if metric in MONEY else str(metric)
-        lo, hi = row["ci95_low"], row["ci95_high"]
-        ci = "—" if lo != lo else f"[{_fmt(lo)}, {_fmt(hi)}]"
+        ci = _ci_cell(row)
         doc = METRIC_DOCS.get(str(metric), "")
         if str(metric).startswith("blocked_by."):
             doc = f"blocked by {str(metric).split('.', 1)[1].replace('_', ' ')}"
@@ -799,6 +799,28 @@ def result_table(result: Result) -> Table:
         cells = [name, _fmt(row["mean"]), ci] + ([doc] if wide else [])
         table.add_row(*cells, style=style)
     return table
+
+
+def _ci_cell(row: pd.Series) -> str:
+    """The 95 % CI of one summary row as shown in the table.
+
+    Parameters
+    ----------
+    row
+        A row of ``Result.summary``.
+
+    Returns
+    -------
+    str
+        ``[low, high]``; for an event no replication saw, how many saw it and the upper bound
+        (``0 of 200 (upper bound 0.0184)``); a dash when there is no interval.
+    """
+    lo, hi = row["ci95_low"], row["ci95_high"]
+    if lo != lo:
+        return "—"
+    if row["ci_method"] == CI_ZERO_EVENTS:
+        return f"0 of {int(row['n']):,} (upper bound {_fmt_small(hi)})"
+    return f"[{_fmt(lo)}, {_fmt(hi)}]"
 
 
 def channel_table(result: Result) -> Table:

@@ -96,7 +96,9 @@ def test_messages_and_money_are_conserved(seed, adoption, catch, volume, direct)
     blocked = sum(lg.blocked_by.values()) if lg.blocked_by else 0
     # Every step, spammer and channel: attempted = sum(blocked_by) + delivered, exactly.
     assert np.array_equal(f["attempted"], blocked + f["delivered"])
-    assert np.array_equal(f["demand"], f["attempted"] + f["unsent"])
+    # A send drains over time and may carry over step ends: demand is booked at the send,
+    # attempted as it drains, unsent when its window closes — so they balance over the run.
+    assert np.array_equal(f["demand"].sum(axis=0), (f["attempted"] + f["unsent"]).sum(axis=0))
     assert np.array_equal(f["delivered"], f["filtered"] + f["inbox"])
     assert np.all(f["arriving"] <= f["attempted"]) and np.all(f["delivered"] <= f["arriving"])
     assert np.all(f["sales"] <= f["inbox"])
@@ -182,9 +184,18 @@ def test_a_switch_does_not_reshuffle_other_actors_draws():
 # -- populations ------------------------------------------------------------------------------
 
 
-def test_botnet_mean_follows_the_mean_field_ode():
+@pytest.mark.parametrize("step_h", [1.0, 24.0, 168.0])
+def test_botnet_mean_follows_the_mean_field_ode(step_h):
+    """The botnet's mean population at every step end against ``solve_ivp`` of its ODE.
+
+    States: clean, visible bots and hit-and-run bots, and the bots of the newest variant
+    while antivirus has no signature for it (released every ``every`` days, visible ``lag``
+    days later; the bots present at the start carry the variant released at the start).
+    Tolerance: 4 standard errors of the replication mean plus 0.1 % (the ODE solver's and
+    the piecewise schedule's own error); the issue asks for 1 % at every step length.
+    """
     hosts, initial, lam, c, h, life_h = 100_000, 2_000, 0.02, 0.15, 0.25, 8.0
-    step_h, days, lag, every = 1.0, 20, 2.0, 7.0
+    days, lag, every = 21, 2.0, 7.0
     sc = spamsim.load(
         {
             "name": "ode",
@@ -205,28 +216,43 @@ def test_botnet_mean_follows_the_mean_field_ode():
             "spammers": [{"campaign": {"messages_per_send": 0, "days": days}, "strategy": {"mix": {"botnet": 1}}}],
         }
     )
-    res = spamsim.run(sc, reps=200, seed=3)
+    res = spamsim.run(sc, reps=100, seed=3)
     bots = res.ledger.world["bots"]  # [step, rep], state at each step's end
     hr = res.ledger.world["hit_and_run_bots"]
-
-    def cleanup(t: float) -> float:
-        return 0.0 if (t % every) < lag else c
+    vanish = 24 / life_h
 
     def rhs(t, y):
-        b, r = y
-        clean = hosts - b - r
-        return [lam * (1 - h) * clean - cleanup(t) * b, lam * h * clean - (cleanup(t) + 24 / life_h) * r]
+        b, r, bi, ri = y  # visible bots, visible hit-and-run, invisible (newest variant) of each
+        clean = hosts - b - r - bi - ri
+        blind = (t % every) < lag
+        new_b, new_r = lam * (1 - h) * clean, lam * h * clean
+        return [
+            (0 if blind else new_b) - c * b,
+            (0 if blind else new_r) - (c + vanish) * r,
+            new_b if blind else 0.0,
+            new_r - vanish * ri if blind else -vanish * ri,
+        ]
 
+    # Integrate piece by piece between releases and signatures, merging the invisible class
+    # into the visible one when its signature ships.
     t_end = np.arange(1, bots.shape[0] + 1) * step_h / 24
-    ode = solve_ivp(rhs, (0, days), [initial, 0.0], t_eval=t_end, max_step=step_h / 24 / 4, rtol=1e-8)
-    # Tolerance: 4 standard errors of the replication mean plus 1 % for the O(dt) difference
-    # between hourly binomial steps and the continuous ODE.
-    for sim, expected in ((bots, ode.y[0]), (hr, ode.y[1])):
+    t_end = np.minimum(t_end, days)
+    cuts = sorted({0.0, float(days), *[k * every + d for k in range(4) for d in (0.0, lag) if 0 < k * every + d < days]})
+    y = np.array([0.0, 0.0, initial, 0.0])
+    b_at, r_at = np.zeros_like(t_end), np.zeros_like(t_end)
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        inside = (t_end > lo) & (t_end <= hi)
+        sol = solve_ivp(rhs, (lo, hi), y, t_eval=t_end[inside] if inside.any() else None, rtol=1e-10, atol=1e-6, dense_output=False)
+        if inside.any():
+            b_at[inside] = sol.y[0] + sol.y[2]
+            r_at[inside] = sol.y[1] + sol.y[3]
+        y = sol.y[:, -1] if not inside.any() or sol.t[-1] == hi else solve_ivp(rhs, (lo, hi), y, rtol=1e-10, atol=1e-6).y[:, -1]
+        if np.isclose(hi % every, lag):  # the signature ships: the invisible class becomes visible
+            y = np.array([y[0] + y[2], y[1] + y[3], 0.0, 0.0])
+    for sim, expected in ((bots, b_at), (hr, r_at)):
         mean = sim.mean(axis=1)
         se = sim.std(axis=1, ddof=1) / np.sqrt(sim.shape[1])
-        assert np.all(np.abs(mean - expected) <= 4 * se + 0.01 * expected + 1), np.max(
-            np.abs(mean - expected) / (se + 1)
-        )
+        assert np.all(np.abs(mean - expected) <= 4 * se + 0.001 * expected + 1), np.max(np.abs(mean - expected) / (se + 1))
 
 
 def test_open_relays_are_discovered():

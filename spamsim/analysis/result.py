@@ -22,6 +22,12 @@ from .summary import summarize
 FUNNEL_METRICS = ("opened", "clicked")
 """Reported only when the scenario models the open/click/purchase funnel."""
 
+EVENT_METRICS = ("sales", "detections", "convictions", "quits", "switches")
+"""Counts of events per replication that can be rare (a conviction, a quit, a sale at a tiny
+success rate): their intervals do not collapse to ``[0, 0]`` (see
+:func:`~spamsim.analysis.summary.summarize`). Message volumes and money are not among them:
+a volume of 0 or 1 is set by the scenario, not a rare outcome."""
+
 METRIC_DOCS = {
     "unsent": "messages the channels had no capacity for",
     "attempted": "messages the spammers tried to send",
@@ -189,10 +195,15 @@ class Result:
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        """Mean, sd, standard error and 95 % CI of every metric (one row per metric)."""
+        """Mean, sd, standard error and 95 % CI of every metric (one row per metric).
+
+        ``ci_method`` says how each interval was made: ``t`` for most metrics; for the
+        :data:`EVENT_METRICS`, ``wilson`` when no replication counted more than one event and
+        ``zero-events upper bound`` when none counted any.
+        """
         frame = self.replications
         columns = [c for c in frame.columns if c != "rep"]
-        return summarize(frame, columns)
+        return summarize(frame, columns, events=EVENT_METRICS)
 
     @cached_property
     def timeseries(self) -> pd.DataFrame:

@@ -21,12 +21,43 @@ import pandas as pd
 
 from ..runner.backends import Backend
 from ..runner.replications import RefusedError
+from ..runner.seeding import seed_sequence
 from ..runner.sweep import SweepResult, run_sweep
 from ..scenario.loader import load
 from ..scenario.schema import Scenario
 from ..scenario.sweep import Design, SweepSpec
 
 Method = Literal["sobol", "morris"]
+
+_SALIB_STAGES = ("sample", "analyze")
+"""The SALib calls of a sensitivity analysis, each seeded from its own child of the run's seed."""
+_SALIB_SPAWN_KEY = 0x5A11B
+"""Tags the children of the run's ``SeedSequence`` that seed SALib."""
+
+
+def salib_seed(seed: int, stage: Literal["sample", "analyze"]) -> int:
+    """A positive integer seed for one SALib call, derived from the run's ``seed``.
+
+    SALib's Sobol analyser (checked in 1.6) seeds its bootstrap only ``if seed:``, so seed 0
+    falls back to NumPy's global generator and the confidence intervals change on every call.
+    Every seed, 0 included, is therefore turned into a child ``SeedSequence`` per stage and
+    from that into a seed of at least 1.
+
+    Parameters
+    ----------
+    seed
+        The analysis's seed (any non-negative integer).
+    stage
+        ``sample`` or ``analyze``.
+
+    Returns
+    -------
+    int
+        A seed in ``[1, 2**32]``, the same for the same ``seed`` and ``stage``.
+    """
+    root = seed_sequence(seed)
+    child = np.random.SeedSequence(root.entropy, spawn_key=(_SALIB_SPAWN_KEY, _SALIB_STAGES.index(stage)))
+    return int(child.generate_state(1)[0]) + 1
 
 
 @dataclass
@@ -86,7 +117,8 @@ def sensitivity(
     reps
         Replications per point.
     seed
-        Seeds SALib's sampler and every point (common random numbers).
+        Seeds SALib's sampler and analyser (:func:`salib_seed`; every integer, 0 included,
+        repeats exactly) and every point (common random numbers).
     backend
         Where points run (default: this process).
 
@@ -110,9 +142,9 @@ def sensitivity(
     if method == "sobol":
         if n & (n - 1):
             raise RefusedError(f"--n {n}: Sobol sampling needs a power of two (e.g. 64, 128, 256)")
-        x = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
+        x = sobol_sample.sample(problem, n, calc_second_order=False, seed=salib_seed(seed, "sample"))
     elif method == "morris":
-        x = morris_sample.sample(problem, n, num_levels=4, seed=seed)
+        x = morris_sample.sample(problem, n, num_levels=4, seed=salib_seed(seed, "sample"))
     else:
         raise RefusedError(f"unknown method {method!r}; use sobol or morris")
     points = [{p: float(v) for p, v in zip(names, row, strict=True)} for row in x]
@@ -127,7 +159,9 @@ def sensitivity(
     sweep = run_sweep(spec, base, backend or Backend(), progress=progress)
     y = sweep.replications.groupby("point", sort=True)[metric].mean().to_numpy(dtype=float)
     if method == "sobol":
-        si = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=seed)
+        si = sobol_analyze.analyze(
+            problem, y, calc_second_order=False, conf_level=0.95, seed=salib_seed(seed, "analyze")
+        )
         frame = pd.DataFrame(
             {
                 "S1": si["S1"],
@@ -140,7 +174,7 @@ def sensitivity(
             index=pd.Index(names, name="parameter"),
         )
     else:
-        si = morris_analyze.analyze(problem, x, y, conf_level=0.95, num_levels=4, seed=seed)
+        si = morris_analyze.analyze(problem, x, y, conf_level=0.95, num_levels=4, seed=salib_seed(seed, "analyze"))
         mu_star = np.asarray(si["mu_star"], dtype=float)
         conf = np.asarray(si["mu_star_conf"], dtype=float)
         frame = pd.DataFrame(

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .sampling import binomial
-from .values import Values, as_array
 
 if TYPE_CHECKING:  # pragma: no cover
     from .world import World
@@ -16,46 +15,50 @@ if TYPE_CHECKING:  # pragma: no cover
 class Receivers:
     """The recipients of every spammer's mail.
 
-    Each (spammer, channel) pair draws from its own stream, so changing the volume one
-    spammer sends through one channel leaves every other pair's draws as they were.
+    Each stage (filter, funnel) of each (channel, spammer) pair draws from its own stream,
+    so changing the volume one spammer sends through one channel, or switching filtering
+    on, leaves every other stage's draws as they were.
     """
 
-    def __init__(self, world: World, market: Values):
+    def __init__(self, world: World):
         self.world = world
-        self.market = market
 
     def catch_rate(self, channel: str) -> float | np.ndarray:
         filtering = self.world.countermeasure("receiver_filtering")
         if filtering is None:
             return 0.0
         by_channel = filtering.catch_rate_by_channel
-        return by_channel[channel] if channel in by_channel else filtering.catch_rate
+        return self.world.num(by_channel[channel] if channel in by_channel else filtering.catch_rate)
 
-    def receive(self, spammer: str, channel: str, delivered: np.ndarray, step: int) -> dict[str, np.ndarray]:
+    def receive(self, spammer: str, channel: str, delivered: np.ndarray) -> dict[str, np.ndarray]:
         """Counts at each recipient stage for messages accepted by recipients' servers."""
-        rng = self.world.streams.generator(f"receivers:{spammer}:{channel}", step)
-        exact = self.world.exact
-        filtered = binomial(rng, delivered, self.catch_rate(channel), exact)
+        world = self.world
+        exact = world.exact
+        filtered = binomial(world.streams.generator(f"filter:{channel}:{spammer}", world.step), delivered, self.catch_rate(channel), exact)
         inbox = delivered - filtered
-        funnel = self.market.funnel
+        rng = world.streams.generator(f"funnel:{channel}:{spammer}", world.step)
+        market = world.values.market
+        funnel = market.funnel
         if funnel is None:
-            sales = binomial(rng, inbox, self.market.success_rate, exact)
+            sales = binomial(rng, inbox, world.num(market.success_rate), exact)
             return {"filtered": filtered, "inbox": inbox, "sales": sales}
-        opened = binomial(rng, inbox, funnel.open_rate, exact)
-        clicked = binomial(rng, opened, funnel.click_rate, exact)
-        sales = binomial(rng, clicked, funnel.purchase_rate, exact)
+        opened = binomial(rng, inbox, world.num(funnel.open_rate), exact)
+        clicked = binomial(rng, opened, world.num(funnel.click_rate), exact)
+        sales = binomial(rng, clicked, world.num(funnel.purchase_rate), exact)
         return {"filtered": filtered, "inbox": inbox, "opened": opened, "clicked": clicked, "sales": sales}
 
-    def legitimate(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """Legitimate messages in ``step`` and how many the filters wrongly caught."""
-        size = self.world.size
-        start, end = self.world.step_window(step)
-        days = (end - start) / 24.0
-        per_day = as_array(self.world.values.legitimate_mail.messages_per_day, size)
-        volume = np.round(per_day * days).astype(np.int64)
-        filtering = self.world.countermeasure("receiver_filtering")
+    def legitimate(self, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
+        """Legitimate messages in ``[start, end)`` hours and how many the filters wrongly caught.
+
+        Volume is the difference of the cumulative count at the two ends, so the whole
+        horizon's total is the same however it is cut into intervals.
+        """
+        world = self.world
+        per_hour = world.num(world.values.legitimate_mail.messages_per_day) / 24.0
+        volume = (np.floor(per_hour * end) - np.floor(per_hour * start)).astype(np.int64)
+        filtering = world.countermeasure("receiver_filtering")
         if filtering is None:
-            return volume, np.zeros(size, dtype=np.int64)
-        rng = self.world.streams.generator("receivers:legitimate", step)
+            return volume, np.zeros(world.size, dtype=np.int64)
+        rng = world.streams.generator("filter:legitimate", world.step)
         # Always batched: exact mode checks the spam pipeline, and legitimate volumes are huge.
-        return volume, binomial(rng, volume, filtering.false_positive_rate)
+        return volume, binomial(rng, volume, world.num(filtering.false_positive_rate))

@@ -1,18 +1,33 @@
-"""The spammer: sends its campaign over channels, adapts (or not), and may quit or be stopped."""
+"""The spammer: sends its campaign over channels, adapts (or not), and may quit or be stopped.
+
+A send is a batch that drains through its channels' capacity over time: it is split over
+channels by the spammer's current mix and waits in a queue per channel; each interval
+between events the world moves as much of it as the channel can carry. What has not left
+when the send's sending window closes (``campaign.window_hours``; default: until the next
+send) is booked ``unsent``. Older sends leave first.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 
 from ..scenario.schema import Spammer as SpammerSpec
-from .values import Values, as_array
 
 if TYPE_CHECKING:  # pragma: no cover
     from .world import World
+
+
+@dataclass
+class Send:
+    """One send still draining: messages left per channel and replication, and its deadline."""
+
+    closes: float
+    left: np.ndarray  # [channel, rep], int64
 
 
 class Spammer:
@@ -24,26 +39,41 @@ class Spammer:
     the spammer sends through channel ``c`` in replication ``r``.
     """
 
-    def __init__(self, world: World, index: int, spec: SpammerSpec, values: Values):
+    def __init__(self, world: World, index: int, spec: SpammerSpec):
         self.world = world
         self.index = index
         self.spec = spec
-        self.values = values
         self.name = spec.name
         size = world.size
-        self.messages_per_send = as_array(values.campaign.messages_per_send, size)
         self.active = np.ones(size, dtype=bool)
-        self.outbox = np.zeros(size, dtype=np.int64)
-        self.sends = np.zeros(size)
         campaign = spec.campaign
         self.start_hours = campaign.start_day * 24.0
         self.end_hours = min((campaign.start_day + campaign.days) * 24.0, world.horizon_hours)
+        window = getattr(campaign, "window_hours", None)
+        self.window_hours = float(window) if window is not None else 24.0 / campaign.sends_per_day
         weights = np.array([spec.strategy.mix.get(c.name, 0.0) for c in world.channels], dtype=float)
         self.mix = np.repeat((weights / weights.sum())[:, None], size, axis=1)
         self.usable = weights > 0 if spec.strategy.kind == "fixed" else np.ones(len(weights), bool)
+        self.queue: list[Send] = []
         self.best = np.full(size, -1)
         self.negative_days = np.zeros(size)
         self.quit_day = np.full(size, np.inf)
+        n_channels = len(world.channels)
+        # What the spammer saw since its last reassessment (its own books, not the ledger's
+        # steps, so that what it learns does not depend on the ledger's resolution).
+        self.seen = {k: np.zeros((n_channels, size)) for k in ("demand", "attempted", "unsent", "gain")}
+        self.seen_overhead = np.zeros(size)
+        self.net = np.zeros(size)
+        """Net profit so far (money in minus money out), for the budget."""
+
+    @property
+    def values(self) -> Any:
+        """This spammer's drawn parameter values (as of the latest scheduled event)."""
+        return self.world.values.spammers[self.index]
+
+    @property
+    def messages_per_send(self) -> np.ndarray:
+        return self.world.num(self.values.campaign.messages_per_send)
 
     # -- sending ---------------------------------------------------------------------------
     def send_times(self) -> Iterator[float]:
@@ -57,19 +87,65 @@ class Spammer:
             yield t
 
     def run(self) -> Generator[simpy.Event, Any, None]:
-        """SimPy process: each send puts a batch into the outbox the world empties per step."""
-        env = self.world.env
+        """SimPy process: each send queues a batch on its channels and opens its window."""
+        world = self.world
+        env = world.env
         for t in self.send_times():
             yield env.timeout(t - env.now)
-            self.outbox += np.where(self.active, self.messages_per_send, 0.0).astype(np.int64)
-            self.sends += self.active
+            world.advance()
+            volume = np.where(self.active, np.floor(self.messages_per_send), 0).astype(np.int64)
+            step = world.step_of(env.now)
+            send_cost = np.where(self.active, world.num(world.values.costs.per_send), 0.0)
+            world.ledger.add_spammer("send_cost", step, self.index, send_cost)
+            self.net -= send_cost
+            if not world.channels:
+                continue
+            parts = self.split(volume)
+            for c in range(len(world.channels)):
+                world.ledger.add_flow("demand", step, self.index, c, parts[c])
+            self.seen["demand"] += parts
+            self.seen_overhead += send_cost
+            send = Send(closes=env.now + self.window_hours, left=parts)
+            self.queue.append(send)
+            env.process(self._close(send))
 
-    def take_outbox(self) -> tuple[np.ndarray, np.ndarray]:
-        """Messages and sends queued since the last step end (and empty the outbox)."""
-        volume, sends = self.outbox, self.sends
-        self.outbox = np.zeros(self.world.size, dtype=np.int64)
-        self.sends = np.zeros(self.world.size)
-        return volume, sends
+    def _close(self, send: Send) -> Generator[simpy.Event, Any, None]:
+        """SimPy process: the send's window closes; what is left of it is unsent."""
+        env = self.world.env
+        yield env.timeout(min(send.closes, self.world.horizon_hours) - env.now)
+        self.world.advance()
+        if send in self.queue:
+            self.queue.remove(send)
+            self._unsent(send.left)
+
+    def _unsent(self, left: np.ndarray) -> None:
+        step = self.world.step_of(self.world.env.now - 1e-9)
+        for c in range(left.shape[0]):
+            self.world.ledger.add_flow("unsent", step, self.index, c, left[c])
+        self.seen["unsent"] += left
+
+    def waiting(self) -> np.ndarray:
+        """Messages queued per channel and replication, ``[channel, rep]``."""
+        if not self.queue:
+            return np.zeros((len(self.world.channels), self.world.size), dtype=np.int64)
+        return np.sum([send.left for send in self.queue], axis=0)
+
+    def take(self, channel: int, count: np.ndarray) -> None:
+        """Remove ``count`` messages of ``channel`` from the queue, oldest send first."""
+        for send in self.queue:
+            moved = np.minimum(send.left[channel], count)
+            send.left[channel] -= moved
+            count = count - moved
+
+    def stop(self, stopping: np.ndarray) -> None:
+        """Stop the spammer in replications ``stopping``: what is still queued is unsent."""
+        if not stopping.any():
+            return
+        self.active &= ~stopping
+        for send in self.queue:
+            dropped = np.where(stopping[None, :], send.left, 0)
+            send.left -= dropped
+            self._unsent(dropped)
 
     def split(self, volume: np.ndarray) -> np.ndarray:
         """Whole messages per channel (``[channel, rep]``) in proportion to ``mix``.
@@ -103,21 +179,13 @@ class Spammer:
         window_hours = strategy.reaction_days * 24.0
         while env.now + window_hours <= self.end_hours + 1e-9:
             yield env.timeout(window_hours)
-            self._reassess(env.now - window_hours, env.now)
+            self.world.advance()
+            self._reassess(window_hours / 24.0)
 
-    def _reassess(self, start: float, end: float) -> None:
+    def _reassess(self, days: float) -> None:
         world = self.world
-        first, last = world.step_of(start), world.step_of(end - 1e-9)
-        flows = world.ledger.flows
-        window = slice(first, last + 1)
-        demand = flows["demand"][window, self.index].sum(axis=0)  # [channel, rep]
-        attempted = flows["attempted"][window, self.index].sum(axis=0)
-        unsent = flows["unsent"][window, self.index].sum(axis=0)
-        gain = (
-            flows["revenue"][window, self.index]
-            - flows["message_cost"][window, self.index]
-            - flows["channel_cost"][window, self.index]
-        ).sum(axis=0)
+        seen = self.seen
+        demand, attempted, unsent, gain = seen["demand"], seen["attempted"], seen["unsent"], seen["gain"]
         margin = np.where(attempted > 0, gain / np.maximum(attempted, 1), -np.inf)
         margin[~self.usable] = -np.inf
         observed = np.isfinite(margin).any(axis=0)
@@ -135,34 +203,33 @@ class Spammer:
             target[rank_row, reps] += take
             remaining -= take
         target[best, reps] += remaining
-        shift = as_array(self.values.strategy.shift, world.size)
+        shift = world.num(self.values.strategy.shift)
         new_mix = (1.0 - shift) * self.mix + shift * target
-        floor = as_array(self.values.strategy.exploration, world.size) / max(self.usable.sum(), 1)
+        floor = world.num(self.values.strategy.exploration) / max(self.usable.sum(), 1)
         new_mix = np.where(self.usable[:, None], np.maximum(new_mix, floor), 0.0)
         new_mix /= new_mix.sum(axis=0, keepdims=True)
         update = observed & self.active
         self.mix = np.where(update[None, :], new_mix, self.mix)
         switched = update & (self.best >= 0) & (best != self.best)
         self.best = np.where(update, best, self.best)
-        step = world.step_of(end - 1e-9)
+        step = world.step_of(world.env.now - 1e-9)
         world.ledger.add_spammer("switches", step, self.index, switched.astype(float))
-        days = (end - start) / 24.0
-        self._deterrence(window, gain.sum(axis=0), attempted.sum(axis=0) / days, days, step)
+        self._deterrence(gain.sum(axis=0), attempted.sum(axis=0) / days, days)
+        for array in seen.values():
+            array[:] = 0.0
+        self.seen_overhead[:] = 0.0
 
-    def _deterrence(self, window: slice, gain: np.ndarray, daily_messages: np.ndarray, days: float, step: int) -> None:
+    def _deterrence(self, gain: np.ndarray, daily_messages: np.ndarray, days: float) -> None:
         quit_after = self.spec.strategy.quit_after_days
         if quit_after is None:
             return
-        ledger = self.world.ledger
-        fixed = (
-            ledger.spammer["fixed_cost"][window, self.index] + ledger.spammer["send_cost"][window, self.index]
-        ).sum(axis=0)
-        expected_fine = self.world.enforcement.expected_fine_per_day(self, daily_messages)
-        expected_profit_per_day = (gain - fixed) / days - expected_fine
+        world = self.world
+        expected_fine = world.enforcement.expected_fine_per_day(self, daily_messages)
+        expected_profit_per_day = (gain - self.seen_overhead) / days - expected_fine
         negative = expected_profit_per_day < 0
         self.negative_days = np.where(negative, self.negative_days + days, 0.0)
         quitting = self.active & (self.negative_days >= quit_after - 1e-9)
         if quitting.any():
-            self.active &= ~quitting
-            self.quit_day = np.where(quitting, self.world.env.now / 24.0, self.quit_day)
-            ledger.add_spammer("quits", step, self.index, quitting.astype(float))
+            self.stop(quitting)
+            self.quit_day = np.where(quitting, world.env.now / 24.0, self.quit_day)
+            world.ledger.add_spammer("quits", world.step_of(world.env.now - 1e-9), self.index, quitting.astype(float))

@@ -1,16 +1,21 @@
 """Random streams keyed by stable names: common random numbers by construction.
 
-Every source of randomness in a world (a channel, the receivers of one spammer's mail,
-enforcement, a parameter's draw) gets its own ``numpy.random.Generator`` derived from
+Every source of randomness in a world gets its own ``numpy.random.Generator``, keyed by
 
 * the run's entropy (one ``SeedSequence`` per run),
 * the replication block (fixed-size blocks, so results do not depend on worker count),
-* a stable hash of the source's name (never Python's salted ``hash``), and
-* the step, for per-step draws.
+* a stable hash of the source's name (never Python's salted ``hash``) — names say the stage
+  as well as the actor, e.g. ``route:botnet:overseas`` or ``receivers:own_server:corp``, and
+* the ledger step, for per-step draws.
 
 Switching a countermeasure on therefore changes only the draws of the stages it touches;
-every other actor sees exactly the same numbers, which is what makes paired comparisons of
-variants tight (Starsim does the same; see ../shared/STYLE.md).
+every other stage of every actor sees exactly the same numbers, which is what makes paired
+comparisons of variants tight (Starsim does the same).
+
+A stream's draws in step ``s`` start at position ``s * 2**64`` of its PCG64 sequence
+(``advance``), a disjoint stretch for every step; several intervals within one step
+continue the same stretch. Moving a generator there costs about a microsecond, where
+deriving a fresh ``SeedSequence`` per stream and step would cost ten.
 """
 
 from __future__ import annotations
@@ -19,11 +24,31 @@ import hashlib
 
 import numpy as np
 
+_STEP_STRIDE = 1 << 64
+
 
 def stable_key(name: str) -> tuple[int, int]:
     """Two 32-bit words from a BLAKE2 hash of ``name`` (same on every machine and run)."""
     digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:], "little")
+
+
+class _Stream:
+    __slots__ = ("generator", "origin", "step")
+
+    def __init__(self, seq: np.random.SeedSequence):
+        bitgen = np.random.PCG64(seq)
+        self.origin = bitgen.state
+        self.generator = np.random.Generator(bitgen)
+        self.step = -1
+
+    def at(self, step: int) -> np.random.Generator:
+        if step != self.step:
+            bitgen = self.generator.bit_generator
+            bitgen.state = self.origin
+            bitgen.advance((step + 1) * _STEP_STRIDE)
+            self.step = step
+        return self.generator
 
 
 class Streams:
@@ -40,24 +65,24 @@ class Streams:
     def __init__(self, entropy: int, block: int):
         self.entropy = entropy
         self.block = block
-        self._cache: dict[tuple[str, int], np.random.Generator] = {}
+        self._streams: dict[str, _Stream] = {}
 
     def generator(self, name: str, step: int = -1) -> np.random.Generator:
-        """The generator of source ``name`` at ``step`` (``-1``: not tied to a step).
+        """The generator of source ``name`` positioned in ``step`` (``-1``: not tied to a step).
 
-        Repeated calls with the same arguments return the same generator object, so several
-        batches in one step continue one stream.
+        Calls with the same name in the same step continue one stream; a call for a later
+        step jumps to that step's stretch whatever was drawn before.
         """
-        cached = self._cache.get((name, step))
-        if cached is not None:
-            return cached
-        spawn_key = (self.block, *stable_key(name), step + 1)
-        seq = np.random.SeedSequence(self.entropy, spawn_key=spawn_key)
-        rng = np.random.Generator(np.random.PCG64(seq))
-        self._cache[(name, step)] = rng
-        return rng
+        stream = self._streams.get(name)
+        if stream is None:
+            seq = np.random.SeedSequence(self.entropy, spawn_key=(self.block, *stable_key(name)))
+            stream = self._streams[name] = _Stream(seq)
+        return stream.at(step)
 
-    def forget_step(self, step: int) -> None:
-        """Drop cached generators of ``step`` (called when the world moves past it)."""
-        for key in [k for k in self._cache if k[1] == step]:
-            del self._cache[key]
+    def fresh(self, name: str) -> np.random.Generator:
+        """The generator of ``name`` from the start of its sequence (parameter draws, which a
+        scheduled event repeats and must get the same numbers)."""
+        stream = self._streams.get(name)
+        if stream is not None:
+            stream.step = -2  # force the jump back to the start
+        return self.generator(name)

@@ -33,12 +33,12 @@ class SubmissionServers:
     def __init__(self, world: World):
         self.world = world
 
-    def shares(self, step: int) -> dict[str, np.ndarray]:
-        """Share of servers per mode at ``step`` (``none`` is the remainder)."""
+    def shares(self) -> dict[str, np.ndarray]:
+        """Share of servers per mode now (``none`` is the remainder)."""
         size = self.world.size
         if self.world.countermeasure("submission_auth") is None:
             return {"none": np.ones(size), **{m: np.zeros(size) for m in MODES}}
-        shares = {m: as_array(self.world.share("submission_auth", f"mode_share.{m}", step), size) for m in MODES}
+        shares = {m: as_array(self.world.share("submission_auth", f"mode_share.{m}"), size) for m in MODES}
         total = shares["ip_restricted"] + shares["pop_before_smtp"] + shares["smtp_auth"]
         scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)
         shares = {m: v * scale for m, v in shares.items()}
@@ -50,13 +50,12 @@ class SubmissionServers:
         botnet = self.world.values.channels.botnet
         spec = self.world.scenario.countermeasures.submission_auth
         window_hours = (spec.pop_window_minutes if spec is not None else 10.0) / 60.0
-        size = self.world.size
-        rate = as_array(botnet.pop_logins_per_hour, size) * botnet.nat_hosts_per_address
+        rate = self.world.num(botnet.pop_logins_per_hour) * self.world.num(botnet.nat_hosts_per_address)
         return 1.0 - np.exp(-rate * window_hours)
 
-    def refuse(self, rng: np.random.Generator, n: np.ndarray, step: int) -> np.ndarray:
+    def refuse(self, rng: np.random.Generator, n: np.ndarray) -> np.ndarray:
         """How many of ``n`` bot messages via submission servers are refused."""
-        shares = self.shares(step)
+        shares = self.shares()
         # P(refused) = share(smtp_auth) + share(pop) * P(window closed); one binomial draw
         # gives exactly the distribution of per-message server choice and admission.
         p = shares["smtp_auth"] + shares["pop_before_smtp"] * (1.0 - self.pop_window_open())

@@ -50,7 +50,7 @@ def draw_values(model: BaseModel, streams: Streams, size: int, path: str = "") -
 
 def _resolve(value: Any, streams: Streams, size: int, path: str) -> Any:
     if isinstance(value, _Dist):
-        return value.draw(streams.generator(f"param:{path}"), size)
+        return value.draw(streams.fresh(f"param:{path}"), size)
     if isinstance(value, BaseModel):
         return draw_values(value, streams, size, f"{path}.")
     if isinstance(value, list):

@@ -1,27 +1,31 @@
-"""The world: builds the actors from a scenario, wires them, and runs SimPy.
+"""The world: builds the actors from a scenario, runs SimPy, and integrates flows between events.
 
 One SimPy environment runs a whole block of replications; every quantity is an array over
-the block's replications. SimPy drives the shared timeline — campaign sends, new bot
-variants, spammers' reassessments, step ends — and state that differs between replications
-(a spammer who quit or was convicted) is a mask.
+the block's replications. SimPy drives the shared timeline — campaign sends and the closing
+of their sending windows, new bot variants and their signatures, spammers' reassessments,
+breakpoints of schedules, scheduled events, and the ledger's step ends. State that differs
+between replications (a spammer convicted at hour 3.7 in one and 61.2 in another) is a mask
+or a per-replication fraction of an interval, never deferred to a step end.
 
-Sends fill each spammer's outbox as they happen. At the end of every step (an URGENT event,
-so it precedes anything else scheduled for the same instant) the world moves the step's mail
-in this documented order:
+Every event handler first calls :meth:`World.advance`, which integrates the interval since
+the previous event in this documented order:
 
-1. each spammer splits its outbox over channels by its mix (``demand``);
-2. each channel's capacity — a shared pool split in proportion to demand, or each spammer's
-   own server — limits what is ``attempted``; the rest is ``unsent``;
-3. each channel routes each spammer's ``attempted`` mail; sending-side countermeasures block
-   in the order of :data:`~spamsim.model.ledger.BLOCKING_ORDER` (relay prevention, OP25B,
-   submission auth, rate limits, then receivers' blacklists), every blocked message booked
-   to the first that stopped it;
+1. each channel's capacity over the interval (closed form from its state at the start)
+   takes what the spammers have queued for it — a shared pool (relays, bots, accounts) in
+   proportion to what each has queued, or each spammer's own server;
+2. enforcement: the detection hazard accrued over the interval; a conviction that stops a
+   spammer cuts its interval's mail at the moment it happens;
+3. each channel routes each spammer's mail; sending-side countermeasures block in the order
+   of :data:`~spamsim.model.ledger.BLOCKING_ORDER`, every blocked message booked to the
+   first that stopped it; listings use their share averaged over the time the mail went out;
 4. receivers filter what was delivered, recipients open, click and buy; money is booked;
-5. legitimate mail and its false positives; fixed costs; budgets; enforcement;
-6. channels evolve (bot infections and cleanup, relay discovery, account theft, listings).
+5. legitimate mail and its false positives; fixed costs; budgets;
+6. channels move their state to the interval's end with draws exact for any interval length
+   (bot populations, relay discovery, account theft and lockout).
 
-Adaptive spammers reassess right after a step end (a NORMAL event at the same instant), so
-they see the step that just closed.
+Because every rate is constant (or a known exponential) between events, the numbers a user
+quotes do not depend on ``horizon.step_hours``: the step only sets where the ledger's
+records are cut.
 """
 
 from __future__ import annotations
@@ -31,27 +35,19 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import URGENT
 
 from ..scenario.schema import Scenario
 from .channels import CHANNEL_CLASSES, Channel
 from .enforcement import Enforcement
+from .flows import split_capacity
 from .ledger import Ledger
 from .receivers import Receivers
-from .schedules import share_at
+from .schedules import DAYS_PER_YEAR, share_at
 from .spammer import Spammer
 from .streams import Streams
-from .values import Values, as_array, draw_values
+from .values import Values, draw_values
 
-
-class StepEnd(simpy.events.Event):
-    """A timeout scheduled with URGENT priority: step ends precede sends at the same time."""
-
-    def __init__(self, env: simpy.Environment, delay: float):
-        super().__init__(env)
-        self._ok = True
-        self._value = None
-        env.schedule(self, URGENT, delay)
+_EPS = 1e-9
 
 
 class World:
@@ -68,7 +64,9 @@ class World:
     """
 
     def __init__(self, scenario: Scenario, streams: Streams, size: int):
+        self.base = scenario
         self.scenario = scenario
+        """The scenario as of the latest scheduled event."""
         self.streams = streams
         self.size = size
         self.exact = scenario.engine.mode == "exact"
@@ -77,45 +75,62 @@ class World:
         self.n_steps = scenario.n_steps
         self.horizon_hours = scenario.horizon_days * 24.0
         self.values: Values = draw_values(scenario, streams, size)
-        self.channels: list[Channel] = [
-            CHANNEL_CLASSES[name](self, i, getattr(scenario.channels, name), getattr(self.values.channels, name))
-            for i, name in enumerate(scenario.channels.names())
-        ]
-        self.spammers = [Spammer(self, i, spec, self.values.spammers[i]) for i, spec in enumerate(scenario.spammers)]
+        self.t = 0.0
+        """Time (hours) up to which flows have been integrated."""
+        self.mid = 0.0
+        """Middle of the interval being integrated: where schedules are evaluated."""
+        self.step = 0
+        """Ledger step of the interval being integrated."""
+        self.channels: list[Channel] = [CHANNEL_CLASSES[name](self, i) for i, name in enumerate(scenario.channels.names())]
+        self.spammers = [Spammer(self, i, spec) for i, spec in enumerate(scenario.spammers)]
         self.ledger = Ledger(self.n_steps, [s.name for s in self.spammers], [c.name for c in self.channels], size)
-        self.receivers = Receivers(self, self.values.market)
-        self.enforcement = Enforcement(
-            self,
-            self.values.enforcement,
-            scenario.enforcement.on_conviction == "stop",
-            scenario.enforcement.enabled,
-        )
-        self.net_so_far = np.zeros((len(self.spammers), size))
+        self.receivers = Receivers(self)
+        self.enforcement = Enforcement(self)
         self.env.process(self._clock())
+        for t in self._schedule_breakpoints():
+            self.env.process(self._breakpoint(t))
+        for k, t in enumerate(_event_hours(scenario)):
+            self.env.process(self._scheduled_event(k + 1, t))
         for spammer in self.spammers:
             self.env.process(spammer.run())
             if spammer.spec.strategy.kind == "adaptive":
                 self.env.process(spammer.adapt())
 
-    # -- lookups ---------------------------------------------------------------------------
+    # -- parameters ------------------------------------------------------------------------
+    def num(self, value: Any) -> float | np.ndarray:
+        """A parameter now: a float, or an array over replications where it was drawn per
+        replication; schedules are evaluated at the middle of the current interval.
+
+        Plain floats stay floats (numpy broadcasts them), which keeps the per-interval
+        overhead low; use :meth:`array` where an array is needed.
+        """
+        if isinstance(value, dict):
+            return float(share_at(value, self.mid / 24.0, self.scenario.horizon.start_year))
+        if isinstance(value, np.ndarray):
+            return value
+        return float(value)
+
+    def array(self, value: Any) -> np.ndarray:
+        """A parameter now as a float array of shape ``(size,)``."""
+        return np.broadcast_to(np.asarray(self.num(value), dtype=float), (self.size,))
+
     def countermeasure(self, name: str) -> Any | None:
-        """The drawn values of countermeasure ``name`` if the scenario has it switched on."""
+        """The drawn values of countermeasure ``name`` if it is switched on now."""
         if not self.scenario.countermeasures.active(name):
             return None
         return getattr(self.values.countermeasures, name)
 
-    def share(self, name: str, field: str, step: int) -> float | np.ndarray:
-        """Schedule ``field`` (dotted) of countermeasure ``name`` at the middle of ``step``."""
+    def share(self, name: str, field: str) -> np.ndarray:
+        """Field ``field`` (dotted) of countermeasure ``name`` now (schedules evaluated)."""
         value: Any = getattr(self.values.countermeasures, name)
         for part in field.split("."):
             value = getattr(value, part)
-        start, end = self.step_window(step)
-        return share_at(value, (start + end) / 48.0, self.scenario.horizon.start_year)
+        return self.num(value)
 
     # -- time ------------------------------------------------------------------------------
     def step_of(self, hours: float) -> int:
         """Ledger step that contains time ``hours``."""
-        return min(max(int(hours // self.step_hours), 0), self.n_steps - 1)
+        return min(max(int((hours + _EPS) // self.step_hours), 0), self.n_steps - 1)
 
     def step_window(self, step: int) -> tuple[float, float]:
         """Start and end (hours) of ``step``, clipped to the horizon."""
@@ -125,111 +140,168 @@ class World:
     def _clock(self) -> Generator[simpy.Event, Any, None]:
         for step in range(self.n_steps):
             start, end = self.step_window(step)
-            yield StepEnd(self.env, end - self.env.now)
-            self._end_step(step, start, end)
+            yield self.env.timeout(end - self.env.now)
+            self.advance()
+            self._record(step, (start + end) / 2.0)
 
-    # -- one step ----------------------------------------------------------------------------
-    def _end_step(self, step: int, start: float, end: float) -> None:
-        ledger = self.ledger
-        n_channels = len(self.channels)
-        demand = np.zeros((len(self.spammers), n_channels, self.size), dtype=np.int64)
+    def _schedule_breakpoints(self) -> list[float]:
+        """Hours at which a piecewise-linear schedule changes slope (inside the horizon)."""
+        start_year = self.scenario.horizon.start_year
+        found: set[float] = set()
+        for schedule in _schedules(self.values):
+            for key in schedule:
+                day = (float(key) - start_year) * DAYS_PER_YEAR if start_year is not None else float(key)
+                if 0.0 < day * 24.0 < self.horizon_hours:
+                    found.add(day * 24.0)
+        return sorted(found)
+
+    def _breakpoint(self, hours: float) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(hours)
+        self.advance()
+
+    def _scheduled_event(self, applied: int, hours: float) -> Generator[simpy.Event, Any, None]:
+        """SimPy process: at ``hours`` the scenario's first ``applied`` events are in force."""
+        from ..scenario.events import scenario_after
+
+        yield self.env.timeout(hours)
+        self.advance()
+        self.scenario = scenario_after(self.base, applied)
+        # Same streams, same names: parameters an event leaves alone keep their draws.
+        self.values = draw_values(self.scenario, self.streams, self.size)
+
+    # -- one interval ------------------------------------------------------------------------
+    def advance(self) -> None:
+        """Integrate every flow from the previous event to now (see the module's docstring)."""
+        start, end = self.t, self.env.now
+        if end <= start + _EPS:
+            return
+        self.mid = (start + end) / 2.0
+        self.step = self.step_of(start)
+        hours = end - start
+        n_spammers, n_channels = len(self.spammers), len(self.channels)
+        attempted = np.zeros((n_spammers, n_channels, self.size), dtype=np.int64)
+        busy = np.zeros((n_spammers, n_channels, self.size))
+        if n_spammers and n_channels:
+            waiting = np.stack([s.waiting() for s in self.spammers])
+            for c, channel in enumerate(self.channels):
+                wanted = waiting[:, c]
+                if not wanted.any():
+                    continue
+                capacity = channel.capacity(start, end)
+                if channel.per_spammer_capacity:
+                    attempted[:, c] = np.minimum(wanted, np.floor(np.minimum(capacity, 2.0**62))).astype(np.int64)
+                    load = attempted[:, c] / np.maximum(capacity, 1e-300)
+                else:
+                    attempted[:, c] = split_capacity(wanted, capacity)
+                    load = np.broadcast_to(attempted[:, c].sum(axis=0) / np.maximum(capacity, 1e-300), wanted.shape)
+                # The queue drains at the channel's full rate, so mail leaves over this part of
+                # the interval from its start (instantly where capacity is unlimited).
+                busy[:, c] = hours * np.clip(load, 0.0, 1.0)
         for spammer in self.spammers:
-            volume, sends = spammer.take_outbox()
-            cost = as_array(self.values.costs.per_send, self.size) * sends
-            ledger.add_spammer("send_cost", step, spammer.index, cost)
-            if n_channels:
-                demand[spammer.index] = spammer.split(volume)
-        attempted_total = np.zeros((n_channels, self.size))
+            p = spammer.index
+            kept = self.enforcement.detect(spammer, attempted[p].sum(axis=0), start, end)
+            stopping = kept < 1.0
+            if stopping.any():
+                attempted[p] = np.floor(attempted[p] * kept[None, :]).astype(np.int64)
+            for c, channel in enumerate(self.channels):
+                if attempted[p, c].any():
+                    spammer.take(c, attempted[p, c])
+                    self._book(spammer, c, channel, attempted[p, c], start, end, busy[p, c])
+                else:  # rent that does not depend on volume (own server) is due all the same
+                    rent = channel.cost(p, attempted[p, c], start, end)
+                    self.ledger.add_flow("channel_cost", self.step, p, c, rent)
+                    spammer.net -= rent
+            self._fixed_costs(spammer, start, end, np.where(stopping, kept, 1.0))
+            spammer.stop(stopping)
+            self._budget(spammer)
+        volume, lost = self.receivers.legitimate(start, end)
+        self.ledger.add_world("legit", self.step, volume)
+        self.ledger.add_world("legit_lost", self.step, lost)
         for c, channel in enumerate(self.channels):
-            wanted = demand[:, c]
-            capacity = channel.capacity(step)
-            if channel.per_spammer_capacity:
-                attempted = np.minimum(wanted, np.floor(np.minimum(capacity, 2.0**62))).astype(np.int64)
-            else:
-                # A shared pool (relays, bots, accounts) is split in proportion to demand.
-                total = wanted.sum(axis=0)
-                scale = np.where(total > capacity, capacity / np.maximum(total, 1), 1.0)
-                attempted = np.floor(wanted * scale[None, :]).astype(np.int64)
-            for spammer in self.spammers:
-                self._book(step, spammer, c, channel, wanted[spammer.index], attempted[spammer.index])
-            attempted_total[c] = attempted.sum(axis=0)
-        self._legitimate(step)
-        for spammer in self.spammers:
-            self._fixed_costs(step, spammer, start, end)
-            self.enforcement.end_of_step(spammer, step)
-            self._budget(step, spammer)
-            ledger.add_spammer("active", step, spammer.index, spammer.active.astype(float))
-        for c, channel in enumerate(self.channels):
-            channel.end_step(step, attempted_total[c])
-        self._record_adoption(step)
-        self.streams.forget_step(step)
+            channel.evolve(start, end, attempted[:, c].sum(axis=0) > 0)
+        self.t = end
 
     def _book(
-        self, step: int, spammer: Spammer, c: int, channel: Channel, wanted: np.ndarray, attempted: np.ndarray
+        self, spammer: Spammer, c: int, channel: Channel, attempted: np.ndarray, start: float, end: float, busy: np.ndarray
     ) -> None:
-        ledger, p = self.ledger, spammer.index
-        ledger.add_flow("demand", step, p, c, wanted)
-        ledger.add_flow("unsent", step, p, c, wanted - attempted)
+        ledger, p, step = self.ledger, spammer.index, self.step
         ledger.add_flow("attempted", step, p, c, attempted)
-        if not attempted.any():
-            return
-        route = channel.route(p, attempted, step)
+        route = channel.route(p, attempted, start, busy)
         for countermeasure, blocked in route.blocked_by.items():
             ledger.add_blocked(countermeasure, step, p, c, blocked)
         ledger.add_flow("arriving", step, p, c, route.arriving)
         ledger.add_flow("delivered", step, p, c, route.delivered)
-        stages = self.receivers.receive(spammer.name, channel.name, route.delivered, step)
+        stages = self.receivers.receive(spammer.name, channel.name, route.delivered)
         for metric, counts in stages.items():
             ledger.add_flow(metric, step, p, c, counts)
-        costs = self.values.costs
-        ledger.add_flow(
-            "revenue", step, p, c, stages["sales"] * as_array(self.values.market.profit_per_sale, self.size)
-        )
-        ledger.add_flow("message_cost", step, p, c, attempted * as_array(costs.per_message, self.size))
-        ledger.add_flow("channel_cost", step, p, c, channel.cost(p, attempted, step))
+        revenue = stages["sales"] * self.num(self.values.market.profit_per_sale)
+        message_cost = attempted * self.num(self.values.costs.per_message)
+        channel_cost = channel.cost(p, attempted, start, end)
+        ledger.add_flow("revenue", step, p, c, revenue)
+        ledger.add_flow("message_cost", step, p, c, message_cost)
+        ledger.add_flow("channel_cost", step, p, c, channel_cost)
+        spammer.seen["attempted"][c] += attempted
+        spammer.seen["gain"][c] += revenue - message_cost - channel_cost
+        spammer.net += revenue - message_cost - channel_cost
 
-    def _legitimate(self, step: int) -> None:
-        volume, lost = self.receivers.legitimate(step)
-        self.ledger.set_world("legit", step, volume)
-        self.ledger.set_world("legit_lost", step, lost)
-
-    def _fixed_costs(self, step: int, spammer: Spammer, start: float, end: float) -> None:
+    def _fixed_costs(self, spammer: Spammer, start: float, end: float, share: np.ndarray) -> None:
         days = spammer.campaign_hours_in(start, end) / 24.0
-        fixed = as_array(self.values.costs.fixed_per_day, self.size) * days
-        self.ledger.add_spammer("fixed_cost", step, spammer.index, np.where(spammer.active, fixed, 0.0))
+        fixed = np.where(spammer.active, self.num(self.values.costs.fixed_per_day) * days * share, 0.0)
+        self.ledger.add_spammer("fixed_cost", self.step, spammer.index, fixed)
+        spammer.seen_overhead += fixed
+        spammer.net -= fixed
 
-    def _budget(self, step: int, spammer: Spammer) -> None:
-        """Stop a spammer whose cumulative losses exceed its budget."""
+    def _budget(self, spammer: Spammer) -> None:
+        """Stop a spammer whose cumulative losses exceed its budget (checked at every event)."""
         budget = spammer.values.budget
-        ledger, p = self.ledger, spammer.index
-        flows = ledger.flows
-        net = (flows["revenue"][step, p] - flows["message_cost"][step, p] - flows["channel_cost"][step, p]).sum(
-            axis=0
-        ) - (
-            ledger.spammer["send_cost"][step, p]
-            + ledger.spammer["fixed_cost"][step, p]
-            + ledger.spammer["fines"][step, p]
-        )
-        self.net_so_far[p] += net
         if budget is not None:
-            spammer.active &= ~(self.net_so_far[p] < -as_array(budget, self.size))
+            spammer.stop(spammer.active & (spammer.net < -self.num(budget)))
 
-    def _record_adoption(self, step: int) -> None:
-        cms = self.scenario.countermeasures
-        record = self.ledger.set_world
-        if cms.active("open_relay_prevention"):
-            record("relay_prevention", step, self.share("open_relay_prevention", "adoption", step))
-        if cms.active("op25b"):
-            record("op25b", step, self.share("op25b", "adoption", step))
-        if cms.active("submission_auth"):
-            record("smtp_auth", step, self.share("submission_auth", "mode_share.smtp_auth", step))
-        if cms.active("blacklists"):
-            record("blacklists", step, self.share("blacklists", "adoption", step))
+    def _record(self, step: int, middle: float) -> None:
+        """State at the end of ``step``: who is active, populations, adoption of countermeasures."""
+        ledger = self.ledger
+        for spammer in self.spammers:
+            ledger.add_spammer("active", step, spammer.index, spammer.active.astype(float))
+        for channel in self.channels:
+            channel.record(step)
+        saved, self.mid = self.mid, middle
+        for metric, (name, field) in ADOPTION_SERIES.items():
+            if self.countermeasure(name) is not None:
+                ledger.set_world(metric, step, self.share(name, field))
+        self.mid = saved
 
     def run(self) -> Ledger:
         """Run the world to the end of the horizon and return its ledger."""
         self.env.run(until=self.horizon_hours + 1e-6)
         return self.ledger
+
+
+ADOPTION_SERIES = {
+    "relay_prevention": ("open_relay_prevention", "adoption"),
+    "op25b": ("op25b", "adoption"),
+    "smtp_auth": ("submission_auth", "mode_share.smtp_auth"),
+    "blacklists": ("blacklists", "adoption"),
+}
+"""World series recording a countermeasure's adoption at the middle of each step."""
+
+
+def _schedules(values: Any) -> list[dict[Any, Any]]:
+    """Every schedule (``{time: value}`` mapping) in a tree of drawn values."""
+    if isinstance(values, Values):
+        return [s for v in values.__dict__.values() for s in _schedules(v)]
+    if isinstance(values, list):
+        return [s for v in values for s in _schedules(v)]
+    if isinstance(values, dict) and values and all(isinstance(v, int | float) for v in values.values()):
+        return [values] if all(isinstance(k, int | float) for k in values) else []
+    return []
+
+
+def _event_hours(scenario: Scenario) -> list[float]:
+    if not getattr(scenario, "events", None):
+        return []
+    from ..scenario.events import event_hours
+
+    return event_hours(scenario)
 
 
 def simulate_block(scenario: Scenario, entropy: int, block: int, size: int) -> Ledger:

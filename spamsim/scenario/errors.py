@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic_core import PydanticCustomError
+
+
+def dotted_path(path: tuple[str | int, ...]) -> str:
+    """A data path as users read it: ``market.success_rate``, ``spammers.0.campaign``, ``events[2].day``.
+
+    Event items are written with brackets because the keys of an event's ``set`` are dotted
+    paths themselves: ``events[2].set.countermeasures.op25b.adoption``.
+    """
+    if len(path) >= 2 and path[0] == "events" and isinstance(path[1], int):
+        rest = ".".join(str(p) for p in path[2:])
+        return f"events[{path[1]}]" + (f".{rest}" if rest else "")
+    return ".".join(str(p) for p in path)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -29,3 +43,34 @@ class ScenarioError(ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem found by a check over the whole scenario, with the data path it belongs to.
+
+    Checks that see the whole scenario (schedule keys against ``horizon.start_year``, events)
+    raise it through :func:`issues_error`, so the loader can point at ``path`` in the file
+    even though pydantic would place the error at the scenario's root.
+    """
+
+    path: tuple[str | int, ...]
+    """Where to point in the scenario data (the nearest existing ancestor is used)."""
+    shown: str
+    """The field path to show, e.g. ``events[2].set.countermeasures.op25b.adoption``."""
+    message: str
+    key: bool = False
+    """Point at the mapping key at ``path`` rather than at its value."""
+
+    def __str__(self) -> str:
+        return f"{self.shown}: {self.message}" if self.shown else self.message
+
+
+ISSUES_ERROR = "scenario_issues"
+"""The pydantic error type that carries a tuple of :class:`Issue` in its context."""
+
+
+def issues_error(issues: list[Issue]) -> PydanticCustomError:
+    """A pydantic error carrying ``issues``; its message lists them all, for use outside the loader."""
+    text = "; ".join(str(issue) for issue in issues)
+    return PydanticCustomError(ISSUES_ERROR, "{text}", {"text": text, "issues": tuple(issues)})

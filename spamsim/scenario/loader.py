@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import Problem, ScenarioError
+from .errors import ISSUES_ERROR, Problem, ScenarioError, dotted_path
 from .overrides import apply_overrides
 from .schema import Scenario
 from .yamlio import Located, Path, YamlProblem, parse_yaml
@@ -132,7 +133,7 @@ def validate_located(located: Located, source: str, model: type[M]) -> M:
     try:
         validated = model.model_validate(located.data)
     except ValidationError as exc:
-        found = [_problem(err, located, source, model) for err in exc.errors(include_url=False)]
+        found = [p for err in exc.errors(include_url=False) for p in _problems(err, located, source, model)]
         # A refused tag or duplicate key already explains the value at its path.
         known = {p.path for p in located.problems}
         found = [p for p in found if p.path not in known]
@@ -150,9 +151,52 @@ def _validate(located: Located, source: str, overrides: list[str]) -> Scenario:
     return validate_located(located, source, Scenario)
 
 
-def _problem(err: Any, located: Located, source: str, model: type[BaseModel]) -> Problem:
+def _problems(err: Any, located: Located, source: str, model: type[BaseModel]) -> list[Problem]:
+    if err["type"] == ISSUES_ERROR:
+        # A whole-scenario check (schedules, events) that knows which field it is about.
+        found = []
+        for issue in err["ctx"]["issues"]:
+            mark = located.mark_of(issue.path, key=issue.key)
+            if mark is None:
+                found.append(Problem(source, None, None, issue.shown, issue.message))
+            else:
+                found.append(Problem(mark.source, mark.line, mark.column, issue.shown, issue.message))
+        return found
+    error = describe_error(err, located.data, model)
+    mark = located.mark_of(error.mark_path, key=error.key)
+    dotted = dotted_path(error.path)
+    if mark is None:
+        return [Problem(source, None, None, dotted, error.message)]
+    return [Problem(mark.source, mark.line, mark.column, dotted, error.message)]
+
+
+@dataclass(frozen=True)
+class DescribedError:
+    """A pydantic error told in the scenario's terms: which field, what is wrong, where to point."""
+
+    path: Path
+    """The field, as keys and indices of the scenario data."""
+    message: str
+    mark_path: Path
+    """Where to point in the file: the field itself, or its parent for a missing field."""
+    key: bool
+    """Point at the key at ``mark_path`` (an unknown field) rather than its value."""
+
+
+def describe_error(err: Any, data: Any, model: type[BaseModel]) -> DescribedError:
+    """Turn one pydantic error (from ``ValidationError.errors()``) into a :class:`DescribedError`.
+
+    Parameters
+    ----------
+    err
+        One item of ``ValidationError.errors()``.
+    data
+        The data that was validated.
+    model
+        The model it was validated against (for "did you mean" suggestions).
+    """
     kind = err["type"]
-    path = _data_path(located.data, err["loc"], keep_last=kind in ("missing", "extra_forbidden"))
+    path = _data_path(data, err["loc"], keep_last=kind in ("missing", "extra_forbidden"))
     message = str(err["msg"])
     if message.startswith(("Value error, ", "Assertion failed, ")):
         message = message.split(", ", 1)[1]
@@ -165,19 +209,13 @@ def _problem(err: Any, located: Located, source: str, model: type[BaseModel]) ->
             message += f"; did you mean {close[0]!r}?"
         elif known:
             message += f"; expected one of: {', '.join(sorted(known))}"
-        mark = located.mark_of(path, key=True)
-    elif kind == "missing":
+        return DescribedError(path, message, path, True)
+    if kind == "missing":
         path = (*path, err["loc"][-1]) if path[-1:] != err["loc"][-1:] else path
-        message = "required field is missing"
-        mark = located.mark_of(path[:-1])
-    else:
-        if kind.endswith(("_parsing", "_type")) and isinstance(err.get("input"), str | int | float):
-            message += f" (got {err['input']!r})"
-        mark = located.mark_of(path)
-    dotted = ".".join(str(p) for p in path)
-    if mark is None:
-        return Problem(source, None, None, dotted, message)
-    return Problem(mark.source, mark.line, mark.column, dotted, message)
+        return DescribedError(path, "required field is missing", path[:-1], False)
+    if kind.endswith(("_parsing", "_type")) and isinstance(err.get("input"), str | int | float):
+        message += f" (got {err['input']!r})"
+    return DescribedError(path, message, path, False)
 
 
 def _data_path(data: Any, loc: tuple[Any, ...], keep_last: bool = False) -> Path:

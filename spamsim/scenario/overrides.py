@@ -43,8 +43,32 @@ def apply_overrides(located: Located, overrides: Iterable[str]) -> list[Problem]
     return problems
 
 
-def _set(located: Located, parts: list[str], value: Any, source: str) -> str | None:
-    node = located.data
+def assign(root: Any, parts: list[str], value: Any) -> Path:
+    """Set ``value`` at the dotted path ``parts`` inside ``root``, in place.
+
+    Mappings are walked by key (missing or scalar intermediate keys become new mappings) and
+    lists by index or by the ``name`` of an item, as ``--set`` does.
+
+    Parameters
+    ----------
+    root
+        Plain scenario data (mappings, lists, scalars).
+    parts
+        The path split at its dots, e.g. ``["spammers", "overseas", "campaign", "days"]``.
+    value
+        What to put there (plain data).
+
+    Returns
+    -------
+    Path
+        The path that was set, with list items as indices (``("spammers", 1, "campaign", "days")``).
+
+    Raises
+    ------
+    ValueError
+        If the path names a list item that does not exist or descends into a scalar.
+    """
+    node = root
     path: list[str | int] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -61,17 +85,24 @@ def _set(located: Located, parts: list[str], value: Any, source: str) -> str | N
             if index is None:
                 names = [str(item.get("name")) for item in node if isinstance(item, dict)]
                 hint = f" (items: {', '.join(names)})" if any(names) else ""
-                return f"no list item {part!r}: use an index 0..{len(node) - 1} or a name{hint}"
+                raise ValueError(f"no list item {part!r}: use an index 0..{len(node) - 1} or a name{hint}")
             key = index
             if last:
                 node[index] = value
             else:
                 node = node[index]
         else:
-            return f"cannot descend into {'.'.join(map(str, path)) or 'the scenario'}: not a mapping"
+            raise ValueError(f"cannot descend into {'.'.join(map(str, path)) or 'the scenario'}: not a mapping")
         path.append(key)
+    return tuple(path)
+
+
+def _set(located: Located, parts: list[str], value: Any, source: str) -> str | None:
+    try:
+        prefix = assign(located.data, parts, value)
+    except ValueError as exc:
+        return str(exc)
     # Errors in the new value (and anything below it) are reported against the --set.
-    prefix = tuple(path)
     for table in (located.values, located.keys):
         for stale in [p for p in table if p[: len(prefix)] == prefix]:
             del table[stale]
@@ -89,4 +120,4 @@ def _index(items: list[Any], part: str) -> int | None:
     return None
 
 
-__all__ = ["apply_overrides", "Path"]
+__all__ = ["Path", "apply_overrides", "assign"]

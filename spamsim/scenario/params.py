@@ -1,15 +1,21 @@
 """Typed numeric parameters with their valid ranges.
 
-A scenario field declared as, say, ``Probability`` accepts a number in ``[0, 1]`` or a
-distribution (see :mod:`.distributions`) whose draws are truncated to ``[0, 1]``. The range is
-kept on the type as a :class:`Bounds` marker, so the runner can truncate draws to it and the
-validator can give a message that names the rule that was broken.
+A scenario field declared as, say, ``Probability`` accepts a number in ``[0, 1]``, a
+distribution (see :mod:`.distributions`) whose draws are truncated to ``[0, 1]``, or a
+schedule ``{time: value}`` of plain numbers in ``[0, 1]`` interpolated linearly over time
+(:class:`PiecewiseLinear`). The range is kept on the type as a :class:`Bounds` marker, so the
+runner can truncate draws to it and the validator can give a message that names the rule
+that was broken.
+
+Durations that fix the world's timeline (:data:`Days`, :data:`Hours`) are plain numbers: the
+engine schedules its events from them when a run starts.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -20,6 +26,9 @@ from .distributions import Distribution, Fixed, Triangular, Uniform, _Dist
 
 MAX_COUNT = 1e15
 """Largest message count or population accepted (the issue's "counts up to 1e15")."""
+
+DAYS_PER_YEAR = 365.25
+"""Days per calendar year when times are given as years (as in :mod:`spamsim.model.schedules`)."""
 
 
 @dataclass(frozen=True)
@@ -47,11 +56,24 @@ def _reject_bool(value: Any) -> Any:
 
 
 def _param_tag(value: Any) -> str:
-    return "distribution" if isinstance(value, dict | _Dist) else "number"
+    if isinstance(value, _Dist):
+        return "distribution"
+    if isinstance(value, Mapping):
+        # A mapping is a distribution if it names one; one keyed by times is a schedule. A
+        # mapping with neither (a typo such as `dsit: beta`) is read as a distribution, so the
+        # message lists the distribution kinds rather than complaining about time keys.
+        if "dist" in value:
+            return "distribution"
+        if not value or any(_time_key(k) is not None for k in value):
+            return "schedule"
+        return "distribution"
+    return "number"
 
 
 def _checker(bounds: Bounds):  # type: ignore[no-untyped-def]
-    def check(value: float | _Dist) -> float | _Dist:
+    def check(value: float | _Dist | PiecewiseLinear) -> float | _Dist | PiecewiseLinear:
+        if isinstance(value, PiecewiseLinear):
+            return value  # every point was checked against the bounds when it was parsed
         if isinstance(value, _Dist):
             try:
                 _check_distribution(value, bounds)
@@ -109,11 +131,126 @@ def _number_schema(bounds: Bounds) -> dict[str, Any]:
     return schema
 
 
+class PiecewiseLinear(dict[float, float]):
+    """A value that changes over time: ``{time: value}`` points joined by straight lines.
+
+    Times are days since the start, or calendar years when ``horizon.start_year`` is set (the
+    scenario decides; see :func:`spamsim.model.schedules.share_at`). Before the first point
+    and after the last one the value is held constant. The points are kept sorted by time.
+
+    A ``dict`` subclass, so code that checks ``isinstance(value, dict)`` and iterates
+    ``keys()``/``values()``/``items()`` treats it as the mapping it was written as.
+
+    Examples
+    --------
+    >>> s = PiecewiseLinear({2003: 0.9, 1998: 0.1})
+    >>> s.breakpoints(), s.at(2000.5), s.at(1990)
+    ([1998.0, 2003.0], 0.5, 0.1)
+    """
+
+    def __init__(self, points: Mapping[float, float] | None = None) -> None:
+        items = sorted((float(k), float(v)) for k, v in (points or {}).items())
+        super().__init__(items)
+
+    def at(self, x: float) -> float:
+        """The value at time ``x`` (linear between points, constant outside them).
+
+        Parameters
+        ----------
+        x
+            Time in the units of the keys (days since the start, or calendar years).
+
+        Returns
+        -------
+        float
+            The interpolated value (``numpy.interp``).
+        """
+        times = np.fromiter(self.keys(), dtype=float, count=len(self))
+        values = np.fromiter(self.values(), dtype=float, count=len(self))
+        return float(np.interp(x, times, values))
+
+    def breakpoints(self) -> list[float]:
+        """The times of the points, in increasing order (where the slope may change)."""
+        return sorted(self.keys())
+
+    def __repr__(self) -> str:
+        return f"PiecewiseLinear({dict.__repr__(self)})"
+
+
+_TIME_KEY = r"^[+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$"
+"""A valid schedule key as text (YAML mapping keys are read as text), for the JSON Schema."""
+
+
+def _time_key(key: Any) -> float | None:
+    """``key`` as a number if it is one or spells one (``"1998"``), else ``None``."""
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int | float):
+        return float(key)
+    if isinstance(key, str):
+        try:
+            return float(key)
+        except ValueError:
+            return None
+    return None
+
+
+def _schedule_parser(bounds: Bounds):  # type: ignore[no-untyped-def]
+    def parse(value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value  # not a mapping: pydantic reports the type
+        if not value:
+            raise ValueError("a schedule needs at least one point, e.g. {1998: 0.1, 2003: 0.95}")
+        points: dict[float, float] = {}
+        for key, raw in value.items():
+            time = _time_key(key)
+            if time is None or not math.isfinite(time) or time < 0:
+                raise ValueError(f"schedule keys must be days (>= 0) or years, got {key!r}")
+            if time in points:
+                raise ValueError(f"time {time:g} is given twice in the schedule")
+            if isinstance(raw, bool) or not isinstance(raw, int | float):
+                got = "a mapping" if isinstance(raw, Mapping | _Dist) else repr(raw)
+                raise ValueError(f"value at {time:g} must be a plain number (not a distribution), got {got}")
+            number = float(raw)
+            if not math.isfinite(number):
+                raise ValueError(f"value at {time:g} must be a finite number, got {number}")
+            if not bounds.low <= number <= bounds.high:
+                raise ValueError(f"value at {time:g} must be {bounds.describe()}, got {number:g}")
+            if bounds.integer and number != math.floor(number):
+                raise ValueError(f"value at {time:g} must be a whole number, got {number:g}")
+            points[time] = number
+        return points
+
+    return parse
+
+
+def _schedule_schema(bounds: Bounds) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "A schedule: {time: value} points interpolated linearly, constant outside them. "
+        "Times are days since the start, or calendar years when horizon.start_year is set.",
+        "minProperties": 1,
+        "propertyNames": {"pattern": _TIME_KEY},
+        "additionalProperties": _number_schema(bounds),
+    }
+
+
+def schedule(bounds: Bounds) -> Any:
+    """The annotated type of a ``{time: value}`` schedule whose values lie within ``bounds``."""
+    return Annotated[
+        dict[float, float],
+        BeforeValidator(_schedule_parser(bounds)),
+        AfterValidator(PiecewiseLinear),
+        WithJsonSchema(_schedule_schema(bounds)),
+    ]
+
+
 def param(bounds: Bounds) -> Any:
-    """The annotated type of a numeric field that may also be a distribution."""
+    """The annotated type of a numeric field that may also be a distribution or a schedule."""
     return Annotated[
         Annotated[float, Tag("number"), WithJsonSchema(_number_schema(bounds))]
-        | Annotated[Distribution, Tag("distribution")],
+        | Annotated[Distribution, Tag("distribution")]
+        | Annotated[schedule(bounds), Tag("schedule")],
         Discriminator(_param_tag),
         BeforeValidator(_reject_bool),
         AfterValidator(_checker(bounds)),
@@ -142,33 +279,14 @@ Rate = param(Bounds(0.0, 1e12, "a rate"))
 Share = Probability
 
 
-def _check_schedule(value: dict[float, float]) -> dict[float, float]:
-    if not value:
-        raise ValueError("a schedule needs at least one point, e.g. {1998: 0.1, 2003: 0.95}")
-    for key, share in value.items():
-        if not math.isfinite(key) or key < 0:
-            raise ValueError(f"schedule keys must be days (>= 0) or years, got {key}")
-        if not 0.0 <= share <= 1.0:
-            raise ValueError(f"schedule shares must be between 0 and 1, got {share:g} at {key:g}")
-    return dict(sorted(value.items()))
+Schedule = Probability
+"""A share that may change over time. Every :func:`param` field now takes a schedule; this
+name is kept for the fields that always did (adoption of countermeasures, submission modes)."""
 
-
-def _schedule_tag(value: Any) -> str:
-    return "schedule" if isinstance(value, dict) and "dist" not in value else "share"
-
-
-Schedule = Annotated[
-    Annotated[Probability, Tag("share")]
-    | Annotated[
-        dict[float, Annotated[float, BeforeValidator(_reject_bool)]],
-        AfterValidator(_check_schedule),
-        Tag("schedule"),
-    ],
-    Discriminator(_schedule_tag),
-]
-"""A share that may change over time: a number (or distribution), or ``{time: share}`` points
-interpolated linearly (constant before the first and after the last point)."""
-
+# Durations that fix the world's timeline stay plain numbers, never schedules: the engine
+# schedules events from them when a run starts (campaign sends, a strategy's reassessments,
+# new bot variants and their signature lag, blacklist listings, hit-and-run bots vanishing),
+# and the horizon and ledger step are the timeline itself.
 Days = number(Bounds(0.0, 1e6, "a duration in days"))
 Hours = number(Bounds(1e-6, 1e6, "a duration in hours"))
 
@@ -181,22 +299,26 @@ def bounds_of(metadata: list[Any]) -> Bounds | None:
     return None
 
 
-ParamValue = float | _Dist
+ParamValue = float | _Dist | PiecewiseLinear
 """What a :data:`Probability`, :data:`Money`, … field holds after validation."""
 
 __all__ = [
     "Bounds",
     "Count",
+    "DAYS_PER_YEAR",
     "Days",
     "Distribution",
     "Hours",
     "MAX_COUNT",
     "Money",
     "ParamValue",
+    "PiecewiseLinear",
     "Probability",
     "Rate",
+    "Schedule",
     "Share",
     "bounds_of",
     "number",
     "param",
+    "schedule",
 ]

@@ -6,15 +6,23 @@ ignored setting. Every field has a description: it becomes the JSON Schema's doc
 
 Money is in the scenario's currency (``market.currency``); durations are in days or hours
 as the field name says; rates are per day unless the name says otherwise.
+
+A numeric parameter is a number, a distribution or a schedule ``{time: value}``
+(:mod:`.params`). Durations typed ``Days`` or ``Hours`` (the horizon, a campaign's timing, a
+strategy's reaction and quitting delays, antivirus variants and signature lag, blacklist
+listing delay, hit-and-run lifetime) take plain numbers only: the engine schedules events from
+them when a run starts. ``events`` change parameters at given times (:mod:`.events`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .params import Count, Days, Hours, Money, Probability, Rate, Schedule
+from .errors import Issue, dotted_path, issues_error
+from .params import DAYS_PER_YEAR, Count, Days, Hours, Money, PiecewiseLinear, Probability, Rate, Schedule
 
 
 class Model(BaseModel):
@@ -39,7 +47,8 @@ class Horizon(Model):
         ge=1970,
         le=2100,
         description="Calendar year at the start (e.g. 1998.0). When given, the keys of "
-        "adoption schedules are calendar years; otherwise they are days since the start.",
+        "schedules are calendar years and events may give a `year`; otherwise schedule keys "
+        "are days since the start.",
     )
 
 
@@ -421,6 +430,67 @@ class LegitimateMail(Model):
     messages_per_day: Count = Field(0.0, description="Legitimate messages per day.")
 
 
+MAX_EVENTS = 1000
+"""Most events a scenario may list (each is validated by validating the scenario it makes)."""
+
+
+class Event(Model):
+    """A change at a given time: from then on, the scenario has these parameters.
+
+    An event sets parameters the way ``--set`` does; it cannot change the world's structure
+    (spammers, channels, horizon, engine, currency, campaigns' timing).
+    """
+
+    day: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Days since the start when the event happens. Give this or `year`."
+    )
+    year: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        description=f"Calendar year when the event happens, e.g. 2010.2 (needs horizon.start_year; "
+        f"{DAYS_PER_YEAR} days per year). Give this or `day`.",
+    )
+    set: dict[str, Any] = Field(
+        description="Parameters the event sets, by dotted path as with `--set`, e.g. "
+        "{countermeasures.op25b.adoption: 0.9, spammers.overseas.budget: 0}.",
+        json_schema_extra={"minProperties": 1, "propertyNames": {"pattern": r"^[^.]+(\.[^.]+)*$"}},
+    )
+    note: str = Field("", max_length=500, description="What the event is, e.g. 'Rustock botnet taken down'.")
+
+    @field_validator("set")
+    @classmethod
+    def _sets_something(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError("an event sets at least one parameter, e.g. {countermeasures.op25b.adoption: 0.9}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_time(self) -> Event:
+        if (self.day is None) == (self.year is None):
+            raise ValueError("give exactly one of day or year")
+        return self
+
+    def day_since_start(self, start_year: float | None) -> float:
+        """When the event happens, in days since the start.
+
+        Parameters
+        ----------
+        start_year
+            ``horizon.start_year`` of the scenario (needed if the event gives ``year``).
+
+        Raises
+        ------
+        ValueError
+            If the event gives ``year`` and ``start_year`` is None.
+        """
+        if self.day is not None:
+            return self.day
+        assert self.year is not None
+        if start_year is None:
+            raise ValueError("`year` needs horizon.start_year; without it, give `day` (days since the start)")
+        return (self.year - start_year) * DAYS_PER_YEAR
+
+
 class Scenario(Model):
     """A complete spamsim scenario."""
 
@@ -442,6 +512,12 @@ class Scenario(Model):
     legitimate_mail: LegitimateMail = Field(
         default_factory=lambda: LegitimateMail(), description="Legitimate mail volume."
     )
+    events: list[Event] = Field(
+        default_factory=list,
+        max_length=MAX_EVENTS,
+        description="Changes at given times (a takedown, a law, a new policy), applied in time order. "
+        "Each sets parameters by dotted path as `--set` does.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -457,15 +533,21 @@ class Scenario(Model):
                     f"spammer {spammer.name!r} uses channel(s) {', '.join(missing)} that "
                     f"`channels` does not define (defined: {', '.join(sorted(present)) or 'none'})"
                 )
-        if self.horizon.start_year is None:
-            for name in self.countermeasures.names():
-                for value in _schedules(getattr(self.countermeasures, name)):
-                    keys = list(value) if isinstance(value, dict) else []
-                    if keys and all(isinstance(k, float) for k in keys) and max(keys) > 1900:
-                        raise ValueError(
-                            f"countermeasures.{name}: schedule keys look like years; set "
-                            "horizon.start_year (keys are days since the start otherwise)"
-                        )
+        issues = [
+            Issue(path, dotted_path(path), message)
+            for path, value in schedules(self)
+            if (message := _schedule_keys_problem(value, self.horizon.start_year))
+        ]
+        if issues:
+            raise issues_error(issues)
+        return self
+
+    @model_validator(mode="after")
+    def _events_apply(self) -> Scenario:
+        if self.events:
+            from .events import check_events  # events.py builds scenarios: import it late
+
+            check_events(self)
         return self
 
     @property
@@ -483,12 +565,46 @@ class Scenario(Model):
         return max(1, math.ceil(self.horizon_days * 24.0 / self.horizon.step_hours - 1e-9))
 
 
-def _schedules(model: BaseModel) -> list[Any]:
-    found: list[Any] = []
+def schedules(model: BaseModel) -> Iterator[tuple[tuple[str | int, ...], PiecewiseLinear]]:
+    """Every schedule in ``model`` (a scenario or part of one) with its path, events excepted.
+
+    Yields
+    ------
+    tuple
+        ``(path, schedule)``; ``path`` is field names and list indices, e.g.
+        ``("countermeasures", "op25b", "adoption")``.
+    """
     for name in type(model).model_fields:
-        value = getattr(model, name)
-        if isinstance(value, BaseModel):
-            found.extend(_schedules(value))
-        else:
-            found.append(value)
-    return found
+        if name != "events":  # an event's values are checked on the scenario it makes
+            yield from _schedules_in(getattr(model, name), (name,))
+
+
+def _schedules_in(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], PiecewiseLinear]]:
+    if isinstance(value, PiecewiseLinear):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _schedules_in(getattr(value, name), (*path, name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _schedules_in(item, (*path, i))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _schedules_in(item, (*path, key))
+
+
+YEARS = (1900.0, 2100.0)
+"""Schedule keys in this range read as calendar years; keys below it as days since the start."""
+
+
+def _schedule_keys_problem(value: PiecewiseLinear, start_year: float | None) -> str | None:
+    times = value.breakpoints()
+    # Days can exceed 1900 in a long run ({0: 0.1, 5000: 0.9}); only all-year keys are years.
+    if start_year is None and YEARS[0] <= min(times) and max(times) <= YEARS[1]:
+        return "schedule keys look like years; set horizon.start_year (keys are days since the start otherwise)"
+    if start_year is not None and min(times) < YEARS[0]:
+        return (
+            f"schedule key {min(times):g} looks like a day; with horizon.start_year set, keys are "
+            "calendar years (e.g. 2005.5)"
+        )
+    return None

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem
+from .errors import Problem, dotted_path
 
 MAX_NODES = 200_000
 """Most YAML nodes (after expanding aliases) a scenario may contain."""
@@ -156,7 +156,7 @@ def _build(
                     source,
                     mark.line,
                     mark.column,
-                    ".".join(map(str, path)),
+                    dotted_path(path),
                     f"document too large: more than {MAX_NODES:,} values after expanding aliases (an alias bomb?)",
                 )
             ]
@@ -168,7 +168,7 @@ def _build(
                     source,
                     mark.line,
                     mark.column,
-                    ".".join(map(str, path[:8])) + "…",
+                    dotted_path(path[:8]) + "…",
                     f"document nested deeper than {MAX_DEPTH} levels",
                 )
             ]
@@ -179,7 +179,7 @@ def _build(
             loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
         except yaml.MarkedYAMLError as exc:
             m = _mark(source, exc.problem_mark)
-            problems.append(Problem(source, m.line, m.column, ".".join(map(str, path)), str(exc.problem)))
+            problems.append(Problem(source, m.line, m.column, dotted_path(path), str(exc.problem)))
             return {}
         if node.tag != "tag:yaml.org,2002:map":
             problems.append(_tag_problem(source, mark, path, node.tag))
@@ -193,7 +193,7 @@ def _build(
                         source,
                         key_mark.line,
                         key_mark.column,
-                        ".".join(map(str, path)),
+                        dotted_path(path),
                         "mapping keys must be plain names",
                     )
                 )
@@ -207,7 +207,7 @@ def _build(
                         source,
                         key_mark.line,
                         key_mark.column,
-                        ".".join(map(str, child)),
+                        dotted_path(child),
                         f"duplicate key (first given on line {first.line})",
                     )
                 )
@@ -229,7 +229,7 @@ def _build(
         problems.append(_tag_problem(source, mark, path, node.tag))
         return None
     except (ValueError, OverflowError) as exc:
-        problems.append(Problem(source, mark.line, mark.column, ".".join(map(str, path)), str(exc)))
+        problems.append(Problem(source, mark.line, mark.column, dotted_path(path), str(exc)))
         return None
     if not isinstance(value, str | int | float | bool | type(None)):
         # Safe tags such as !!binary, !!timestamp or !!set make bytes, dates and sets:
@@ -239,7 +239,7 @@ def _build(
                 source,
                 mark.line,
                 mark.column,
-                ".".join(map(str, path)),
+                dotted_path(path),
                 f"unsupported value of type {type(value).__name__}",
             )
         )
@@ -252,6 +252,6 @@ def _tag_problem(source: str, mark: Mark, path: Path, tag: str) -> Problem:
         source,
         mark.line,
         mark.column,
-        ".".join(map(str, path)),
+        dotted_path(path),
         f"YAML tag {tag!r} is not allowed: scenario files are data, never code",
     )

@@ -1,4 +1,4 @@
-"""What every channel does: offer capacity, route a batch, charge for it, evolve."""
+"""What every channel does: offer capacity over an interval, route mail, charge for it, evolve."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass
 class Route:
-    """What happened to one spammer's batch in one channel and step.
+    """What happened to one spammer's mail in one channel over one interval.
 
     ``attempted = sum(blocked_by.values()) + delivered`` always holds.
     """
@@ -38,52 +38,69 @@ class Route:
 class Channel:
     """Base of all channels.
 
-    A channel is built from its scenario section (``spec``) and the per-replication values
-    drawn for it (``values``). Each step the world asks for its ``capacity``, routes each
-    spammer's share through it (``route``), charges the spammer (``cost``), and finally
-    lets it evolve (``end_step``: populations, listings).
+    For every interval between two events the world asks a channel for its ``capacity``
+    over the interval (a closed form given its state at the interval's start), routes each
+    spammer's share through it (``route``: which countermeasure stopped how many), charges
+    the spammer (``cost``), then lets the channel ``evolve`` to the interval's end with draws
+    that are exact for any interval length; at each step end it ``record``s its state.
+
+    Parameters come from ``world.values`` at the time of the call (``values``), so a
+    scheduled event or a piecewise-linear schedule changes them without the channel knowing.
     """
 
     name: str = "channel"
+    per_spammer_capacity = False
+    """True if ``capacity`` is each spammer's own (shape ``[spammer, rep]``), not a shared pool."""
 
-    def __init__(self, world: World, index: int, spec: Any, values: Any):
+    def __init__(self, world: World, index: int):
         self.world = world
         self.index = index
-        self.spec = spec
-        self.values = values
 
-    # Streams: one per (channel, spammer) for routing, one per channel for its population.
-    def rng(self, step: int, spammer: str | None = None) -> np.random.Generator:
-        key = f"channel:{self.name}" + (f":{spammer}" if spammer is not None else ":population")
-        return self.world.streams.generator(key, step)
+    @property
+    def spec(self) -> Any:
+        """The channel's scenario section (as of the latest scheduled event)."""
+        return getattr(self.world.scenario.channels, self.name)
+
+    @property
+    def values(self) -> Any:
+        """The channel's drawn parameter values (as of the latest scheduled event)."""
+        return getattr(self.world.values.channels, self.name)
+
+    def num(self, value: Any) -> float | np.ndarray:
+        """A parameter at the current time (see :meth:`World.num`)."""
+        return self.world.num(value)
+
+    # One stream per stage, channel and spammer (and the channel's population), so that a
+    # switch changes only the draws of the stage it touches.
+    def rng(self, stage: str, spammer: str | None = None) -> np.random.Generator:
+        key = f"{stage}:{self.name}" + (f":{spammer}" if spammer is not None else "")
+        return self.world.streams.generator(key, self.world.step)
 
     def binomial(self, rng: np.random.Generator, n: np.ndarray, p: Any) -> np.ndarray:
         return binomial(rng, n, p, self.world.exact)
 
-    def blacklisted(
-        self, route: Route, rng: np.random.Generator, remaining: np.ndarray, listed: Any, step: int
-    ) -> np.ndarray:
+    def blacklisted(self, route: Route, spammer: str, remaining: np.ndarray, listed: Any) -> np.ndarray:
         """Reject the share of ``remaining`` sent from listed addresses to receivers using DNSBLs."""
-        blacklists = self.world.countermeasure("blacklists")
-        if blacklists is None:
+        if self.world.countermeasure("blacklists") is None:
             return remaining
-        p = np.asarray(listed) * self.world.share("blacklists", "adoption", step)
-        return route.block("blacklists", remaining, self.binomial(rng, remaining, p))
+        p = np.asarray(listed) * self.world.share("blacklists", "adoption")
+        return route.block("blacklists", remaining, self.binomial(self.rng("blacklists", spammer), remaining, p))
 
-    per_spammer_capacity = False
-    """True if ``capacity`` is each spammer's own (shape ``[spammer, rep]``), not a shared pool."""
-
-    def capacity(self, step: int) -> np.ndarray:
-        """Messages the channel can carry in ``step``: for all spammers together (``[rep]``),
-        or per spammer (``[spammer, rep]``) when ``per_spammer_capacity``."""
+    def capacity(self, start: float, end: float) -> np.ndarray:
+        """Messages the channel can carry in ``[start, end)``: for all spammers together
+        (``[rep]``), or per spammer (``[spammer, rep]``) when ``per_spammer_capacity``."""
         return np.full(self.world.size, np.inf)
 
-    def route(self, spammer: int, attempted: np.ndarray, step: int) -> Route:
+    def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
+        """Route ``attempted`` messages sent over ``[start, start + busy]`` hours."""
         raise NotImplementedError
 
-    def cost(self, spammer: int, attempted: np.ndarray, step: int) -> np.ndarray:
-        """What using the channel for ``attempted`` messages in ``step`` costs the spammer."""
+    def cost(self, spammer: int, attempted: np.ndarray, start: float, end: float) -> np.ndarray:
+        """What using the channel for ``attempted`` messages in ``[start, end)`` costs the spammer."""
         return np.zeros(self.world.size)
 
-    def end_step(self, step: int, attempted_total: np.ndarray) -> None:
-        """Evolve the channel's state at the end of ``step`` (populations, listings)."""
+    def evolve(self, start: float, end: float, used: np.ndarray) -> None:
+        """Move the channel's state from ``start`` to ``end`` (``used``: mail went through it)."""
+
+    def record(self, step: int) -> None:
+        """Write the channel's state at the end of ``step`` to the ledger."""

@@ -2,57 +2,68 @@
 
 Mail goes through legitimate submission servers with valid credentials, so sender
 authentication does not stop it; per-account rate limits (``rate_limiting``) do, for the
-part of the spammer's pace above the limit. New credentials are stolen as a Poisson process;
-each account is detected and locked out with probability ``1 - exp(-lockout * dt)`` per step.
+part of the spammer's pace above the limit. New credentials are stolen as a Poisson process
+(``theft_per_day``) and each account is locked out after an exponential time (rate
+``lockout_rate_per_day``). Over ``t`` days an account survives with ``exp(-l t)`` and the
+accounts stolen meanwhile that are still usable at the end are Poisson with mean
+``theft (1 - exp(-l t)) / l`` — exact for any interval, so the population's law does not
+depend on the step length; it settles at ``theft / lockout``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..sampling import binomial, survival_in_step
-from ..values import as_array
+from ..flows import mean_decay
+from ..sampling import binomial
 from .base import Channel, Route
 
 
 class CompromisedAccounts(Channel):
     name = "compromised_accounts"
 
-    def __init__(self, world, index, spec, values):  # type: ignore[no-untyped-def]
-        super().__init__(world, index, spec, values)
-        self.accounts = np.round(as_array(values.initial_accounts, world.size))
+    def __init__(self, world, index):  # type: ignore[no-untyped-def]
+        super().__init__(world, index)
+        self.accounts = np.round(world.array(self.values.initial_accounts)).astype(np.int64)
+        self._account_hours = np.zeros(world.size)
 
-    def capacity(self, step: int) -> np.ndarray:
-        pace = as_array(self.values.sends_per_account_hour, self.world.size)
-        return self.accounts * pace * self.world.step_hours
+    def _rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Theft and lockout per hour."""
+        return self.num(self.values.theft_per_day) / 24.0, self.num(self.values.lockout_rate_per_day) / 24.0
 
-    def route(self, spammer: int, attempted: np.ndarray, step: int) -> Route:
-        rng = self.rng(step, self.world.spammers[spammer].name)
+    def capacity(self, start: float, end: float) -> np.ndarray:
+        hours = end - start
+        theft, lockout = self._rates()
+        survive = mean_decay(lockout, hours)  # mean of exp(-l t) over the interval
+        # E[account-hours] = A * t * m(l, t) + theft * (t - t * m(l, t)) / l  (l -> 0: theft t^2 / 2)
+        stolen = np.where(lockout * hours > 1e-8, theft * hours * (1 - survive) / np.maximum(lockout, 1e-300), theft * hours * hours / 2)
+        self._account_hours = self.accounts * hours * survive + stolen
+        return self._account_hours * self.num(self.values.sends_per_account_hour)
+
+    def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
         route = Route(attempted=attempted, delivered=attempted, arriving=attempted)
         limiting = self.world.countermeasure("rate_limiting")
         if limiting is not None:
-            pace = as_array(self.values.sends_per_account_hour, self.world.size)
-            limit = as_array(limiting.messages_per_account_hour, self.world.size)
+            pace = self.num(self.values.sends_per_account_hour)
+            limit = self.num(limiting.messages_per_account_hour)
             over = np.clip(1.0 - limit / np.maximum(pace, 1e-300), 0.0, 1.0)
+            rng = self.rng("rate_limiting", self.world.spammers[spammer].name)
             route.delivered = route.block("rate_limiting", attempted, self.binomial(rng, attempted, over))
         route.arriving = route.delivered
         return route
 
-    def cost(self, spammer: int, attempted: np.ndarray, step: int) -> np.ndarray:
-        pace = as_array(self.values.sends_per_account_hour, self.world.size)
+    def cost(self, spammer: int, attempted: np.ndarray, start: float, end: float) -> np.ndarray:
+        pace = self.num(self.values.sends_per_account_hour)
         account_hours = attempted / np.maximum(pace, 1e-300)
-        return account_hours / 24.0 * as_array(self.values.cost_per_account_day, self.world.size)
+        return account_hours / 24.0 * self.num(self.values.cost_per_account_day)
 
-    def end_step(self, step: int, attempted_total: np.ndarray) -> None:
-        # Populations always move in batches: exact mode checks the per-message pipeline.
-        rng = self.rng(step)
-        dt = self.world.step_hours / 24.0
-        size = self.world.size
-        stolen = rng.poisson(as_array(self.values.theft_per_day, size) * dt)
-        lockout = as_array(self.values.lockout_rate_per_day, size)
-        locked = binomial(rng, self.accounts.astype(np.int64), 1.0 - np.exp(-lockout * dt))
-        # Accounts stolen during the step face lockout for part of it, so the population
-        # settles at theft / lockout whatever the step length.
-        stolen = binomial(rng, stolen.astype(np.int64), survival_in_step(lockout * dt))
-        self.accounts = self.accounts + stolen - locked
+    def evolve(self, start: float, end: float, used: np.ndarray) -> None:
+        hours = end - start
+        theft, lockout = self._rates()
+        rng = self.rng("population")
+        kept = binomial(rng, self.accounts, np.exp(-lockout * hours))
+        mean_new = np.where(lockout * hours > 1e-8, theft * -np.expm1(-lockout * hours) / np.maximum(lockout, 1e-300), theft * hours)
+        self.accounts = kept + rng.poisson(mean_new)
+
+    def record(self, step: int) -> None:
         self.world.ledger.set_world("accounts", step, self.accounts)

@@ -4,56 +4,99 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..flows import mean_decay
 from ..sampling import binomial
-from ..values import as_array
 from .base import Channel, Route
 
 
 class OpenRelays(Channel):
     """A population of relays the spammers discover by scanning.
 
-    Spammers spread their relay volume over the relays they know. A relay whose operator
-    adopted open relay prevention (share ``adoption(t)``) refuses: those messages are
-    blocked by ``open_relay_prevention``. Relays in use get listed on DNSBLs after
-    ``listing_delay_hours``; newly discovered relays are not listed yet, which dilutes the
-    listed share.
+    Each unknown relay is found after an exponential time (``discovery_per_day`` is the
+    share found per day), so over ``x`` hours the known count grows as
+    ``K(x) = K + U (1 - exp(-h x))`` with ``U`` unknown relays and ``h`` the hourly hazard.
+    Spammers spread their relay mail evenly over the relays they know. Once relay mail has
+    flowed, every known relay is listed an exponential delay (mean ``listing_delay_hours``)
+    after it starts being used, so the listed count obeys ``dL/dt = (K(t) - L) / delay`` —
+    linear, with the closed form used below. A relay whose operator adopted open relay
+    prevention (share ``adoption(t)``) refuses: those messages are blocked by
+    ``open_relay_prevention``.
     """
 
     name = "open_relays"
 
-    def __init__(self, world, index, spec, values):  # type: ignore[no-untyped-def]
-        super().__init__(world, index, spec, values)
+    def __init__(self, world, index):  # type: ignore[no-untyped-def]
+        super().__init__(world, index)
         size = world.size
-        self.count = np.round(as_array(values.count, size))
-        self.known = np.round(self.count * as_array(values.initially_known, size))
+        self.count = np.round(world.array(self.values.count))
+        self.known = np.round(self.count * world.array(self.values.initially_known))
         self.listed = np.zeros(size)
+        """Listed share of known relays."""
+        self.in_use = np.zeros(size, dtype=bool)
+        """Relay mail has flowed, so the relays' listing clocks run."""
 
-    def capacity(self, step: int) -> np.ndarray:
-        rate = as_array(self.values.capacity_per_hour, self.world.size)
-        return self.known * rate * self.world.step_hours
+    def _hazard_per_hour(self) -> np.ndarray:
+        found = np.clip(self.num(self.values.discovery_per_day), 0.0, 1.0 - 1e-12)
+        return -np.log1p(-found) / 24.0
 
-    def route(self, spammer: int, attempted: np.ndarray, step: int) -> Route:
-        rng = self.rng(step, self.world.spammers[spammer].name)
+    def _known_integral(self, hours: np.ndarray | float) -> np.ndarray:
+        """Expected relay-hours known over the next ``hours`` (a closed form)."""
+        unknown = self.count - self.known
+        h = self._hazard_per_hour()
+        return (self.known + unknown) * hours - unknown * hours * mean_decay(h, hours)
+
+    def _listed_integral(self, hours: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """Expected listed relay-hours over the next ``hours`` and the listed count at its end.
+
+        With ``g = 1/delay``: ``L(x) = (K + U) - A exp(-g x) - B exp(-h x)`` where
+        ``A = K - L0 + U h / (h - g)`` and ``B = -U g / (h - g)``.
+        """
+        blacklists = self.world.countermeasure("blacklists")
+        g = 1.0 / float(blacklists.listing_delay_hours) if blacklists is not None else 0.0
+        k0, u = self.known, self.count - self.known
+        h = self._hazard_per_hour()
+        h = np.where(np.abs(h - g) < 1e-9 * max(g, 1e-12), h * (1 + 1e-6) + 1e-12, h)
+        a = k0 - self.listed * k0 + u * h / (h - g)
+        b = -u * g / (h - g)
+        x = np.asarray(hours, dtype=float)
+        integral = (k0 + u) * x - a * x * mean_decay(g, x) - b * x * mean_decay(h, x)
+        at_end = (k0 + u) - a * np.exp(-g * x) - b * np.exp(-h * x)
+        return integral, at_end
+
+    def capacity(self, start: float, end: float) -> np.ndarray:
+        return self.num(self.values.capacity_per_hour) * self._known_integral(end - start)
+
+    def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
+        name = self.world.spammers[spammer].name
         route = Route(attempted=attempted, delivered=attempted, arriving=attempted)
         remaining = attempted
         if self.world.countermeasure("open_relay_prevention") is not None:
-            closed = self.world.share("open_relay_prevention", "adoption", step)
+            closed = self.world.share("open_relay_prevention", "adoption")
+            rng = self.rng("open_relay_prevention", name)
             remaining = route.block("open_relay_prevention", remaining, self.binomial(rng, remaining, closed))
         route.arriving = remaining
-        route.delivered = self.blacklisted(route, rng, remaining, self.listed, step)
+        if self.world.countermeasure("blacklists") is not None:
+            listed_hours, _ = self._listed_integral(busy)
+            known_hours = self._known_integral(busy)
+            at_start = self.listed
+            share = np.where(busy > 0, listed_hours / np.maximum(known_hours, 1e-300), at_start)
+            share = np.where(self.in_use | (attempted > 0), share, 0.0)
+            route.delivered = self.blacklisted(route, name, remaining, np.clip(share, 0.0, 1.0))
         return route
 
-    def end_step(self, step: int, attempted_total: np.ndarray) -> None:
-        # Populations always move in batches: exact mode checks the per-message pipeline.
-        rng = self.rng(step)
-        days = self.world.step_hours / 24.0
-        p_find = 1.0 - (1.0 - as_array(self.values.discovery_per_day, self.world.size)) ** days
-        found = binomial(rng, (self.count - self.known).astype(np.int64), p_find)
-        before = self.known
-        self.known = self.known + found
-        self.listed = np.where(self.known > 0, self.listed * before / np.maximum(self.known, 1), 0.0)
+    def evolve(self, start: float, end: float, used: np.ndarray) -> None:
+        hours = end - start
+        self.in_use |= used
         if self.world.countermeasure("blacklists") is not None:
-            delay = float(self.world.countermeasure("blacklists").listing_delay_hours)  # type: ignore[union-attr]
-            growth = 1.0 - np.exp(-self.world.step_hours / delay)
-            self.listed = np.where(attempted_total > 0, self.listed + (1 - self.listed) * growth, self.listed)
+            _, listed_end = self._listed_integral(hours)
+            known_end = self.known + (self.count - self.known) * -np.expm1(-self._hazard_per_hour() * hours)
+            share = np.clip(listed_end / np.maximum(known_end, 1e-300), 0.0, 1.0)
+            self.listed = np.where(self.in_use, share, 0.0)
+        # Each unknown relay is found independently: a binomial with the exact probability
+        # over the interval, whatever its length.
+        p_find = -np.expm1(-self._hazard_per_hour() * hours)
+        found = binomial(self.rng("population"), (self.count - self.known).astype(np.int64), p_find)
+        self.known = self.known + found
+
+    def record(self, step: int) -> None:
         self.world.ledger.set_world("relays_known", step, self.known)

@@ -4,47 +4,49 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..values import as_array
+from ..flows import mean_listed
 from .base import Channel, Route
 
 
 class OwnServer(Channel):
-    """Each spammer runs its own server; its address gets listed after a delay of abuse.
+    """Each spammer runs its own server; its addresses get listed after a delay.
 
-    The listed share of a spammer's sending addresses grows while it sends:
-    ``listed += (1 - listed) * (1 - exp(-hours / listing_delay_hours))``.
+    Each sending address is listed an exponentially distributed delay (mean
+    ``blacklists.listing_delay_hours``) after its first message, so ``t`` hours after the
+    server's first message the listed share is ``1 - exp(-t / delay)``, whether or not mail
+    flowed in between. Mail sent over ``[s, s + busy]`` meets the mean of that share over
+    the window (closed form in :func:`~spamsim.model.flows.mean_listed`).
     """
 
     name = "own_server"
     per_spammer_capacity = True  # each spammer runs its own server
 
-    def __init__(self, world, index, spec, values):  # type: ignore[no-untyped-def]
-        super().__init__(world, index, spec, values)
-        self.listed = np.zeros((len(world.scenario.spammers), world.size))
+    def __init__(self, world, index):  # type: ignore[no-untyped-def]
+        super().__init__(world, index)
+        self.first_message = np.full((len(world.scenario.spammers), world.size), np.inf)
+        """Hours of each spammer's first message through its server (inf: none yet)."""
 
-    def capacity(self, step: int) -> np.ndarray:
+    def capacity(self, start: float, end: float) -> np.ndarray:
         n = len(self.world.spammers)
         if self.spec.capacity_per_hour is None:
             return np.full((n, self.world.size), np.inf)
-        per_server = as_array(self.values.capacity_per_hour, self.world.size) * self.world.step_hours
+        per_server = self.num(self.values.capacity_per_hour) * (end - start)
         return np.broadcast_to(per_server, (n, self.world.size))
 
-    def route(self, spammer: int, attempted: np.ndarray, step: int) -> Route:
-        rng = self.rng(step, self.world.spammers[spammer].name)
+    def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
         route = Route(attempted=attempted, delivered=attempted, arriving=attempted)
-        route.delivered = self.blacklisted(route, rng, attempted, self.listed[spammer], step)
-        return route
-
-    def cost(self, spammer: int, attempted: np.ndarray, step: int) -> np.ndarray:
-        daily = as_array(self.values.cost_per_day, self.world.size)
-        return np.where(attempted > 0, daily * self.world.step_hours / 24.0, 0.0)
-
-    def end_step(self, step: int, attempted_total: np.ndarray) -> None:
+        first = self.first_message[spammer] = np.where(attempted > 0, np.minimum(self.first_message[spammer], start), self.first_message[spammer])
         blacklists = self.world.countermeasure("blacklists")
         if blacklists is None:
-            return
-        delay = float(self.world.countermeasure("blacklists").listing_delay_hours)  # type: ignore[union-attr]
-        growth = 1.0 - np.exp(-self.world.step_hours / delay)
-        for p in range(len(self.world.spammers)):
-            sent = self.world.ledger.flows["attempted"][step, p, self.index] > 0
-            self.listed[p] = np.where(sent, self.listed[p] + (1 - self.listed[p]) * growth, self.listed[p])
+            return route
+        since = np.where(np.isfinite(first), start - first, 0.0)
+        listed = mean_listed(np.zeros_like(since), float(blacklists.listing_delay_hours), since, busy)
+        route.delivered = self.blacklisted(route, self.world.spammers[spammer].name, attempted, listed)
+        return route
+
+    def cost(self, spammer: int, attempted: np.ndarray, start: float, end: float) -> np.ndarray:
+        # Rent is paid per hour of the campaign while the server is part of the spammer's mix.
+        owner = self.world.spammers[spammer]
+        hours = owner.campaign_hours_in(start, end)
+        in_use = owner.active & (owner.mix[self.index] > 0)
+        return np.where(in_use, self.num(self.values.cost_per_day) * hours / 24.0, 0.0)
