@@ -222,11 +222,8 @@ def test_japan_2011_every_countermeasure_matters(japan_baseline, switch):
     assert lo > 0, (switch, mean, lo)
 
 
-def test_timeline_channels_take_turns_and_runs_fast():
-    start = time.perf_counter()
+def test_timeline_channels_take_turns():
     r = run("timeline.yaml", 20)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10, f"20 replications of 15 years of weekly steps took {elapsed:.1f} s"
     assert r.scenario.n_steps == 783  # 5475 days / 7, the last week partial
     ts = r.timeseries
     ts = ts.assign(year=(1998 + ts["day"] / 365.25).astype(int))
@@ -244,24 +241,11 @@ def test_timeline_channels_take_turns_and_runs_fast():
     assert adoption.loc[2003, "bots"] > 3 * adoption.loc[1998, "bots"]  # botnets grow
 
 
-def _best_time(scenario: object, reps: int, tries: int = 2) -> float:
-    best = float("inf")
-    for _ in range(tries):
-        start = time.perf_counter()
-        ss.run(scenario, reps=reps, seed=SEED)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def test_internet_scale_volume_and_speed():
+def test_internet_scale_volume():
     scenario = ss.load(SCENARIOS / "internet-scale.yaml")
     r = ss.run(scenario, reps=20, seed=SEED)
     per_day = r.summary.loc["attempted", "mean"] / scenario.horizon_days
     assert per_day == pytest.approx(1e11, rel=0.02)  # 4.2e9 x 24 sends a day
     if "unsent" in r.summary.index:  # reported only when some capacity ran short
         assert r.summary.loc["unsent", "mean"] == 0  # a million bots carry it all
-    # The batched engine's cost does not grow with volume: the targets are < 1 s for one
-    # replication of 720 hourly steps and < 5 s for 100 (measured in-process ~0.4 s and
-    # ~0.5 s on 2 cores); best of two tries, to ignore a one-off stall of a shared machine.
-    assert _best_time(scenario, 1) < 1.0
-    assert _best_time(scenario, 100) < 5.0
+    # Its speed is a benchmark (benchmarks/run.py), not a test: tests never time the machine.

@@ -1,23 +1,33 @@
 """Closed-form expectations: the lecture's arithmetic, and the oracle the simulation is tested against.
 
 For a spammer that sends a fixed campaign through its own server (no capacity limit, no
-blacklists, no adaptation, no budget), every expected output has a closed form on the
-world's own step grid:
+blacklists, no adaptation, no budget), every expected output has a closed form in continuous
+time, on the world's own schedule of sends:
 
-* messages in step ``k``: ``m_k = sends_k * messages_per_send``;
-* P(convicted in step k | still sending) ``c_k = q_k * prosecution * reach`` with
-  ``q_k = 1 - (1 - b_k) exp(-rate_per_million * m_k / 1e6)`` and ``b_k`` the base
-  detection spread evenly over the campaign's hours;
-* still sending in step ``k``: ``A_k = prod_{j<k} (1 - c_j)`` if a conviction stops the
-  spammer, else 1;
-* ``E[revenue] = sum_k A_k m_k (1 - catch) s profit`` — the lecture's
-  ``N * prod(p) * profit`` when nothing stops the spammer;
-* ``E[fines] = fine * sum_k A_k c_k`` (or ``fine * sum_k c_k`` if it continues);
+* send ``k`` goes out at hour ``t_k`` (``start + k * 24 / sends_per_day``, inside the
+  horizon) with ``V = messages_per_send`` messages; with no capacity limit its mail leaves
+  at that instant;
+* the detection hazard accrued before send ``k`` is ``H_k = b (t_k - start) + rho V k`` with
+  ``b = -ln(1 - caught_probability) / campaign_hours`` and ``rho`` the hazard per message
+  (``detection_per_million_messages / 1e6``); detections are the events of a Poisson
+  process with that cumulative hazard (a renewal after each), and each convicts with
+  ``pi = prosecution * reach`` (``reach = 1`` at home, ``reach_abroad`` abroad), so
+  convictions are a Poisson process with hazard ``pi H``;
+* if a conviction stops the spammer, send ``k`` is sent in full with probability
+  ``exp(-pi H_k)`` and is cut inside its own hazard jump otherwise:
+  ``E[messages of send k] = V exp(-pi H_k) (1 - exp(-x)) / x`` with ``x = pi rho V``;
+  fixed costs run while the spammer is free, ``integral of exp(-pi H(t)) dt``;
+* ``E[convictions] = 1 - exp(-pi H_end)`` if a conviction stops the spammer, else
+  ``pi H_end``; ``P(convicted) = 1 - exp(-pi H_end)`` either way;
+* ``E[revenue] = E[messages] (1 - catch) s profit`` — the lecture's ``N * s * profit``
+  when nothing stops the spammer; ``E[fines] = fine * E[convictions]``;
 * ``E[profit] = E[revenue] - E[costs] - E[fines]``.
 
-Distributions enter through their means: exact for revenue and costs (products of
-independent draws), a first-order approximation where enforcement parameters are uncertain
-(``AnalyticResult.exact`` says which).
+Distributions enter through their means. That is exact where they enter linearly — revenue
+and costs are products of independent draws — and only a first-order approximation where
+they enter through the exponentials of enforcement: an uncertain enforcement parameter, or
+an uncertain volume with a volume-dependent detection hazard (``E[f(V)] != f(E[V])``).
+``AnalyticResult.exact`` says which.
 
 From the same terms follow the break-even success rate, the deterrence frontier (fine x
 probability of being caught at which expected profit is zero), the cost per sale, and the
@@ -77,6 +87,8 @@ class AnalyticResult:
     totals: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """What ``spamsim analytic --json`` prints: totals, per-spammer terms and, per spammer,
+        the deterrence frontier (``zero_profit_fine`` is null where no finite fine deters)."""
         return {
             "scenario": self.scenario.name,
             "applicable": self.applicable,
@@ -86,6 +98,13 @@ class AnalyticResult:
             "totals": {k: _finite(v) for k, v in self.totals.items()},
             "spammers": {
                 str(name): {k: _finite(v) for k, v in row.items()} for name, row in self.per_spammer.iterrows()
+            },
+            "deterrence_frontier": {
+                str(name): [
+                    {"caught_probability": _finite(p), "zero_profit_fine": _finite(fine)}
+                    for p, fine in zip(rows["caught_probability"], rows["zero_profit_fine"], strict=True)
+                ]
+                for name, rows in self.frontier.groupby("spammer", sort=False)
             },
         }
 
@@ -114,31 +133,39 @@ def applicability(scenario: Scenario) -> list[str]:
     return reasons
 
 
-def _step_grid(scenario: Scenario, spammer: Spammer) -> tuple[np.ndarray, np.ndarray]:
-    """Sends per step and campaign hours per step, exactly as the world schedules them."""
-    step_h = scenario.horizon.step_hours
-    n = scenario.n_steps
+def _send_times(scenario: Scenario, spammer: Spammer) -> np.ndarray:
+    """Hours of the spammer's sends inside the horizon, exactly as the world schedules them."""
+    c = spammer.campaign
     horizon_h = scenario.horizon_days * 24.0
+    times = c.start_day * 24.0 + np.arange(c.n_sends) * (24.0 / c.sends_per_day)
+    return times[times < horizon_h]
+
+
+def _campaign_hours(scenario: Scenario, spammer: Spammer) -> tuple[float, float]:
+    """Start and end (hours) of the campaign, clipped to the horizon as the world does."""
     c = spammer.campaign
     start_h = c.start_day * 24.0
-    end_h = min((c.start_day + c.days) * 24.0, horizon_h)
-    sends = np.zeros(n)
-    interval = 24.0 / c.sends_per_day
-    count = min(c.n_sends, int(max(0.0, horizon_h - start_h) / interval) + 1)
-    times = start_h + np.arange(count) * interval
-    times = times[times < horizon_h]
-    np.add.at(sends, np.minimum((times // step_h).astype(np.int64), n - 1), 1)
-    hours = np.array(
-        [max(0.0, min(min((k + 1) * step_h, horizon_h), end_h) - max(k * step_h, start_h)) for k in range(n)]
-    )
-    return sends, hours
+    return start_h, max(start_h, min((c.start_day + c.days) * 24.0, scenario.horizon_days * 24.0))
+
+
+def _mean_exp(rate: float, span: float) -> float:
+    """Mean of ``exp(-rate * t)`` over ``t`` in ``[0, span]`` (1 for a zero rate or span)."""
+    x = rate * span
+    return 1.0 - x / 2.0 if abs(x) < 1e-12 else -math.expm1(-x) / x
+
+
+def _volume(spammer: Spammer) -> float:
+    """Mean messages per send: a plain number is rounded down as the world rounds it."""
+    value = spammer.campaign.messages_per_send
+    return _mean(value) if isinstance(value, _Dist) else float(math.floor(float(value)))
 
 
 def _spammer_terms(scenario: Scenario, spammer: Spammer, caught_probability: float | None = None) -> dict[str, float]:
     """Expected outputs of one spammer (``caught_probability`` overrides the scenario's)."""
     market, costs, enf = scenario.market, scenario.costs, scenario.enforcement
-    sends, hours = _step_grid(scenario, spammer)
-    m = sends * _mean(spammer.campaign.messages_per_send)
+    times = _send_times(scenario, spammer)
+    n_sends = times.size
+    volume = _volume(spammer)
     filtering = scenario.countermeasures.receiver_filtering
     catch = 0.0
     if scenario.countermeasures.active("receiver_filtering") and filtering is not None:
@@ -150,30 +177,53 @@ def _spammer_terms(scenario: Scenario, spammer: Spammer, caught_probability: flo
         success = _mean(market.success_rate)
     profit = _mean(market.profit_per_sale)
 
+    # Detection hazard, as the world accrues it: the base part spread evenly over the
+    # campaign's hours, the volume part with every attempted message.
+    start_h, end_h = _campaign_hours(scenario, spammer)
+    campaign_h = max(end_h - start_h, 1e-9)
     p_caught = _mean(enf.caught_probability) if caught_probability is None else caught_probability
-    total_hours = max(hours.sum(), 1e-12)
-    base = 1.0 - (1.0 - p_caught) ** (hours / total_hours) if p_caught < 1 else (hours > 0).astype(float)
-    q = 1.0 - (1.0 - base) * np.exp(-_mean(enf.detection_per_million_messages) * m / 1e6)
+    base = -math.log1p(-min(max(p_caught, 0.0), 1.0 - 1e-12)) / campaign_h
+    per_message = _mean(enf.detection_per_million_messages) / 1e6
     reach = 1.0 if spammer.location == "domestic" else _mean(enf.reach_abroad)
-    c = q * _mean(enf.prosecution_probability) * reach if enf.enabled else np.zeros_like(q)
+    convicting = _mean(enf.prosecution_probability) * reach if enf.enabled else 0.0
+    hazard_before = base * (times - start_h) + per_message * volume * np.arange(n_sends)
+    hazard_end = base * (end_h - start_h) + per_message * volume * n_sends
+    p_convicted = -math.expm1(-convicting * hazard_end)
     if enf.on_conviction == "stop":
-        active = np.concatenate([[1.0], np.cumprod(1.0 - c)[:-1]])
+        free_at_send = np.exp(-convicting * hazard_before)
+        # A conviction inside a send's own hazard jump cuts it where the threshold lies.
+        kept = free_at_send * _mean_exp(convicting * per_message, volume)
+        # Free hours: between sends the hazard grows at the base rate only.
+        edges = np.concatenate([[start_h], np.clip(times, start_h, end_h), [end_h]])
+        after_jump = np.concatenate([[0.0], hazard_before + per_message * volume])
+        spans = np.diff(edges)
+        free_hours = float(
+            sum(
+                math.exp(-convicting * h) * span * _mean_exp(convicting * base, span)
+                for h, span in zip(after_jump, spans, strict=True)
+            )
+        )
+        messages = float(volume * kept.sum())
+        sends_paid = float(free_at_send.sum())
+        convictions = p_convicted
     else:
-        active = np.ones_like(c)
+        messages = volume * n_sends
+        sends_paid = float(n_sends)
+        free_hours = end_h - start_h
+        convictions = convicting * hazard_end
     fine = _mean(getattr(enf.fines, spammer.legal_form))
-    inbox = float((active * m).sum() * (1.0 - catch))
+    inbox = messages * (1.0 - catch)
     sales = inbox * success
     revenue = sales * profit
-    cost = float(
-        (active * m).sum() * _mean(costs.per_message)
-        + (active * sends).sum() * _mean(costs.per_send)
-        + (active * hours / 24.0).sum() * _mean(costs.fixed_per_day)
+    cost = (
+        messages * _mean(costs.per_message)
+        + sends_paid * _mean(costs.per_send)
+        + free_hours / 24.0 * _mean(costs.fixed_per_day)
     )
-    convictions = float((active * c).sum())
     fines = fine * convictions
     revenue_per_unit_success = inbox * profit
     return {
-        "messages": float((active * m).sum()),
+        "messages": messages,
         "inbox": inbox,
         "sales": sales,
         "revenue": revenue,
@@ -181,10 +231,10 @@ def _spammer_terms(scenario: Scenario, spammer: Spammer, caught_probability: flo
         "fines": fines,
         "net_profit": revenue - cost - fines,
         "convictions": convictions,
-        "p_convicted": float(1.0 - np.prod(1.0 - c)),
+        "p_convicted": p_convicted,
         "break_even_success_rate": (cost + fines) / revenue_per_unit_success if revenue_per_unit_success else math.inf,
         "cost_per_sale": cost / sales if sales else math.inf,
-        "lecture_revenue": float(m.sum()) * success * profit,
+        "lecture_revenue": volume * n_sends * success * profit,
         "fine": fine,
         "_revenue_minus_cost": revenue - cost,
     }
@@ -215,6 +265,27 @@ def deterrence_frontier(scenario: Scenario, probabilities: np.ndarray | None = N
     return pd.DataFrame(rows)
 
 
+def is_exact(scenario: Scenario) -> bool:
+    """Whether the closed form gives the exact means of ``scenario`` (not a first-order approximation).
+
+    Means are exact where uncertain parameters enter linearly. Enforcement enters through
+    ``exp(-pi H)``, which is not linear: an uncertain enforcement parameter, or an uncertain
+    volume when detection grows with volume, makes the closed form ``f(E[X])`` where the
+    simulation estimates ``E[f(X)]``.
+    """
+    enf = scenario.enforcement
+    if not enf.enabled:
+        return True
+    enforcement_params = [enf.caught_probability, enf.detection_per_million_messages, enf.prosecution_probability]
+    if any(s.location == "abroad" for s in scenario.spammers):
+        enforcement_params.append(enf.reach_abroad)
+    if any(isinstance(v, _Dist) for v in enforcement_params):
+        return False
+    volume_dependent = _mean(enf.detection_per_million_messages) > 0
+    uncertain_volume = any(isinstance(s.campaign.messages_per_send, _Dist) for s in scenario.spammers)
+    return not (volume_dependent and uncertain_volume)
+
+
 def expected(scenario: Scenario, social: SocialCost | None = None) -> AnalyticResult:
     """Closed-form expectations of a scenario (see the module docstring for the formulas).
 
@@ -234,19 +305,7 @@ def expected(scenario: Scenario, social: SocialCost | None = None) -> AnalyticRe
     """
     social = social or SocialCost()
     reasons = applicability(scenario)
-    enf = scenario.enforcement
-    exact = (
-        not any(
-            isinstance(v, _Dist)
-            for v in (
-                enf.caught_probability,
-                enf.detection_per_million_messages,
-                enf.prosecution_probability,
-                enf.reach_abroad,
-            )
-        )
-        or not enf.enabled
-    )
+    exact = is_exact(scenario)
     rows = {s.name: _spammer_terms(scenario, s) for s in scenario.spammers}
     frame = pd.DataFrame.from_dict(rows, orient="index").drop(columns=["_revenue_minus_cost"])
     frame.index.name = "spammer"

@@ -73,46 +73,70 @@ class Enforcement:
         hazard = self.base_hazard_per_hour(spammer) * 24.0 + volume
         return hazard * self.conviction_factor(spammer) * self.fine(spammer)
 
-    def detect(self, spammer: Spammer, attempted: np.ndarray, start: float, end: float) -> np.ndarray:
+    def detect(
+        self, spammer: Spammer, attempted: np.ndarray, busy: np.ndarray, start: float, end: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Decide detection and conviction over ``[start, end)``; book them and the fine.
+
+        The hazard accrues at the base rate over the campaign's hours and, for the volume
+        part, evenly over ``busy`` hours from the start, while the mail goes out (all at once
+        where ``busy`` is 0). Detection is where the cumulative hazard meets the threshold.
 
         Parameters
         ----------
         attempted
-            Messages the spammer attempted in the interval (all channels).
+            Messages the spammer attempted in the interval (all channels), per replication.
+        busy
+            Hours from the interval's start over which that mail went out.
 
         Returns
         -------
-        numpy.ndarray
-            Per replication, the share of the interval's mail sent before a conviction that
-            stops the spammer (1 where it goes on).
+        mail, time
+            Per replication, the share of the interval's mail sent, and of its time elapsed,
+            before a conviction that stops the spammer (1 where it goes on).
         """
         world = self.world
         size, p = world.size, spammer.index
+        ones = np.ones(size)
         if not self.enabled:
-            return np.ones(size)
-        increment = self.base_hazard_per_hour(spammer) * spammer.campaign_hours_in(start, end)
-        increment = increment + world.num(self.values.detection_per_million_messages) * attempted / 1e6
-        increment = np.where(spammer.active, increment, 0.0)
-        before = self.hazard[p]
-        detected = before + increment >= self.threshold[p]
-        share = np.where(detected, (self.threshold[p] - before) / np.maximum(increment, 1e-300), 1.0)
-        self.hazard[p] = before + increment
-        ledger, step = world.ledger, world.step
+            return ones, ones
+        hours = end - start
+        base = self.base_hazard_per_hour(spammer) * spammer.campaign_hours_in(start, end) / hours  # per hour
+        volume = world.num(self.values.detection_per_million_messages) * attempted / 1e6
+        base = np.where(spammer.active, base, 0.0)
+        volume = np.where(spammer.active, volume, 0.0)
+        before = self.hazard[p].copy()
+        need = self.threshold[p] - before
+        detected = base * hours + volume >= need
+        self.hazard[p] = before + base * hours + volume
         if not detected.any():
-            return np.ones(size)
+            return ones, ones
+        # Cumulative hazard is piecewise linear: (base + volume / busy) t up to busy, then base t.
+        while_busy = base * busy + volume
+        rate_busy = base + volume / np.maximum(busy, 1e-300)
+        t = np.where(
+            need <= while_busy,
+            np.where(busy > 0, need / np.maximum(rate_busy, 1e-300), 0.0),
+            busy + (need - while_busy) / np.maximum(base, 1e-300),
+        )
+        t = np.clip(t, 0.0, hours)
         # A full array of draws per detecting interval, keyed by step, so a detection in one
         # replication does not move another's draws.
+        step = world.step
         u = world.streams.generator(f"enforcement:conviction:{spammer.name}", step).random(size)
         fresh = world.streams.generator(f"enforcement:threshold:{spammer.name}", step).exponential(size=size)
         convicted = detected & (u < self.conviction_factor(spammer))
-        self.hazard[p] = np.where(detected, increment * (1.0 - share), before + increment)
+        self.hazard[p] = np.where(detected, base * hours + volume - need, self.hazard[p])
         self.threshold[p] = np.where(detected, fresh, self.threshold[p])
+        ledger = world.ledger
         ledger.add_spammer("detections", step, p, detected.astype(float))
         ledger.add_spammer("convictions", step, p, convicted.astype(float))
         fines = np.where(convicted, self.fine(spammer), 0.0)
         ledger.add_spammer("fines", step, p, fines)
         spammer.net -= fines
         if not self.stop_on_conviction:
-            return np.ones(size)
-        return np.where(convicted, np.clip(share, 0.0, 1.0), 1.0)
+            return ones, ones
+        stopped = convicted
+        # Mail sent at one instant was all out before the detection it triggered.
+        mail = np.where(stopped & (busy > 0), np.clip(t / np.maximum(busy, 1e-300), 0.0, 1.0), 1.0)
+        return mail, np.where(stopped, t / hours, 1.0)

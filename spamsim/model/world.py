@@ -199,8 +199,10 @@ class World:
                 busy[:, c] = hours * np.clip(load, 0.0, 1.0)
         for spammer in self.spammers:
             p = spammer.index
-            kept = self.enforcement.detect(spammer, attempted[p].sum(axis=0), start, end)
-            stopping = kept < 1.0
+            total = attempted[p].sum(axis=0)
+            mean_busy = (busy[p] * attempted[p]).sum(axis=0) / np.maximum(total, 1)
+            kept, elapsed = self.enforcement.detect(spammer, total, mean_busy, start, end)
+            stopping = elapsed < 1.0
             if stopping.any():
                 attempted[p] = np.floor(attempted[p] * kept[None, :]).astype(np.int64)
             for c, channel in enumerate(self.channels):
@@ -211,7 +213,7 @@ class World:
                     rent = channel.cost(p, attempted[p, c], start, end)
                     self.ledger.add_flow("channel_cost", self.step, p, c, rent)
                     spammer.net -= rent
-            self._fixed_costs(spammer, start, end, np.where(stopping, kept, 1.0))
+            self._fixed_costs(spammer, start, end, elapsed)
             spammer.stop(stopping)
             self._budget(spammer)
         volume, lost = self.receivers.legitimate(start, end)

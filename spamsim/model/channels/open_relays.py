@@ -74,7 +74,7 @@ class OpenRelays(Channel):
             closed = self.world.share("open_relay_prevention", "adoption")
             rng = self.rng("open_relay_prevention", name)
             remaining = route.block("open_relay_prevention", remaining, self.binomial(rng, remaining, closed))
-        route.arriving = remaining
+        route.arriving = route.delivered = remaining
         if self.world.countermeasure("blacklists") is not None:
             listed_hours, _ = self._listed_integral(busy)
             known_hours = self._known_integral(busy)
