@@ -237,22 +237,32 @@ def test_botnet_mean_follows_the_mean_field_ode(step_h):
     # into the visible one when its signature ships.
     t_end = np.arange(1, bots.shape[0] + 1) * step_h / 24
     t_end = np.minimum(t_end, days)
-    cuts = sorted({0.0, float(days), *[k * every + d for k in range(4) for d in (0.0, lag) if 0 < k * every + d < days]})
+    cuts = sorted(
+        {0.0, float(days), *[k * every + d for k in range(4) for d in (0.0, lag) if 0 < k * every + d < days]}
+    )
     y = np.array([0.0, 0.0, initial, 0.0])
     b_at, r_at = np.zeros_like(t_end), np.zeros_like(t_end)
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
         inside = (t_end > lo) & (t_end <= hi)
-        sol = solve_ivp(rhs, (lo, hi), y, t_eval=t_end[inside] if inside.any() else None, rtol=1e-10, atol=1e-6, dense_output=False)
+        sol = solve_ivp(
+            rhs, (lo, hi), y, t_eval=t_end[inside] if inside.any() else None, rtol=1e-10, atol=1e-6, dense_output=False
+        )
         if inside.any():
             b_at[inside] = sol.y[0] + sol.y[2]
             r_at[inside] = sol.y[1] + sol.y[3]
-        y = sol.y[:, -1] if not inside.any() or sol.t[-1] == hi else solve_ivp(rhs, (lo, hi), y, rtol=1e-10, atol=1e-6).y[:, -1]
+        y = (
+            sol.y[:, -1]
+            if not inside.any() or sol.t[-1] == hi
+            else solve_ivp(rhs, (lo, hi), y, rtol=1e-10, atol=1e-6).y[:, -1]
+        )
         if np.isclose(hi % every, lag):  # the signature ships: the invisible class becomes visible
             y = np.array([y[0] + y[2], y[1] + y[3], 0.0, 0.0])
     for sim, expected in ((bots, b_at), (hr, r_at)):
         mean = sim.mean(axis=1)
         se = sim.std(axis=1, ddof=1) / np.sqrt(sim.shape[1])
-        assert np.all(np.abs(mean - expected) <= 4 * se + 0.001 * expected + 1), np.max(np.abs(mean - expected) / (se + 1))
+        assert np.all(np.abs(mean - expected) <= 4 * se + 0.001 * expected + 1), np.max(
+            np.abs(mean - expected) / (se + 1)
+        )
 
 
 def test_open_relays_are_discovered():

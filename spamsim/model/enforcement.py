@@ -31,9 +31,16 @@ class Enforcement:
         self.world = world
         n, size = len(world.spammers), world.size
         self.hazard = np.zeros((n, size))
-        self.threshold = np.stack(
-            [world.streams.generator(f"enforcement:threshold:{s.name}").exponential(size=size) for s in world.spammers]
-        ) if n else np.zeros((0, size))
+        self.threshold = (
+            np.stack(
+                [
+                    world.streams.generator(f"enforcement:threshold:{s.name}").exponential(size=size)
+                    for s in world.spammers
+                ]
+            )
+            if n
+            else np.zeros((0, size))
+        )
 
     @property
     def values(self):  # type: ignore[no-untyped-def]

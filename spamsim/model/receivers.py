@@ -34,7 +34,12 @@ class Receivers:
         """Counts at each recipient stage for messages accepted by recipients' servers."""
         world = self.world
         exact = world.exact
-        filtered = binomial(world.streams.generator(f"filter:{channel}:{spammer}", world.step), delivered, self.catch_rate(channel), exact)
+        filtered = binomial(
+            world.streams.generator(f"filter:{channel}:{spammer}", world.step),
+            delivered,
+            self.catch_rate(channel),
+            exact,
+        )
         inbox = delivered - filtered
         rng = world.streams.generator(f"funnel:{channel}:{spammer}", world.step)
         market = world.values.market

@@ -49,7 +49,7 @@ class Spammer:
         campaign = spec.campaign
         self.start_hours = campaign.start_day * 24.0
         self.end_hours = min((campaign.start_day + campaign.days) * 24.0, world.horizon_hours)
-        window = getattr(campaign, "window_hours", None)
+        window = campaign.window_hours
         self.window_hours = float(window) if window is not None else 24.0 / campaign.sends_per_day
         weights = np.array([spec.strategy.mix.get(c.name, 0.0) for c in world.channels], dtype=float)
         self.mix = np.repeat((weights / weights.sum())[:, None], size, axis=1)

@@ -81,7 +81,9 @@ class World:
         """Middle of the interval being integrated: where schedules are evaluated."""
         self.step = 0
         """Ledger step of the interval being integrated."""
-        self.channels: list[Channel] = [CHANNEL_CLASSES[name](self, i) for i, name in enumerate(scenario.channels.names())]
+        self.channels: list[Channel] = [
+            CHANNEL_CLASSES[name](self, i) for i, name in enumerate(scenario.channels.names())
+        ]
         self.spammers = [Spammer(self, i, spec) for i, spec in enumerate(scenario.spammers)]
         self.ledger = Ledger(self.n_steps, [s.name for s in self.spammers], [c.name for c in self.channels], size)
         self.receivers = Receivers(self)
@@ -224,7 +226,14 @@ class World:
         self.t = end
 
     def _book(
-        self, spammer: Spammer, c: int, channel: Channel, attempted: np.ndarray, start: float, end: float, busy: np.ndarray
+        self,
+        spammer: Spammer,
+        c: int,
+        channel: Channel,
+        attempted: np.ndarray,
+        start: float,
+        end: float,
+        busy: np.ndarray,
     ) -> None:
         ledger, p, step = self.ledger, spammer.index, self.step
         ledger.add_flow("attempted", step, p, c, attempted)

@@ -39,10 +39,15 @@ from .yamlio import Path
 
 HOURS_PER_DAY = 24.0
 
-_CAMPAIGN_TIMING = ("days", "start_day", "sends_per_day")
+_CAMPAIGN_TIMING = ("days", "start_day", "sends_per_day", "window_hours")
+
+_PLANNED = (
+    "an event cannot change this: the engine plans reassessments and bot variants when the run starts; "
+    "set it in the base scenario (or split the spammer into two with different settings)"
+)
 
 _TIMING = (
-    "an event cannot change a campaign's timing (days, start_day, sends_per_day): the engine plans "
+    "an event cannot change a campaign's timing (days, start_day, sends_per_day, window_hours): the engine plans "
     "every send when the run starts; change the volume with campaign.messages_per_send here, or split "
     "the spammer in the base scenario into two whose campaigns start at different days"
 )
@@ -62,6 +67,8 @@ _FIXED: tuple[tuple[tuple[str, ...], str], ...] = (
     (("market", "currency"), _CURRENCY),
     (("spammers", "*", "name"), _SPAMMERS),
     *((("spammers", "*", "campaign", name), _TIMING) for name in _CAMPAIGN_TIMING),
+    *((("spammers", "*", "strategy", name), _PLANNED) for name in ("kind", "reaction_days")),
+    *((("countermeasures", "antivirus", name), _PLANNED) for name in ("new_variant_every_days", "signature_lag_days")),
 )
 """Paths an event may not set at all (``*``: any list item), with what to do instead."""
 

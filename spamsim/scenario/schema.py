@@ -110,6 +110,12 @@ class Campaign(Model):
     sends_per_day: float = Field(1.0, gt=0, le=1e4, description="Sends per day, evenly spaced (the lecture: several).")
     days: Days = Field(1.0, gt=0, description="Duration of the campaign in days.")
     start_day: Days = Field(0.0, description="Day on which the first send happens.")
+    window_hours: Annotated[Hours, Field(gt=0)] | None = Field(
+        None,
+        description="Sending window of one send, in hours: a send drains through its channels' "
+        "capacity over time (across step ends) and what has not left when its window closes "
+        "is booked `unsent`. Default: until the next send (24 / sends_per_day).",
+    )
 
     @property
     def n_sends(self) -> int:

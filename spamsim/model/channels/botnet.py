@@ -60,7 +60,9 @@ class Botnet(Channel):
         self._generators: dict[tuple[bytes, int, bool, float], np.ndarray] = {}
         antivirus = world.scenario.countermeasures.antivirus
         if antivirus is not None and antivirus.enabled and antivirus.new_variant_every_days:
-            world.env.process(self._variants(antivirus.new_variant_every_days * 24.0, antivirus.signature_lag_days * 24.0))
+            world.env.process(
+                self._variants(antivirus.new_variant_every_days * 24.0, antivirus.signature_lag_days * 24.0)
+            )
 
     # -- variants ----------------------------------------------------------------------------
     def _variants(self, every_hours: float, lag_hours: float) -> Generator[simpy.Event, Any, None]:
@@ -133,7 +135,11 @@ class Botnet(Channel):
     # -- an interval -------------------------------------------------------------------------
     def capacity(self, start: float, end: float) -> np.ndarray:
         _, occupation = ctmc(self._generator(), end - start)
-        hours = np.einsum("ri,rij->rj", self.state.astype(float), np.broadcast_to(occupation, (self.world.size, *occupation.shape[1:])))
+        hours = np.einsum(
+            "ri,rij->rj",
+            self.state.astype(float),
+            np.broadcast_to(occupation, (self.world.size, *occupation.shape[1:])),
+        )
         bot_hours = hours[:, 1::2].sum(axis=1)
         burst_hours = hours[:, 2::2].sum(axis=1)
         rate = self.num(self.values.sends_per_bot_hour)

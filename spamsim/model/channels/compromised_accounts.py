@@ -36,7 +36,11 @@ class CompromisedAccounts(Channel):
         theft, lockout = self._rates()
         survive = mean_decay(lockout, hours)  # mean of exp(-l t) over the interval
         # E[account-hours] = A * t * m(l, t) + theft * (t - t * m(l, t)) / l  (l -> 0: theft t^2 / 2)
-        stolen = np.where(lockout * hours > 1e-8, theft * hours * (1 - survive) / np.maximum(lockout, 1e-300), theft * hours * hours / 2)
+        stolen = np.where(
+            lockout * hours > 1e-8,
+            theft * hours * (1 - survive) / np.maximum(lockout, 1e-300),
+            theft * hours * hours / 2,
+        )
         self._account_hours = self.accounts * hours * survive + stolen
         return self._account_hours * self.num(self.values.sends_per_account_hour)
 
@@ -62,7 +66,9 @@ class CompromisedAccounts(Channel):
         theft, lockout = self._rates()
         rng = self.rng("population")
         kept = binomial(rng, self.accounts, np.exp(-lockout * hours))
-        mean_new = np.where(lockout * hours > 1e-8, theft * -np.expm1(-lockout * hours) / np.maximum(lockout, 1e-300), theft * hours)
+        mean_new = np.where(
+            lockout * hours > 1e-8, theft * -np.expm1(-lockout * hours) / np.maximum(lockout, 1e-300), theft * hours
+        )
         self.accounts = kept + rng.poisson(mean_new)
 
     def record(self, step: int) -> None:

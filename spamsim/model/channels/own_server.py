@@ -35,7 +35,9 @@ class OwnServer(Channel):
 
     def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
         route = Route(attempted=attempted, delivered=attempted, arriving=attempted)
-        first = self.first_message[spammer] = np.where(attempted > 0, np.minimum(self.first_message[spammer], start), self.first_message[spammer])
+        first = self.first_message[spammer] = np.where(
+            attempted > 0, np.minimum(self.first_message[spammer], start), self.first_message[spammer]
+        )
         blacklists = self.world.countermeasure("blacklists")
         if blacklists is None:
             return route
