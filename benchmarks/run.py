@@ -58,6 +58,7 @@ TARGET_FLAT_RATIO = 2.0  # max/min time per replication over volumes, at most
 TARGET_INTERNET_1_S = 1.0
 TARGET_INTERNET_100_S = 5.0
 TARGET_PEAK_MB = 500.0
+TARGET_HOURLY_YEAR_S = 10.0  # japan-2011, a year at hourly steps x 1,000 reps on 2 workers (issue 10)
 AGREEMENT_Z = 3.0  # |z| of baseline mean sales against spamsim's distribution
 
 # Full and quick settings.
@@ -67,6 +68,7 @@ FULL = {
     "spamsim_repeats": 21,
     "volume_repeats": 9,
     "internet_repeats": 3,
+    "hourly_year_reps": 1000,
 }
 QUICK = {
     "baseline_messages": 20_000,
@@ -74,6 +76,7 @@ QUICK = {
     "spamsim_repeats": 5,
     "volume_repeats": 3,
     "internet_repeats": 1,
+    "hourly_year_reps": 64,
 }
 
 
@@ -322,6 +325,24 @@ def bench_internet(cfg: dict[str, Any], baseline_rate: float) -> dict[str, Any]:
     return out
 
 
+# -- 4b. a year at hourly steps ----------------------------------------------------------------
+
+JAPAN = ROOT / "scenarios" / "japan-2011.yaml"
+
+
+def bench_hourly_year(cfg: dict[str, Any]) -> dict[str, Any]:
+    """japan-2011 over a year at hourly steps (8,760 steps) and at daily steps, 2 workers."""
+    reps = cfg["hourly_year_reps"]
+    log(f"[4b] japan-2011, 365 days, hourly and daily steps, {reps} replications on 2 workers")
+    out: dict[str, Any] = {"reps": reps}
+    for label, step in (("hourly", 1), ("daily", 24)):
+        overrides = ["horizon.days=365", f"horizon.step_hours={step}"]
+        seconds, result = timed(lambda o=overrides: ss.run(JAPAN, reps=reps, seed=1, workers=2, overrides=o))
+        out[label] = {"seconds": seconds, "steps": result.scenario.n_steps}
+    out["hourly_over_daily"] = out["hourly"]["seconds"] / out["daily"]["seconds"]
+    return out
+
+
 # -- 5. peak memory -------------------------------------------------------------------------------
 
 MEMORY_PROBE = r"""
@@ -539,6 +560,18 @@ def table(res: dict[str, Any]) -> str:
             below(r100["median_s"], TARGET_INTERNET_100_S),
         )
     )
+    year = res["hourly_year"]
+    rows.append(
+        (
+            "4b",
+            f"japan-2011, a year at hourly steps ({year['hourly']['steps']:,} steps) x {year['reps']:,} "
+            "replications, 2 workers",
+            fmt_time(year["hourly"]["seconds"]),
+            f"{year['hourly_over_daily']:.2f}x the same year at daily steps ({fmt_time(year['daily']['seconds'])})",
+            f"< {TARGET_HOURLY_YEAR_S:g} s",
+            below(year["hourly"]["seconds"], TARGET_HOURLY_YEAR_S),
+        )
+    )
     lec, inet = mem["lecture"], mem["internet"]
     rows.append(
         (
@@ -616,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     res["spamsim"] = bench_spamsim(cfg, lecture, res["baseline"]["msg_per_s"])
     res["volume"] = bench_volumes(cfg)
     res["internet"] = bench_internet(cfg, res["baseline"]["msg_per_s"])
+    res["hourly_year"] = bench_hourly_year(cfg)
     res["memory"] = bench_memory()
     res["total_s"] = time.perf_counter() - t0
     res["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None

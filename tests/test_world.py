@@ -181,6 +181,19 @@ def test_a_switch_does_not_reshuffle_other_actors_draws():
     np.testing.assert_array_equal(on.ledger.world["bots"], off.ledger.world["bots"])
 
 
+def test_a_switch_leaves_the_draws_of_other_stages_unchanged():
+    """Streams are keyed by stage as well as actor and step: switching receiver filtering off
+    leaves every sending-side stage (OP25B, submission auth, blacklists, rate limits) and the
+    populations drawing exactly the same numbers, replication by replication."""
+    on = spamsim.run(with_changes(FIXED), reps=50, seed=9)
+    off = spamsim.run(with_changes(FIXED, "countermeasures.receiver_filtering.enabled=false"), reps=50, seed=9)
+    for name, blocked in on.ledger.blocked_by.items():
+        np.testing.assert_array_equal(blocked, off.ledger.blocked_by[name], err_msg=name)
+    np.testing.assert_array_equal(on.ledger.flows["delivered"], off.ledger.flows["delivered"])
+    np.testing.assert_array_equal(on.ledger.world["bots"], off.ledger.world["bots"])
+    assert not np.array_equal(on.ledger.flows["inbox"], off.ledger.flows["inbox"])
+
+
 # -- populations ------------------------------------------------------------------------------
 
 

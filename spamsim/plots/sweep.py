@@ -13,6 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import Normalize, SymLogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ..analysis import curves
 from ._axes import figure_note, format_linear_axis, format_log_axis
@@ -337,6 +338,10 @@ def draw_heatmap(
         top = math.floor(math.log10(max(abs(norm.vmax - level), abs(norm.vmin - level))))
         decades = [10.0**k for k in range(top, top - 3, -1)]
         cbar.set_ticks([level + d for d in decades] + [level] + [level - d for d in decades])
+    else:
+        # Few, round ticks: "2.75M"-style labels would push a narrow paper figure's colorbar
+        # past its right edge.
+        cbar.locator = MaxNLocator(nbins=4, steps=[1, 2, 5, 10])
     cbar.formatter = number_formatter(lang)
     cbar.update_ticks()
     cbar.ax.minorticks_off()
