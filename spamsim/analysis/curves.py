@@ -484,7 +484,7 @@ def break_even_curve(
     interval: tuple[float, float] | None = None
     if market.funnel is not None:
         f = market.funnel
-        rate = _mean(f.open_rate) * _mean(f.click_rate) * _mean(f.purchase_rate)
+        rate = _mean(f.open_rate) * _mean(f.through_rate) * _mean(f.purchase_rate)
         extra = ["market.funnel=null"]
     else:
         rate = _mean(market.success_rate)

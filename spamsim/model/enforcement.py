@@ -130,17 +130,28 @@ class Enforcement:
         # A full array of draws per detecting interval, keyed by step, so a detection in one
         # replication does not move another's draws.
         step = world.step
-        u = world.streams.generator(f"enforcement:conviction:{spammer.name}", step).random(size)
+        rng = world.streams.generator(f"enforcement:conviction:{spammer.name}", step)
+        # After the first detection the hazard left in the interval brings further detections
+        # as a Poisson process (a renewal with exponential thresholds); by memorylessness the
+        # next threshold is a fresh Exp(1) from the interval's end.
+        more = rng.poisson(np.where(detected, np.maximum(base * hours + volume - need, 0.0), 0.0))
+        detections = np.where(detected, 1 + more, 0)
+        q = self.conviction_factor(spammer)
+        if self.stop_on_conviction:
+            # Stopped at the first conviction: convicted if any of the detections convicts.
+            convictions = (rng.random(size) < 1.0 - (1.0 - q) ** detections).astype(np.int64)
+        else:
+            convictions = rng.binomial(detections, q)
         fresh = world.streams.generator(f"enforcement:threshold:{spammer.name}", step).exponential(size=size)
-        convicted = detected & (u < self.conviction_factor(spammer))
-        self.hazard[p] = np.where(detected, base * hours + volume - need, self.hazard[p])
+        self.hazard[p] = np.where(detected, 0.0, self.hazard[p])
         self.threshold[p] = np.where(detected, fresh, self.threshold[p])
         ledger = world.ledger
-        ledger.add_spammer("detections", step, p, detected.astype(float))
-        ledger.add_spammer("convictions", step, p, convicted.astype(float))
-        fines = np.where(convicted, self.fine(spammer), 0.0)
+        ledger.add_spammer("detections", step, p, detections.astype(float))
+        ledger.add_spammer("convictions", step, p, convictions.astype(float))
+        fines = convictions * self.fine(spammer)
         ledger.add_spammer("fines", step, p, fines)
         spammer.net -= fines
+        convicted = convictions > 0
         if not self.stop_on_conviction:
             return ones, ones
         stopped = convicted

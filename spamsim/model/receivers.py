@@ -48,7 +48,8 @@ class Receivers:
             sales = binomial(rng, inbox, world.num(market.success_rate), exact)
             return {"filtered": filtered, "inbox": inbox, "sales": sales}
         opened = binomial(rng, inbox, world.num(funnel.open_rate), exact)
-        clicked = binomial(rng, opened, world.num(funnel.click_rate), exact)
+        through = funnel.click_rate if funnel.click_rate is not None else funnel.visit_rate
+        clicked = binomial(rng, opened, world.num(through), exact)
         sales = binomial(rng, clicked, world.num(funnel.purchase_rate), exact)
         return {"filtered": filtered, "inbox": inbox, "opened": opened, "clicked": clicked, "sales": sales}
 

@@ -15,11 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
+from scipy import special
 
 from ..scenario.schema import Spammer as SpammerSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from .world import World
+
+PLAUSIBLE_LEVEL = 0.9
+"""Credible level of the upper bound on a channel's conversion that makes it plausibly profitable."""
+
+JEFFREYS_SALES = 0.5
+"""Pseudo-sales added to the pooled conversion: Jeffreys' prior for a Poisson rate, Gamma(1/2, 0)."""
 
 
 @dataclass
@@ -61,8 +68,13 @@ class Spammer:
         n_channels = len(world.channels)
         # What the spammer saw since its last reassessment (its own books, not the ledger's
         # steps, so that what it learns does not depend on the ledger's resolution).
-        self.seen = {k: np.zeros((n_channels, size)) for k in ("demand", "attempted", "unsent", "gain")}
+        self.seen = {
+            k: np.zeros((n_channels, size)) for k in ("demand", "attempted", "unsent", "gain", "sales", "cost")
+        }
         self.seen_overhead = np.zeros(size)
+        # What it remembers of every window so far, fading with ``memory_days`` (see ``adapt``).
+        self.evidence = {k: np.zeros((n_channels, size)) for k in ("attempted", "sales", "cost")}
+        self._ledger_read = _LedgerReading(n_channels, size)
         self.net = np.zeros(size)
         """Net profit so far (money in minus money out), for the budget."""
 
@@ -150,11 +162,15 @@ class Spammer:
     def split(self, volume: np.ndarray) -> np.ndarray:
         """Whole messages per channel (``[channel, rep]``) in proportion to ``mix``.
 
-        The remainder of rounding down goes to the channel with the largest share, so the
-        parts add up exactly to ``volume``.
+        An adaptive spammer's mix may add up to less than 1: the rest of ``volume`` is not
+        sent at all (no demand, no cost). The remainder of rounding down goes to the channel
+        with the largest share, so the parts add up exactly to ``volume`` times the mix's
+        sum, rounded (exactly ``volume`` for a full mix).
         """
         parts = np.floor(volume[None, :] * self.mix).astype(np.int64)
-        rest = volume - parts.sum(axis=0)
+        total = self.mix.sum(axis=0)
+        sent = np.where(total >= 1.0 - 1e-9, volume, np.rint(volume * np.minimum(total, 1.0)).astype(np.int64))
+        rest = sent - parts.sum(axis=0)
         parts[np.argmax(self.mix, axis=0), np.arange(volume.size)] += rest
         return parts
 
@@ -166,13 +182,44 @@ class Spammer:
     def adapt(self) -> Generator[simpy.Event, Any, None]:
         """SimPy process of an adaptive spammer: reassess every ``reaction_days``.
 
-        Margin per message in channel ``c`` over the last window is
-        ``(revenue - message and channel costs) / attempted``. The spammer fills channels
-        best-margin first, each up to the share of its volume the channel managed to carry
-        (capacity), moves ``shift`` of its volume towards that allocation (keeping
-        ``exploration`` on every channel), and quits once its expected
-        daily profit — recent revenue minus costs, minus the expected fine per day — has been
-        negative for ``quit_after_days``.
+        **Evidence.** Per channel ``c`` the spammer keeps the messages it attempted
+        (``N_c``), the sales they made (``S_c``) and what they cost (``K_c``: message and
+        channel costs), each a sum over the windows so far weighted by
+        ``exp(-age / memory_days)`` (``memory_days: null``: weight 1, never forget), so that it
+        can follow a world that changes.
+
+        **Conversion.** Sales in channel ``c`` are Poisson with mean ``theta_c`` per attempted
+        message. The prior of ``theta_c`` is pooled across channels: Gamma with mean ``m``, the
+        pooled conversion ``(S + 1/2) / N`` of all the spammer's channels (the posterior mean
+        of a single rate under Jeffreys' prior, positive before the first sale), and shape
+        ``prior_sales`` — worth that many sales — so rate ``prior_sales / m`` messages. The
+        posterior is Gamma(``prior_sales + S_c``, ``prior_sales / m + N_c``): a channel with few
+        sales stays near the pooled conversion, so a lucky sale or two do not move the spammer.
+
+        **Margin.** The expected margin per message of channel ``c`` is
+        ``E[theta_c] * profit_per_sale - K_c / N_c - fine``: the observed cost per attempted
+        message, and the expected fine per message from the volume-dependent detection
+        hazard, ``detection_per_million_messages / 1e6 * P(conviction | detection) * fine``
+        (0 with enforcement off). The channel is *plausibly profitable* if the margin is
+        positive at the posterior's upper 90 % credible bound of ``theta_c``. A channel not
+        tried yet (``N_c = 0``) has no expected margin and is plausibly profitable.
+
+        **Allocation.** The target fills the channels whose expected margin is positive, best
+        first, each up to the share of volume it carried in the last window if it left mail
+        unsent (its capacity); the rest of the volume goes to the best of them, where it
+        waits and goes unsent at no cost. The mix moves a share ``shift`` of the way towards
+        the target, except that a channel whose expected margin is not positive loses its
+        volume at once. Exploration: every plausibly profitable channel keeps at least
+        ``exploration / n`` of the volume (``n``: the channels the spammer can use), whatever
+        its expected margin, so that its margin stays observable; no other channel gets any.
+        The mix may add up to less than 1: the rest of the volume is not sent.
+
+        **Stopping.** When no channel is plausibly profitable the spammer quits (counted in
+        ``quits``); with ``quit_after_days: null`` it instead sends nothing until, as its
+        evidence fades, a channel is plausibly profitable again. It also quits once its
+        expected daily profit — revenue minus costs over the last window, minus the expected
+        fine per day at its current volume (base and volume hazard) — has been negative for
+        ``quit_after_days`` in a row (deterrence).
         """
         strategy = self.spec.strategy
         env = self.world.env
@@ -183,41 +230,89 @@ class Spammer:
             self._reassess(window_hours / 24.0)
 
     def _reassess(self, days: float) -> None:
-        world = self.world
-        seen = self.seen
-        demand, attempted, unsent, gain = seen["demand"], seen["attempted"], seen["unsent"], seen["gain"]
-        margin = np.where(attempted > 0, gain / np.maximum(attempted, 1), -np.inf)
-        margin[~self.usable] = -np.inf
-        observed = np.isfinite(margin).any(axis=0)
-        best = np.argmax(margin, axis=0)
-        # A channel that could not take all it was offered carries at most the share it did
-        # take; fill channels best-first up to that share, the rest onto the best one.
-        total = np.maximum(demand.sum(axis=0), 1)
-        room = np.where(unsent > 0, attempted / total, np.inf)
-        target = np.zeros_like(self.mix)
-        remaining = np.ones(world.size)
-        reps = np.arange(world.size)
-        for rank_row in np.argsort(-margin, axis=0, kind="stable"):
-            usable = np.isfinite(margin[rank_row, reps])
-            take = np.where(usable, np.minimum(remaining, room[rank_row, reps]), 0.0)
-            target[rank_row, reps] += take
-            remaining -= take
-        target[best, reps] += remaining
-        shift = world.num(self.values.strategy.shift)
-        new_mix = (1.0 - shift) * self.mix + shift * target
-        floor = world.num(self.values.strategy.exploration) / max(self.usable.sum(), 1)
-        new_mix = np.where(self.usable[:, None], np.maximum(new_mix, floor), 0.0)
-        new_mix /= new_mix.sum(axis=0, keepdims=True)
+        world, seen = self.world, self.seen
+        strategy = self.values.strategy
+        self._ledger_read.read(self)
+        self._remember(days)
+        margin, upper = self._margins()
+        positive, plausible = margin > 0, upper > 0
+        shift = world.num(strategy.shift)
+        new_mix = np.where(positive, (1.0 - shift) * self.mix + shift * self._target(margin), 0.0)
+        floor = world.num(strategy.exploration) / max(int(self.usable.sum()), 1)
+        new_mix = np.where(plausible, np.maximum(new_mix, floor), new_mix)
+        new_mix /= np.maximum(new_mix.sum(axis=0, keepdims=True), 1.0)
+        observed = (self.evidence["attempted"][self.usable] > 0).any(axis=0)
         update = observed & self.active
         self.mix = np.where(update[None, :], new_mix, self.mix)
-        switched = update & (self.best >= 0) & (best != self.best)
-        self.best = np.where(update, best, self.best)
+        best = np.argmax(margin, axis=0)
+        ranked = update & positive.any(axis=0)
+        switched = ranked & (self.best >= 0) & (best != self.best)
+        self.best = np.where(ranked, best, self.best)
         step = world.step_of(world.env.now - 1e-9)
         world.ledger.add_spammer("switches", step, self.index, switched.astype(float))
-        self._deterrence(gain.sum(axis=0), attempted.sum(axis=0) / days, days)
+        if self.spec.strategy.quit_after_days is not None:
+            self._quit(update & ~plausible.any(axis=0))
+        self._deterrence(seen["gain"].sum(axis=0), seen["attempted"].sum(axis=0) / days, days)
         for array in seen.values():
             array[:] = 0.0
         self.seen_overhead[:] = 0.0
+
+    def _remember(self, days: float) -> None:
+        """Fade the evidence by ``exp(-days / memory_days)`` and add the last window's."""
+        memory = self.values.strategy.memory_days
+        keep = np.exp(-days / memory) if memory is not None else 1.0
+        for name, evidence in self.evidence.items():
+            evidence *= keep
+            evidence += self.seen[name]
+
+    def _margins(self) -> tuple[np.ndarray, np.ndarray]:
+        """Expected margin per message and its upper credible bound, ``[channel, rep]``.
+
+        ``-inf`` where the spammer cannot use a channel; a usable channel not tried yet has
+        expected margin ``-inf`` and bound ``+inf``.
+        """
+        world = self.world
+        usable = self.usable[:, None]
+        attempted = np.where(usable, self.evidence["attempted"], 0.0)
+        sales = np.where(usable, self.evidence["sales"], 0.0)
+        total = attempted.sum(axis=0)
+        pooled = np.where(total > 0, (sales.sum(axis=0) + JEFFREYS_SALES) / np.maximum(total, 1e-300), 1.0)
+        prior_sales = world.num(self.values.strategy.prior_sales)
+        shape = prior_sales + sales
+        rate = prior_sales / pooled + attempted
+        value = world.num(world.values.market.profit_per_sale)
+        tried = usable & (attempted > 0)
+        cost = np.where(tried, self.evidence["cost"] / np.maximum(attempted, 1e-300), 0.0) + self._fine_per_message()
+        margin = np.where(tried, shape / rate * value - cost, -np.inf)
+        upper = np.where(tried, special.gammaincinv(shape, PLAUSIBLE_LEVEL) / rate * value - cost, np.inf)
+        return margin, np.where(usable, upper, -np.inf)
+
+    def _target(self, margin: np.ndarray) -> np.ndarray:
+        """Share of volume per channel the spammer would like to send (see ``adapt``)."""
+        seen, size = self.seen, self.world.size
+        reps = np.arange(size)
+        offered = seen["demand"].sum(axis=0)
+        # The volume planned in the window: what was offered is the mix's share of it.
+        planned = offered / np.maximum(self.mix.sum(axis=0), 1e-12)
+        full = (seen["unsent"] > 0) & (offered > 0)
+        room = np.where(full, seen["attempted"] / np.maximum(planned, 1e-300), np.inf)
+        target = np.zeros_like(self.mix)
+        remaining = np.ones(size)
+        for row in np.argsort(-margin, axis=0, kind="stable"):
+            take = np.where(margin[row, reps] > 0, np.minimum(remaining, room[row, reps]), 0.0)
+            target[row, reps] += take
+            remaining -= take
+        best = np.argmax(margin, axis=0)
+        target[best, reps] += np.where(margin[best, reps] > 0, remaining, 0.0)
+        return target
+
+    def _fine_per_message(self) -> float | np.ndarray:
+        """Expected fine per attempted message from the volume-dependent detection hazard."""
+        enforcement = self.world.enforcement
+        if not enforcement.enabled:
+            return 0.0
+        hazard = self.world.num(enforcement.values.detection_per_million_messages) / 1e6
+        return hazard * enforcement.conviction_factor(self) * enforcement.fine(self)
 
     def _deterrence(self, gain: np.ndarray, daily_messages: np.ndarray, days: float) -> None:
         quit_after = self.spec.strategy.quit_after_days
@@ -228,8 +323,45 @@ class Spammer:
         expected_profit_per_day = (gain - self.seen_overhead) / days - expected_fine
         negative = expected_profit_per_day < 0
         self.negative_days = np.where(negative, self.negative_days + days, 0.0)
-        quitting = self.active & (self.negative_days >= quit_after - 1e-9)
-        if quitting.any():
-            self.stop(quitting)
-            self.quit_day = np.where(quitting, world.env.now / 24.0, self.quit_day)
-            world.ledger.add_spammer("quits", world.step_of(world.env.now - 1e-9), self.index, quitting.astype(float))
+        self._quit(self.negative_days >= quit_after - 1e-9)
+
+    def _quit(self, quitting: np.ndarray) -> None:
+        """The spammer quits in replications ``quitting`` (where still active)."""
+        quitting = quitting & self.active
+        if not quitting.any():
+            return
+        world = self.world
+        self.stop(quitting)
+        self.quit_day = np.where(quitting, world.env.now / 24.0, self.quit_day)
+        world.ledger.add_spammer("quits", world.step_of(world.env.now - 1e-9), self.index, quitting.astype(float))
+
+
+class _LedgerReading:
+    """The sales and costs the world booked for a spammer since the last reading.
+
+    The world books them in the ledger, per step; the spammer reads them from there into its
+    ``seen``. Running totals over whole steps give exactly what was booked between two
+    readings whatever the ledger's step: steps before the one holding the current time are
+    complete, since later intervals book into that step or after it.
+    """
+
+    METRICS = {"sales": ("sales",), "cost": ("message_cost", "channel_cost")}
+
+    def __init__(self, n_channels: int, size: int):
+        self.open_step = 0
+        self.closed = {key: np.zeros((n_channels, size)) for key in self.METRICS}
+        """Totals of the steps before ``open_step``."""
+        self.total = {key: np.zeros((n_channels, size)) for key in self.METRICS}
+        """Totals at the previous reading."""
+
+    def read(self, spammer: Spammer) -> None:
+        world = spammer.world
+        now = world.step_of(world.env.now)
+        for key, metrics in self.METRICS.items():
+            flows = world.ledger.flows
+            steps = np.sum([flows[m][self.open_step : now + 1, spammer.index] for m in metrics], axis=0, dtype=float)
+            total = self.closed[key] + steps.sum(axis=0)
+            spammer.seen[key] += total - self.total[key]
+            self.total[key] = total
+            self.closed[key] += steps[:-1].sum(axis=0)
+        self.open_step = now

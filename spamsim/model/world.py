@@ -37,10 +37,11 @@ import numpy as np
 import simpy
 
 from ..scenario.schema import Scenario
-from .channels import CHANNEL_CLASSES, Channel
+from .channels import CHANNEL_CLASSES, Botnet, Channel
 from .enforcement import Enforcement
 from .flows import split_capacity
 from .ledger import Ledger
+from .networks import Networks
 from .receivers import Receivers
 from .schedules import DAYS_PER_YEAR, share_at
 from .spammer import Spammer
@@ -81,8 +82,11 @@ class World:
         """Middle of the interval being integrated: where schedules are evaluated."""
         self.step = 0
         """Ledger step of the interval being integrated."""
+        self.networks = Networks(self)
+        botnets = set(scenario.channels.botnet_specs())
         self.channels: list[Channel] = [
-            CHANNEL_CLASSES[name](self, i) for i, name in enumerate(scenario.channels.names())
+            Botnet(self, i, name) if name in botnets else CHANNEL_CLASSES[name](self, i)
+            for i, name in enumerate(scenario.channels.names())
         ]
         self.spammers = [Spammer(self, i, spec) for i, spec in enumerate(scenario.spammers)]
         self.ledger = Ledger(self.n_steps, [s.name for s in self.spammers], [c.name for c in self.channels], size)
@@ -183,7 +187,9 @@ class World:
         n_spammers, n_channels = len(self.spammers), len(self.channels)
         attempted = np.zeros((n_spammers, n_channels, self.size), dtype=np.int64)
         busy = np.zeros((n_spammers, n_channels, self.size))
-        if n_spammers and n_channels:
+        # Spammers with nothing queued and outside their campaign do nothing in this interval.
+        busy_spammers = [s for s in self.spammers if s.queue or s.campaign_hours_in(start, end) > 0]
+        if busy_spammers and n_channels:
             waiting = np.stack([s.waiting() for s in self.spammers])
             for c, channel in enumerate(self.channels):
                 wanted = waiting[:, c]
@@ -199,9 +205,17 @@ class World:
                 # The queue drains at the channel's full rate, so mail leaves over this part of
                 # the interval from its start (instantly where capacity is unlimited).
                 busy[:, c] = hours * np.clip(load, 0.0, 1.0)
-        for spammer in self.spammers:
+        for c, channel in enumerate(self.channels):
+            channel.allot(attempted[:, c])
+        count_refused = self.scenario.enforcement.count_refused_attempts
+        for spammer in busy_spammers:
             p = spammer.index
             total = attempted[p].sum(axis=0)
+            if not count_refused:  # only mail that left the sending side feeds the detection hazard
+                total = sum(
+                    (attempted[p, c] * (1.0 - channel.refused_share()) for c, channel in enumerate(self.channels)),
+                    np.zeros(self.size),
+                )
             mean_busy = (busy[p] * attempted[p]).sum(axis=0) / np.maximum(total, 1)
             kept, elapsed = self.enforcement.detect(spammer, total, mean_busy, start, end)
             stopping = elapsed < 1.0

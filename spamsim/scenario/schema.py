@@ -64,7 +64,10 @@ class Engine(Model):
 
 
 CHANNEL_NAMES = ("own_server", "open_relays", "botnet", "compromised_accounts")
-ChannelName = Literal["own_server", "open_relays", "botnet", "compromised_accounts"]
+"""The channels with a fixed name; named botnets (``channels.botnets``) add theirs."""
+ChannelName = str
+"""A channel's name: one of CHANNEL_NAMES or the name of a botnet in ``channels.botnets``."""
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 class Strategy(Model):
@@ -72,26 +75,50 @@ class Strategy(Model):
 
     kind: Literal["fixed", "adaptive"] = Field(
         "fixed",
-        description="`fixed`: keep `mix`. `adaptive`: every `reaction_days`, move a share "
-        "`shift` of volume to the channel with the best recent margin per message "
-        "(displacement), and quit when expected daily profit stays negative for "
-        "`quit_after_days` (deterrence).",
+        description="`fixed`: keep `mix`. `adaptive`: every `reaction_days`, estimate each "
+        "channel's conversion (a Gamma-Poisson posterior with a prior pooled across channels, "
+        "worth `prior_sales` sales, on evidence fading over `memory_days`), move a share `shift` "
+        "of volume towards the channels with a positive expected margin per message, best first "
+        "(displacement), drop channels with a negative one, and quit when no channel is "
+        "plausibly profitable or expected daily profit stays negative for `quit_after_days` "
+        "(deterrence).",
     )
-    mix: dict[ChannelName, float] = Field(
+    mix: dict[str, float] = Field(
         default_factory=lambda: {"own_server": 1.0},
         description="Initial share of volume per channel (normalised to sum to 1).",
     )
     reaction_days: Days = Field(1.0, ge=0.01, description="Days between reassessments (the reaction delay).")
-    shift: Probability = Field(0.5, description="Share of volume moved to the best channel at each reassessment.")
+    shift: Probability = Field(
+        0.5,
+        description="Share of the way the mix moves towards the best allocation at each reassessment "
+        "(a channel with a negative expected margin is dropped at once).",
+    )
     exploration: Probability = Field(
         0.02,
-        description="Minimum share kept on every channel the spammer can use, so that margins stay observable.",
+        description="Share of volume kept for exploration, split evenly over the channels the spammer can "
+        "use: each channel that is plausibly profitable (margin positive at the upper 90 % credible bound "
+        "of its conversion) keeps at least exploration / channels, so that its margin stays observable.",
+    )
+    prior_sales: float = Field(
+        1.0,
+        gt=0,
+        le=1e6,
+        description="Strength, in pseudo-sales, of the Gamma prior on each channel's conversion, whose mean "
+        "is the conversion pooled over all channels: a channel with few sales is judged mostly by the pool, "
+        "so the spammer does not chase noise. 1 (default): an exponential prior, which still leaves room "
+        "for a channel that converts nothing; larger values trust the pool more.",
+    )
+    memory_days: Annotated[Days, Field(gt=0)] | None = Field(
+        14.0,
+        description="Days over which the adaptive spammer's evidence fades (weight exp(-age / "
+        "memory_days)), so it can follow a world that changes. null: never forget.",
     )
     quit_after_days: Days | None = Field(
         7.0,
         description="Adaptive spammers quit once expected daily profit (recent revenue "
-        "minus costs minus expected fines) has been negative this many days in a row. "
-        "null: never quit.",
+        "minus costs minus expected fines) has been negative this many days in a row, or as "
+        "soon as no channel is plausibly profitable. null: never quit (with no plausibly "
+        "profitable channel the spammer then sends nothing until one is).",
     )
 
     @model_validator(mode="after")
@@ -158,11 +185,34 @@ class Spammer(Model):
 
 
 class Funnel(Model):
-    """Recipient behaviour split into stages; success = open x click x purchase."""
+    """Recipient behaviour split into stages; success = open x click x purchase.
 
-    open_rate: Probability = Field(description="Share of inbox messages that are opened.")
-    click_rate: Probability = Field(description="Share of opened messages whose link is clicked.")
-    purchase_rate: Probability = Field(description="Share of clicks that end in a sale.")
+    Measured campaigns often report emails -> site visits -> purchases (e.g. Kanich et al.,
+    "Spamalytics", ACM CCS 2008): give ``visit_rate`` (share of inbox messages whose
+    recipient visits the site) and ``purchase_rate`` (share of visits that buy), and leave
+    ``open_rate`` out (or give it, and ``visit_rate`` is then per opened message). A visit is
+    recorded as a click.
+    """
+
+    open_rate: Probability = Field(
+        1.0, description="Share of inbox messages that are opened (default 1: not measured)."
+    )
+    click_rate: Probability | None = Field(None, description="Share of opened messages whose link is clicked.")
+    visit_rate: Probability | None = Field(
+        None, description="Share of opened (or, without `open_rate`, inbox) messages that lead to a site visit."
+    )
+    purchase_rate: Probability = Field(description="Share of clicks (visits) that end in a sale.")
+
+    @model_validator(mode="after")
+    def _one_click_stage(self) -> Funnel:
+        if (self.click_rate is None) == (self.visit_rate is None):
+            raise ValueError("give exactly one of click_rate or visit_rate (a visit is a click through to the site)")
+        return self
+
+    @property
+    def through_rate(self) -> Any:
+        """The click (visit) stage's rate, whichever name the scenario used."""
+        return self.click_rate if self.click_rate is not None else self.visit_rate
 
 
 class Market(Model):
@@ -209,6 +259,12 @@ class Enforcement(Model):
         0.0,
         description="Probability that a domestic spammer is detected over the whole "
         "horizon by enforcement activity that does not depend on volume.",
+    )
+    count_refused_attempts: bool = Field(
+        False,
+        description="Whether messages refused on the sending side (closed relays, submission "
+        "servers, rate limits) count towards the volume-based detection hazard. They never reach "
+        "a recipient, so by default only mail that left the sending side counts.",
     )
     detection_per_million_messages: Rate = Field(
         0.0,
@@ -280,6 +336,26 @@ class BotnetChannel(Model):
         description="Hosts sharing one public address (NAT): any of their POP logins "
         "authorises the shared address, widening the POP-before-SMTP window.",
     )
+    contagion_per_day: Rate = Field(
+        0.0,
+        description="Contagion: infection hazard per clean host per day added per unit share of "
+        "infected hosts (beta in beta*S*I/N); bots recruit bots. 0: a constant rate only.",
+    )
+    stolen_credentials_share: Probability = Field(
+        0.0,
+        description="Share of bots that hold their user's mail credentials (info-stealers): an SMTP "
+        "AUTH submission server admits their mail.",
+    )
+    networks: dict[str, float] = Field(
+        default_factory=dict,
+        description="Share of the botnet's hosts in each network (names from `networks`), "
+        "normalised. Default: in proportion to the networks' hosts.",
+    )
+    taken_down: bool = Field(
+        False,
+        description="The botnet's command and control is gone (set by an event, e.g. a takedown): its "
+        "bots send nothing and cost nothing; infections and cleanup go on.",
+    )
 
     @model_validator(mode="after")
     def _bots_within_hosts(self) -> BotnetChannel:
@@ -287,6 +363,14 @@ class BotnetChannel(Model):
             if self.initial_bots > self.hosts:
                 raise ValueError("initial_bots cannot exceed hosts")
         return self
+
+
+class NamedBotnet(BotnetChannel):
+    """One of several botnets, each its own channel (e.g. Rustock, Cutwail)."""
+
+    name: str = Field(
+        pattern=NAME_PATTERN, description="The botnet's name: the channel's name in results, mixes and `--set`."
+    )
 
 
 class CompromisedAccountsChannel(Model):
@@ -310,14 +394,37 @@ class Channels(Model):
         default_factory=lambda: OwnServerChannel(), description="Direct sending from own server."
     )
     open_relays: OpenRelaysChannel | None = Field(None, description="Open relays.")
-    botnet: BotnetChannel | None = Field(None, description="Spambots.")
+    botnet: BotnetChannel | None = Field(None, description="Spambots (one botnet, named `botnet`).")
+    botnets: list[NamedBotnet] = Field(
+        default_factory=list, max_length=32, description="Several named botnets, each its own channel."
+    )
     compromised_accounts: CompromisedAccountsChannel | None = Field(
         None, description="Stolen credentials used at SMTP AUTH servers."
     )
 
+    @model_validator(mode="after")
+    def _unique_botnet_names(self) -> Channels:
+        names = [b.name for b in self.botnets]
+        clash = sorted({n for n in names if names.count(n) > 1 or n in CHANNEL_NAMES})
+        if clash:
+            raise ValueError(
+                f"botnet names must be unique and differ from {', '.join(CHANNEL_NAMES)}; repeated: {', '.join(clash)}"
+            )
+        return self
+
     def names(self) -> list[str]:
-        """Names of the channels present, in the fixed order of CHANNEL_NAMES."""
-        return [n for n in CHANNEL_NAMES if getattr(self, n) is not None]
+        """Names of the channels present: own server, relays, botnets, then stolen accounts."""
+        fixed = [n for n in CHANNEL_NAMES if getattr(self, n) is not None]
+        botnets = [b.name for b in self.botnets]
+        if "compromised_accounts" in fixed:
+            return fixed[:-1] + botnets + ["compromised_accounts"]
+        return fixed + botnets
+
+    def botnet_specs(self) -> dict[str, BotnetChannel]:
+        """Every botnet by channel name (``botnet`` for the single one)."""
+        found: dict[str, BotnetChannel] = {"botnet": self.botnet} if self.botnet is not None else {}
+        found.update({b.name: b for b in self.botnets})
+        return found
 
 
 # -- countermeasures -------------------------------------------------------------------------
@@ -377,7 +484,7 @@ class ReceiverFiltering(Countermeasure):
     """Content filters at the recipients' side."""
 
     catch_rate: Probability = Field(description="Share of delivered spam the filters catch.")
-    catch_rate_by_channel: dict[ChannelName, Probability] = Field(
+    catch_rate_by_channel: dict[str, Probability] = Field(
         default_factory=dict,
         description="Catch rate for particular channels (e.g. mail via legitimate servers "
         "is harder to catch), overriding `catch_rate`.",
@@ -428,6 +535,35 @@ class Countermeasures(Model):
         """Whether countermeasure ``name`` is defined and enabled."""
         cm = getattr(self, name, None)
         return cm is not None and cm.enabled
+
+
+class Network(Model):
+    """A network (an ISP, a region, a university's LAN) with its own policies.
+
+    Bots sit in networks; a bot's mail leaves through its network's rules. Every policy left
+    out follows the scenario-wide countermeasure (``countermeasures.op25b.adoption``,
+    ``countermeasures.submission_auth.mode_share``, ``countermeasures.antivirus``,
+    ``countermeasures.blacklists.dynamic_ip_listed_share``); without ``networks`` the world is one
+    network with those policies.
+    """
+
+    name: str = Field(pattern=NAME_PATTERN, description="The network's name (used by botnets' `networks`).")
+    hosts: Count = Field(description="Hosts in the network (used to spread botnets that do not say where they are).")
+    op25b: Probability | None = Field(
+        None, description="Share of the network's hosts whose outbound port 25 is blocked."
+    )
+    submission: SubmissionModes | None = Field(
+        None, description="Share of the network's submission servers by admission mode (rest open)."
+    )
+    antivirus_cleanup_rate_per_day: Rate | None = Field(
+        None, description="Antivirus cleanup hazard of a visible bot in this network, per day."
+    )
+    dynamic_ip_listed_share: Probability | None = Field(
+        None, description="Share of the network's dynamic addresses on receivers' policy lists."
+    )
+    nat_hosts_per_address: float | None = Field(
+        None, ge=1, le=1e6, description="Hosts sharing one public address (NAT) in this network."
+    )
 
 
 class LegitimateMail(Model):
@@ -518,6 +654,11 @@ class Scenario(Model):
     legitimate_mail: LegitimateMail = Field(
         default_factory=lambda: LegitimateMail(), description="Legitimate mail volume."
     )
+    networks: list[Network] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Named networks with their own OP25B, submission modes, antivirus and listing policy.",
+    )
     events: list[Event] = Field(
         default_factory=list,
         max_length=MAX_EVENTS,
@@ -532,6 +673,27 @@ class Scenario(Model):
         if duplicated:
             raise ValueError(f"spammer names must be unique; repeated: {', '.join(duplicated)}")
         present = set(self.channels.names())
+        networks = [n.name for n in self.networks]
+        repeated = sorted({n for n in networks if networks.count(n) > 1})
+        if repeated:
+            raise ValueError(f"network names must be unique; repeated: {', '.join(repeated)}")
+        for name, botnet in self.channels.botnet_specs().items():
+            unknown = sorted(set(botnet.networks) - set(networks))
+            if unknown:
+                raise ValueError(
+                    f"botnet {name!r} sits in network(s) {', '.join(unknown)} that `networks` does not define "
+                    f"(defined: {', '.join(networks) or 'none'})"
+                )
+            if botnet.networks and (min(botnet.networks.values()) < 0 or sum(botnet.networks.values()) <= 0):
+                raise ValueError(f"botnet {name!r}: `networks` needs non-negative shares with a positive sum")
+        filtering = self.countermeasures.receiver_filtering
+        if filtering is not None:
+            unknown = sorted(set(filtering.catch_rate_by_channel) - present)
+            if unknown:
+                raise ValueError(
+                    f"receiver_filtering.catch_rate_by_channel names channel(s) {', '.join(unknown)} that "
+                    f"`channels` does not define (defined: {', '.join(sorted(present))})"
+                )
         for spammer in self.spammers:
             missing = sorted(set(spammer.strategy.mix) - present)
             if missing:

@@ -91,6 +91,15 @@ class Channel:
         (``[rep]``), or per spammer (``[spammer, rep]``) when ``per_spammer_capacity``."""
         return np.full(self.world.size, np.inf)
 
+    def allot(self, attempted: np.ndarray) -> None:
+        """Learn what every spammer attempts through the channel in this interval (``[spammer, rep]``)
+        before any of it is routed (a botnet spreads the total over its networks)."""
+
+    def refused_share(self) -> float | np.ndarray:
+        """Expected share of this interval's attempted mail refused on the sending side (never
+        reaching a recipient's server): what the detection hazard leaves out by default."""
+        return 0.0
+
     def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
         """Route ``attempted`` messages sent over ``[start, start + busy]`` hours."""
         raise NotImplementedError

@@ -1,27 +1,39 @@
-"""Spambots: infected hosts inside organisations sending for the spammer.
+"""Spambots: infected hosts inside organisations' networks sending for the spammer.
 
 Every host is a small continuous-time Markov chain: clean (``S``), bot (``B``) or
 hit-and-run bot (``R``), and each bot belongs to a variant *class* — the variants antivirus
 already recognises, or one released within the last ``signature_lag_days`` that it cannot
 see yet. Rates per hour, constant between events:
 
-* a clean host is infected at ``infection_rate_per_day / 24``; a share
-  ``hit_and_run_share`` of new bots are hit-and-run; new infections carry the newest variant;
-* antivirus cleans a bot it can see at ``cleanup_rate_per_day / 24`` (back to clean); a
-  variant's bots are invisible from its release until its signature ships ``lag`` later;
+* a clean host is infected at ``(infection_rate_per_day + contagion_per_day * I / N) / 24``
+  (``I/N`` the botnet's infected share: bots recruit bots); a share ``hit_and_run_share``
+  of new bots are hit-and-run; new infections carry the newest variant;
+* antivirus cleans a bot it can see at its network's cleanup rate (back to clean); a
+  variant's bots are invisible from its release until its signature ships ``lag`` later —
+  the bots of older variants stay visible;
 * a hit-and-run bot erases itself after ``hit_and_run_lifetime_hours`` on average (back
   to clean), sending ``hit_and_run_burst`` times faster while it lives.
 
 Between events the chain moves with its exact transition matrix ``expm(Q t)``: the
 population at an interval's end is a multinomial draw per starting state, so the process
-has the same law however the time line is cut, and its mean is the solution of the ODE
-``dx/dt = x Q`` (tested against scipy's ``solve_ivp``). Capacity over an interval is the
-bots' send rate times their expected occupation hours (Van Loan's integral of ``expm``).
+has the same law however the time line is cut, and its mean solves the ODE ``dx/dt = x Q``
+(tested against scipy's ``solve_ivp``). Contagion makes ``Q`` depend on the state; it is
+held at its value at the start of each interval, and a botnet with contagion adds a
+breakpoint every :data:`CONTAGION_GRID_HOURS` on an absolute clock, so the result still
+does not depend on the ledger's step. Capacity over an interval is the bots' send rate
+times their expected occupation hours (Van Loan's integral of ``expm``).
 
-Routing: a share ``share_direct_to_mx`` goes to outside MX on port 25 — blocked where the
-bot's network blocks outbound port 25 (``op25b``), then rejected by receivers that list
-dynamic addresses (``blacklists``); the rest goes through the organisation's submission
-server (see :mod:`..submission`).
+Bots sit in networks (:mod:`..networks`). The botmaster sends through the networks whose
+mail gets through best first, as far as their bots' capacity allows, so partial OP25B
+adoption displaces mail to networks that do not block. Per message, a share
+``share_direct_to_mx`` goes straight to outside MX on port 25; where the bot's network
+blocks outbound port 25 (``op25b``) that mail is rerouted to the network's submission
+server instead, with the mail the bot submits there anyway; the server's mode decides
+(``submission_auth``). Direct mail that gets out meets receivers' blacklists: the network's
+policy list of dynamic addresses, and abuse listing — an address is listed an exponential
+``listing_delay_hours`` after it starts sending, so a bot living ``L`` hours on average
+sends a share ``L / (L + delay)`` of its mail from a listed address (hit-and-run bots send
+and vanish before most listings).
 """
 
 from __future__ import annotations
@@ -33,38 +45,63 @@ import numpy as np
 import simpy
 
 from ..flows import ctmc
-from ..submission import SubmissionServers
 from .base import Channel, Route
 
 CLEAN = 0
+CONTAGION_GRID_HOURS = 6.0
+"""Contagion is held constant over at most this long, on an absolute clock (not the ledger's)."""
 
 
 class Botnet(Channel):
-    name = "botnet"
+    """One botnet: a channel whose capacity is its bots, spread over networks."""
 
-    def __init__(self, world, index):  # type: ignore[no-untyped-def]
+    def __init__(self, world, index, name="botnet"):  # type: ignore[no-untyped-def]
+        self.name = name
         super().__init__(world, index)
         size = world.size
-        hosts = np.round(world.array(self.values.hosts)).astype(np.int64)
-        bots = np.minimum(np.round(world.array(self.values.initial_bots)).astype(np.int64), hosts)
-        self.state = np.zeros((size, 3), dtype=np.int64)
-        """Hosts per state: clean, then (bot, hit-and-run bot) per variant class; class 0 is
-        what antivirus sees, each further class a variant still inside its signature lag."""
-        self.state[:, CLEAN] = hosts - bots
-        self.state[:, 1] = bots
+        networks = world.networks
+        n = len(networks.names)
+        where = self.spec.networks
+        share = (
+            np.array([where.get(name, 0.0) for name in networks.names], dtype=float)
+            if where
+            else networks.host_share.copy()
+        )
+        self.network_share = share / share.sum()
+        hosts = np.round(world.array(self.values.hosts)[:, None] * self.network_share[None, :]).astype(np.int64)
+        bots = np.round(world.array(self.values.initial_bots)[:, None] * self.network_share[None, :]).astype(np.int64)
+        bots = np.minimum(bots, hosts)
+        self.state = np.zeros((size, n, 3), dtype=np.int64)
+        """Hosts per replication, network and state: clean, then (bot, hit-and-run bot) per
+        variant class; class 0 is what antivirus sees, each further class a variant still
+        inside its signature lag."""
+        self.state[:, :, CLEAN] = hosts - bots
+        self.state[:, :, 1] = bots
         self.lag_ends: list[float] = []
         """Hours at which each invisible class becomes visible (oldest first)."""
-        self.servers = SubmissionServers(world)
-        self._per_bot_hour = np.zeros(size)
-        self._bot_hours = np.zeros(size)
-        self._generators: dict[tuple[bytes, int, bool, float], np.ndarray] = {}
+        self._generators: dict[tuple[Any, ...], np.ndarray] = {}
+        self._capacity = np.zeros((size, n))
+        self._hours = np.zeros((size, n, 2))
+        self._shares = np.full((size, n), 1.0 / n)
         antivirus = world.scenario.countermeasures.antivirus
         if antivirus is not None and antivirus.enabled and antivirus.new_variant_every_days:
-            world.env.process(
-                self._variants(antivirus.new_variant_every_days * 24.0, antivirus.signature_lag_days * 24.0)
-            )
+            lag = antivirus.signature_lag_days * 24.0
+            world.env.process(self._variants(antivirus.new_variant_every_days * 24.0, lag))
+        if np.any(world.array(self.values.contagion_per_day) > 0):
+            world.env.process(self._contagion_grid())
 
-    # -- variants ----------------------------------------------------------------------------
+    @property
+    def spec(self) -> Any:
+        return self.world.scenario.channels.botnet_specs()[self.name]
+
+    @property
+    def values(self) -> Any:
+        channels = self.world.values.channels
+        if self.name == "botnet":
+            return channels.botnet
+        return next(b for b in channels.botnets if b.name == self.name)
+
+    # -- events ------------------------------------------------------------------------------
     def _variants(self, every_hours: float, lag_hours: float) -> Generator[simpy.Event, Any, None]:
         """SimPy process: the botmaster releases a new variant every ``every_hours``."""
         env = self.world.env
@@ -78,44 +115,75 @@ class Botnet(Channel):
     def _release(self, now: float, lag_hours: float) -> None:
         if now == 0.0:
             # The bots present at the start carry the variant released at the start.
-            self.state = np.concatenate([self.state, self.state[:, 1:3]], axis=1)
-            self.state[:, 1:3] = 0
+            self.state = np.concatenate([self.state, self.state[:, :, 1:3]], axis=2)
+            self.state[:, :, 1:3] = 0
         else:
-            self.state = np.concatenate([self.state, np.zeros((self.world.size, 2), dtype=np.int64)], axis=1)
+            empty = np.zeros((*self.state.shape[:2], 2), dtype=np.int64)
+            self.state = np.concatenate([self.state, empty], axis=2)
         self.lag_ends.append(now + lag_hours)
 
     def _signature(self, at: float) -> Generator[simpy.Event, Any, None]:
-        """SimPy process: antivirus ships the signature of a variant at ``at``; its bots become visible."""
+        """SimPy process: antivirus ships a variant's signature at ``at``; its bots become visible."""
         env = self.world.env
         yield env.timeout(at - env.now)
         self.world.advance()
-        self.state[:, 1:3] += self.state[:, 3:5]
-        self.state = np.delete(self.state, [3, 4], axis=1)
+        self.state[:, :, 1:3] += self.state[:, :, 3:5]
+        self.state = np.delete(self.state, [3, 4], axis=2)
         self.lag_ends.pop(0)
 
-    # -- rates -------------------------------------------------------------------------------
-    def _generator(self) -> np.ndarray:
-        """Rate matrix per replication (per hour): ``[rep, k, k]``, or ``[1, k, k]`` if all agree."""
-        values = self.values
-        array = self.world.array
-        infection = array(values.infection_rate_per_day) / 24.0
-        share = array(values.hit_and_run_share)
-        antivirus = self.world.countermeasure("antivirus")
-        cleanup = array(antivirus.cleanup_rate_per_day) / 24.0 if antivirus is not None else np.zeros(self.world.size)
-        rates = np.stack([infection, share, cleanup])
-        if (rates == rates[:, :1]).all():
-            rates = rates[:, :1]
-        k = self.state.shape[1]
-        key = (rates.tobytes(), k, bool(self.lag_ends), float(self.spec.hit_and_run_lifetime_hours))
-        cached = self._generators.get(key)
-        if cached is None:
-            cached = self._generators[key] = self._build_generator(rates, k)
-        return cached
+    def _contagion_grid(self) -> Generator[simpy.Event, Any, None]:
+        env = self.world.env
+        while True:
+            yield env.timeout(CONTAGION_GRID_HOURS)
+            self.world.advance()
 
-    def _build_generator(self, rates: np.ndarray, k: int) -> np.ndarray:
+    # -- rates -------------------------------------------------------------------------------
+    def bots(self) -> np.ndarray:
+        return self.state[:, :, 1::2].sum(axis=(1, 2))
+
+    def hit_and_run(self) -> np.ndarray:
+        return self.state[:, :, 2::2].sum(axis=(1, 2))
+
+    def _generator(self, hours: float) -> np.ndarray:
+        """Rate matrices per hour over the next ``hours``, ``[network, rep or 1, k, k]``."""
+        world, values = self.world, self.values
+        array = world.array
+        contagion = array(values.contagion_per_day) / 24.0
+        infection = array(values.infection_rate_per_day) / 24.0
+        if contagion.any():
+            # Contagion uses the infected share's mean over the interval along the logistic
+            # curve from its present value, ln(1 - f + f e^(b t)) / (b t): exact for pure
+            # contagion, second-order accurate with cleanup and a constant rate as well.
+            hosts = np.maximum(self.state.sum(axis=(1, 2)), 1)
+            share_now = (self.bots() + self.hit_and_run()) / hosts
+            growth = contagion * hours
+            mean_share = np.where(
+                growth > 1e-9,
+                np.log1p(share_now * np.expm1(growth)) / np.maximum(growth, 1e-300),
+                share_now,
+            )
+            infection = infection + contagion * mean_share
+        share = array(values.hit_and_run_share)
         vanish = 1.0 / float(self.spec.hit_and_run_lifetime_hours)
-        n = rates.shape[1]
-        q = np.zeros((n, k, k))
+        k = self.state.shape[2]
+        mats = []
+        for n in range(len(world.networks.names)):
+            cleanup = np.broadcast_to(np.asarray(world.networks.cleanup_per_day(n), dtype=float), (world.size,)) / 24.0
+            rates = np.stack([infection, share, cleanup])
+            if (rates == rates[:, :1]).all():
+                rates = rates[:, :1]
+            key = (rates.tobytes(), k, bool(self.lag_ends), vanish)
+            q = self._generators.get(key)
+            if q is None:
+                if len(self._generators) > 4096:  # contagion makes every interval's rates new
+                    self._generators.clear()
+                q = self._generators[key] = self._build_generator(rates, k, vanish)
+            mats.append(q)
+        width = max(q.shape[0] for q in mats)
+        return np.stack([np.broadcast_to(q, (width, k, k)) for q in mats])
+
+    def _build_generator(self, rates: np.ndarray, k: int, vanish: float) -> np.ndarray:
+        q = np.zeros((rates.shape[1], k, k))
         newest = k - 2 if self.lag_ends else 1  # new infections carry the newest variant
         q[:, CLEAN, newest] = rates[0] * (1 - rates[1])
         q[:, CLEAN, newest + 1] = rates[0] * rates[1]
@@ -126,65 +194,151 @@ class Botnet(Channel):
         q[:, np.arange(k), np.arange(k)] = -q.sum(axis=2)
         return q
 
-    def bots(self) -> np.ndarray:
-        return self.state[:, 1::2].sum(axis=1)
-
-    def hit_and_run(self) -> np.ndarray:
-        return self.state[:, 2::2].sum(axis=1)
+    def _ctmc(self, hours: float) -> tuple[np.ndarray, np.ndarray]:
+        q = self._generator(hours)
+        n, width, k = q.shape[0], q.shape[1], q.shape[2]
+        transition, occupation = ctmc(q.reshape(n * width, k, k), hours)
+        return transition.reshape(n, width, k, k), occupation.reshape(n, width, k, k)
 
     # -- an interval -------------------------------------------------------------------------
     def capacity(self, start: float, end: float) -> np.ndarray:
-        _, occupation = ctmc(self._generator(), end - start)
-        hours = np.einsum(
-            "ri,rij->rj",
-            self.state.astype(float),
-            np.broadcast_to(occupation, (self.world.size, *occupation.shape[1:])),
+        size = self.world.size
+        if self.spec.taken_down:
+            self._capacity = np.zeros((size, len(self.world.networks.names)))
+            return np.zeros(size)
+        _, occupation = self._ctmc(end - start)
+        # Expected hours per network and state: state[r, n, i] @ occupation[n, r, i, j].
+        occ = np.broadcast_to(occupation.transpose(1, 0, 2, 3), (size, *occupation.shape[:1], *occupation.shape[2:]))
+        hours = np.einsum("rni,rnij->rnj", self.state.astype(float), occ)
+        bot_hours = hours[:, :, 1::2].sum(axis=2)
+        burst_hours = hours[:, :, 2::2].sum(axis=2)
+        rate = np.asarray(self.num(self.values.sends_per_bot_hour), dtype=float).reshape(-1, 1)
+        self._hours = np.stack([bot_hours, burst_hours], axis=2)
+        self._capacity = rate * (bot_hours + self.spec.hit_and_run_burst * burst_hours)
+        return self._capacity.sum(axis=1)
+
+    def _listed_direct(self, n: int) -> np.ndarray | float:
+        """Share of direct-to-MX mail from network ``n`` sent from a listed address."""
+        world = self.world
+        blacklists = world.countermeasure("blacklists")
+        if blacklists is None:
+            return 0.0
+        delay = float(blacklists.listing_delay_hours)
+        cleanup = np.asarray(world.networks.cleanup_per_day(n), dtype=float) / 24.0
+        life_bot = 1.0 / np.maximum(cleanup, 1e-300)  # hours a visible bot lives (inf without AV)
+        life_burst = 1.0 / (cleanup + 1.0 / float(self.spec.hit_and_run_lifetime_hours))
+        abuse_bot = life_bot / (life_bot + delay)
+        abuse_burst = life_burst / (life_burst + delay)
+        bot_mail = self._hours[:, n, 0]
+        burst_mail = self._hours[:, n, 1] * self.spec.hit_and_run_burst
+        weight = burst_mail / np.maximum(bot_mail + burst_mail, 1e-300)
+        abuse = (1.0 - weight) * abuse_bot + weight * abuse_burst
+        policy = world.networks.policy_listed(n)
+        return 1.0 - (1.0 - policy) * (1.0 - abuse)
+
+    def _pass_share(self, n: int, direct: Any) -> np.ndarray:
+        """Expected share of a message sent by a bot in network ``n`` that is delivered."""
+        networks, world = self.world.networks, self.world
+        blocked = networks.op25b(n)
+        refused = networks.refused(n, self.values)
+        listed = self._listed_direct(n)
+        adoption = world.share("blacklists", "adoption") if world.countermeasure("blacklists") is not None else 0.0
+        via = direct * blocked + (1.0 - direct)
+        return np.asarray(direct * (1.0 - blocked) * (1.0 - listed * adoption) + via * (1.0 - refused), dtype=float)
+
+    def _allocation(self, total: np.ndarray) -> np.ndarray:
+        """Share of the botnet's mail sent from each network, ``[rep, network]``: best-passing
+        networks first, each up to its bots' capacity."""
+        n_networks = len(self.world.networks.names)
+        if n_networks == 1:
+            return np.ones((self.world.size, 1))
+        direct = self.num(self.values.share_direct_to_mx)
+        passing = np.stack(
+            [np.broadcast_to(self._pass_share(n, direct), (self.world.size,)) for n in range(n_networks)], axis=1
         )
-        bot_hours = hours[:, 1::2].sum(axis=1)
-        burst_hours = hours[:, 2::2].sum(axis=1)
-        rate = self.num(self.values.sends_per_bot_hour)
-        capacity = rate * (bot_hours + self.spec.hit_and_run_burst * burst_hours)
-        self._bot_hours = bot_hours + burst_hours
-        self._per_bot_hour = capacity / np.maximum(self._bot_hours, 1e-300)
-        return capacity
+        order = np.argsort(-passing, axis=1, kind="stable")
+        capacity = np.take_along_axis(self._capacity, order, axis=1)
+        before = np.cumsum(capacity, axis=1) - capacity
+        taken = np.clip(total[:, None] - before, 0.0, capacity)
+        alloc = np.zeros_like(taken)
+        np.put_along_axis(alloc, order, taken, axis=1)
+        return alloc / np.maximum(total[:, None], 1e-300)
+
+    def allot(self, attempted: np.ndarray) -> None:
+        total = attempted.sum(axis=0).astype(float)
+        self._shares = self._allocation(total)
+
+    def refused_share(self) -> float | np.ndarray:
+        networks = self.world.networks
+        direct = self.num(self.values.share_direct_to_mx)
+        refused = 0.0
+        for n in range(len(networks.names)):
+            via = direct * networks.op25b(n) + (1.0 - direct)
+            refused = refused + self._shares[:, n] * via * networks.refused(n, self.values)
+        return refused
 
     def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
-        name = self.world.spammers[spammer].name
+        world = self.world
+        name = world.spammers[spammer].name
         route = Route(attempted=attempted, delivered=attempted, arriving=attempted)
-        direct = self.binomial(self.rng("route", name), attempted, self.num(self.values.share_direct_to_mx))
-        via_server = attempted - direct
-        if self.world.countermeasure("op25b") is not None:
-            blocking = self.world.share("op25b", "adoption")
-            direct = route.block("op25b", direct, self.binomial(self.rng("op25b", name), direct, blocking))
-        if self.world.countermeasure("submission_auth") is not None:
-            refused = self.servers.refuse(self.rng("submission_auth", name), via_server)
-            via_server = route.block("submission_auth", via_server, refused)
-        route.arriving = direct + via_server
-        # Mail relayed by an organisation's own server comes from a listed-clean address;
-        # only direct-to-MX mail from dynamic addresses meets policy blacklists.
-        blacklists = self.world.countermeasure("blacklists")
-        listed = self.num(blacklists.dynamic_ip_listed_share) if blacklists is not None else 0.0
-        direct = self.blacklisted(route, name, direct, listed)
-        route.delivered = direct + via_server
+        networks = world.networks
+        shares = self._shares
+        if shares.shape[1] == 1:
+            parts = attempted[:, None]
+        else:
+            parts = self.rng("networks", name).multinomial(
+                attempted, np.clip(shares, 0.0, 1.0) / np.maximum(shares.sum(axis=1, keepdims=True), 1e-300)
+            )
+        direct_share = self.num(self.values.share_direct_to_mx)
+        blacklists_on = world.countermeasure("blacklists") is not None
+        adoption = world.share("blacklists", "adoption") if blacklists_on else 0.0
+        arriving = np.zeros_like(attempted)
+        delivered = np.zeros_like(attempted)
+        for n, network in enumerate(networks.names):
+            sent = parts[:, n]
+            if not sent.any():
+                continue
+            tag = f"{name}:{network}"
+            direct = self.binomial(self.rng("route", tag), sent, direct_share)
+            via_server = sent - direct
+            if world.countermeasure("op25b") is not None:
+                # Port 25 blocked: the bot's direct mail goes to its network's submission server.
+                rerouted = self.binomial(self.rng("op25b", tag), direct, networks.op25b(n))
+                direct, via_server = direct - rerouted, via_server + rerouted
+            if world.countermeasure("submission_auth") is not None:
+                refused = self.binomial(self.rng("submission_auth", tag), via_server, networks.refused(n, self.values))
+                via_server = route.block("submission_auth", via_server, refused)
+            arriving += direct + via_server
+            if blacklists_on:
+                # Mail relayed by an organisation's own server comes from a clean address;
+                # only direct-to-MX mail from dynamic addresses meets blacklists.
+                listed = self.binomial(
+                    self.rng("blacklists", tag), direct, np.asarray(self._listed_direct(n)) * adoption
+                )
+                direct = route.block("blacklists", direct, listed)
+            delivered += direct + via_server
+        route.arriving, route.delivered = arriving, delivered
         return route
 
     def cost(self, spammer: int, attempted: np.ndarray, start: float, end: float) -> np.ndarray:
         # Rent as many bot-days as the messages need at the botnet's mean send rate per bot.
-        bot_hours = attempted / np.maximum(self._per_bot_hour, 1e-300)
-        return bot_hours / 24.0 * self.num(self.values.rental_cost_per_bot_day)
+        bot_hours = self._hours.sum(axis=(1, 2))
+        per_bot_hour = self._capacity.sum(axis=1) / np.maximum(bot_hours, 1e-300)
+        return attempted / np.maximum(per_bot_hour, 1e-300) / 24.0 * self.num(self.values.rental_cost_per_bot_day)
 
     def evolve(self, start: float, end: float, used: np.ndarray) -> None:
-        transition, _ = ctmc(self._generator(), end - start)
+        transition, _ = self._ctmc(end - start)
         rng = self.rng("population")
-        size, k = self.state.shape
+        size, n_networks, k = self.state.shape
         new = np.zeros_like(self.state)
-        for i in range(k):
-            if not self.state[:, i].any():
-                continue
-            p = transition[:, i, :] if transition.shape[0] > 1 else transition[0, i]
-            new += rng.multinomial(self.state[:, i], p)
+        for n in range(n_networks):
+            for i in range(k):
+                if not self.state[:, n, i].any():
+                    continue
+                p = transition[n, :, i, :] if transition.shape[1] > 1 else transition[n, 0, i]
+                new[:, n] += rng.multinomial(self.state[:, n, i], p)
         self.state = new
 
     def record(self, step: int) -> None:
-        self.world.ledger.set_world("bots", step, self.bots())
-        self.world.ledger.set_world("hit_and_run_bots", step, self.hit_and_run())
+        self.world.ledger.add_world("bots", step, self.bots())
+        self.world.ledger.add_world("hit_and_run_bots", step, self.hit_and_run())

@@ -44,6 +44,13 @@ class CompromisedAccounts(Channel):
         self._account_hours = self.accounts * hours * survive + stolen
         return self._account_hours * self.num(self.values.sends_per_account_hour)
 
+    def refused_share(self) -> float | np.ndarray:
+        limiting = self.world.countermeasure("rate_limiting")
+        if limiting is None:
+            return 0.0
+        pace = self.num(self.values.sends_per_account_hour)
+        return np.clip(1.0 - self.num(limiting.messages_per_account_hour) / np.maximum(pace, 1e-300), 0.0, 1.0)
+
     def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
         route = Route(attempted=attempted, delivered=attempted, arriving=attempted)
         limiting = self.world.countermeasure("rate_limiting")

@@ -19,8 +19,11 @@ class OpenRelays(Channel):
     flowed, every known relay is listed an exponential delay (mean ``listing_delay_hours``)
     after it starts being used, so the listed count obeys ``dL/dt = (K(t) - L) / delay`` —
     linear, with the closed form used below. A relay whose operator adopted open relay
-    prevention (share ``adoption(t)``) refuses: those messages are blocked by
-    ``open_relay_prevention``.
+    prevention (share ``adoption(t)``) refuses at once: those messages are blocked by
+    ``open_relay_prevention`` and take none of the open relays' capacity, so at most
+    ``known x (1 - adoption) x capacity_per_hour`` messages an hour pass, of
+    ``known x capacity_per_hour`` attempted. Whether refused attempts feed the detection
+    hazard is ``enforcement.count_refused_attempts`` (by default they do not).
     """
 
     name = "open_relays"
@@ -65,6 +68,11 @@ class OpenRelays(Channel):
 
     def capacity(self, start: float, end: float) -> np.ndarray:
         return self.num(self.values.capacity_per_hour) * self._known_integral(end - start)
+
+    def refused_share(self) -> float | np.ndarray:
+        if self.world.countermeasure("open_relay_prevention") is None:
+            return 0.0
+        return self.world.share("open_relay_prevention", "adoption")
 
     def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
         name = self.world.spammers[spammer].name
