@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model.ledger import BLOCKING_ORDER, CHANNEL_METRICS, SPAMMER_METRICS, WORLD_METRICS, Ledger
+from ..model.ledger import CHANNEL_METRICS, SPAMMER_METRICS, Ledger, blocking_order
 from ..runner.replications import Replications
 from ..scenario.schema import Scenario
 from .summary import summarize
@@ -97,7 +97,7 @@ class Result:
     def blocked_by(self) -> list[str]:
         """Countermeasures that blocked mail in this run, in stage order."""
         present = set(self.ledger.blocked_by)
-        return [name for name in BLOCKING_ORDER if name in present]
+        return [name for name in blocking_order() if name in present]
 
     @property
     def _channel_metrics(self) -> list[str]:
@@ -110,7 +110,7 @@ class Result:
         lg = self.ledger
         flow = {m: lg.flows[m].sum(axis=(0, 1, 2)) for m in CHANNEL_METRICS}
         per_spammer = {m: lg.spammer[m].sum(axis=(0, 1)) for m in SPAMMER_METRICS}
-        world = {m: lg.world[m].sum(axis=0) for m in WORLD_METRICS}
+        world = {m: lg.world[m].sum(axis=0) for m in lg.world}
         cost = flow["message_cost"] + flow["channel_cost"] + per_spammer["send_cost"] + per_spammer["fixed_cost"]
         spam = flow["arriving"].astype(float)
         total_mail = spam + world["legit"]
@@ -184,7 +184,7 @@ class Result:
         lg = self.ledger
         steps, reps = lg.world["legit"].shape
         index = pd.MultiIndex.from_product([range(steps), range(reps)], names=["step", "rep"])
-        data = {m: lg.world[m].reshape(-1) for m in WORLD_METRICS}
+        data = {m: lg.world[m].reshape(-1) for m in lg.world}
         spam = lg.flows["arriving"].sum(axis=(1, 2)).reshape(-1).astype(float)
         total = spam + data["legit"]
         data["spam_share"] = np.divide(spam, total, out=np.zeros_like(spam), where=total > 0)

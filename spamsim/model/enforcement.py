@@ -126,6 +126,7 @@ class Enforcement:
             np.where(busy > 0, need / np.maximum(rate_busy, 1e-300), 0.0),
             busy + (need - while_busy) / np.maximum(base, 1e-300),
         )
+        t = np.where(volume > 0, t, need / np.maximum(base, 1e-300))  # exactly, whatever the mail's timing
         t = np.clip(t, 0.0, hours)
         # A full array of draws per detecting interval, keyed by step, so a detection in one
         # replication does not move another's draws.

@@ -62,9 +62,22 @@ WORLD_METRICS = (
 )
 """World state per step: legitimate mail, populations, and the adoption of countermeasures."""
 
-BLOCKING_ORDER = ("open_relay_prevention", "op25b", "submission_auth", "rate_limiting", "blacklists")
-"""Order in which sending-side countermeasures see a batch; each blocked message is
-attributed to the first stage that stopped it."""
+
+def world_metrics() -> tuple[str, ...]:
+    """:data:`WORLD_METRICS` and the adoption series of registered countermeasures."""
+    from ..countermeasures import REGISTRY
+
+    extra = tuple(cm.series[0] for cm in REGISTRY if cm.series is not None and cm.series[0] not in WORLD_METRICS)
+    return WORLD_METRICS + extra
+
+
+def blocking_order() -> tuple[str, ...]:
+    """Order in which the countermeasures that stop messages see a batch (from the registry,
+    :data:`spamsim.countermeasures.REGISTRY`); each blocked message is attributed to the first
+    stage that stopped it."""
+    from ..countermeasures import blocking_order as registered
+
+    return registered()
 
 
 class Ledger:
@@ -87,7 +100,7 @@ class Ledger:
         self.flows = {m: np.zeros(shape, dtype=float if m in MONEY_METRICS else np.int64) for m in CHANNEL_METRICS}
         self.blocked_by: dict[str, np.ndarray] = {}
         self.spammer = {m: np.zeros((n_steps, len(spammers), size)) for m in SPAMMER_METRICS}
-        self.world = {m: np.zeros((n_steps, size)) for m in WORLD_METRICS}
+        self.world = {m: np.zeros((n_steps, size)) for m in world_metrics()}
 
     def add_flow(self, metric: str, step: int, spammer: int, channel: int, values: np.ndarray) -> None:
         """Add ``values`` (one per replication) to a channel flow."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..countermeasures import Where
 from .sampling import binomial
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,12 +24,9 @@ class Receivers:
     def __init__(self, world: World):
         self.world = world
 
-    def catch_rate(self, channel: str) -> float | np.ndarray:
-        filtering = self.world.countermeasure("receiver_filtering")
-        if filtering is None:
-            return 0.0
-        by_channel = filtering.catch_rate_by_channel
-        return self.world.num(by_channel[channel] if channel in by_channel else filtering.catch_rate)
+    def catch_rate(self, channel: str, spammer: str = "") -> float | np.ndarray:
+        """Share of delivered mail that the content filters (the ``filter`` stage) catch."""
+        return self.world.stage_share("filter", Where(channel, spammer))
 
     def receive(self, spammer: str, channel: str, delivered: np.ndarray) -> dict[str, np.ndarray]:
         """Counts at each recipient stage for messages accepted by recipients' servers."""
@@ -37,7 +35,7 @@ class Receivers:
         filtered = binomial(
             world.streams.generator(f"filter:{channel}:{spammer}", world.step),
             delivered,
-            self.catch_rate(channel),
+            self.catch_rate(channel, spammer),
             exact,
         )
         inbox = delivered - filtered

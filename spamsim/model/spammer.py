@@ -217,9 +217,10 @@ class Spammer:
         **Stopping.** When no channel is plausibly profitable the spammer quits (counted in
         ``quits``); with ``quit_after_days: null`` it instead sends nothing until, as its
         evidence fades, a channel is plausibly profitable again. It also quits once its
-        expected daily profit — revenue minus costs over the last window, minus the expected
-        fine per day at its current volume (base and volume hazard) — has been negative for
-        ``quit_after_days`` in a row (deterrence).
+        expected daily profit — the expected margin of each channel times the messages it
+        attempted there in the last window, minus the window's send and fixed costs, per day,
+        minus the volume-independent expected fine per day (base hazard) — has been negative
+        at every reassessment for ``quit_after_days`` days in a row (deterrence).
         """
         strategy = self.spec.strategy
         env = self.world.env
@@ -252,7 +253,7 @@ class Spammer:
         world.ledger.add_spammer("switches", step, self.index, switched.astype(float))
         if self.spec.strategy.quit_after_days is not None:
             self._quit(update & ~plausible.any(axis=0))
-        self._deterrence(seen["gain"].sum(axis=0), seen["attempted"].sum(axis=0) / days, days)
+        self._deterrence(margin, days)
         for array in seen.values():
             array[:] = 0.0
         self.seen_overhead[:] = 0.0
@@ -314,13 +315,17 @@ class Spammer:
         hazard = self.world.num(enforcement.values.detection_per_million_messages) / 1e6
         return hazard * enforcement.conviction_factor(self) * enforcement.fine(self)
 
-    def _deterrence(self, gain: np.ndarray, daily_messages: np.ndarray, days: float) -> None:
+    def _deterrence(self, margin: np.ndarray, days: float) -> None:
         quit_after = self.spec.strategy.quit_after_days
         if quit_after is None:
             return
         world = self.world
-        expected_fine = world.enforcement.expected_fine_per_day(self, daily_messages)
-        expected_profit_per_day = (gain - self.seen_overhead) / days - expected_fine
+        # The volume part of the expected fine is in each channel's margin; the base part is
+        # due whatever the volume.
+        attempted = self.seen["attempted"]
+        earned = np.where(attempted > 0, margin * attempted, 0.0).sum(axis=0)
+        base_fine = world.enforcement.expected_fine_per_day(self, np.zeros(world.size))
+        expected_profit_per_day = (earned - self.seen_overhead) / days - base_fine
         negative = expected_profit_per_day < 0
         self.negative_days = np.where(negative, self.negative_days + days, 0.0)
         self._quit(self.negative_days >= quit_after - 1e-9)

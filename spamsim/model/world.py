@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from ..countermeasures import REGISTRY, Where
 from ..scenario.schema import Scenario
 from .channels import CHANNEL_CLASSES, Botnet, Channel
 from .enforcement import Enforcement
@@ -43,6 +44,7 @@ from .flows import split_capacity
 from .ledger import Ledger
 from .networks import Networks
 from .receivers import Receivers
+from .sampling import binomial
 from .schedules import DAYS_PER_YEAR, share_at
 from .spammer import Spammer
 from .streams import Streams
@@ -125,6 +127,28 @@ class World:
         if not self.scenario.countermeasures.active(name):
             return None
         return getattr(self.values.countermeasures, name)
+
+    def block(self, stage: str, route: Any, remaining: np.ndarray, where: Where) -> np.ndarray:
+        """Let every active countermeasure acting at ``stage`` stop its share of ``remaining``
+        (in registry order), book what it stopped in ``route``, and return what passes."""
+        for cm in REGISTRY:
+            if cm.stage != stage or not remaining.any():
+                continue
+            values = self.countermeasure(cm.key)
+            if values is None:
+                continue
+            p = cm.blocked_share(values, self, where)
+            rng = self.streams.generator(f"{cm.key}:{where.channel}:{where.spammer}:{where.network}", self.step)
+            remaining = route.block(cm.key, remaining, binomial(rng, remaining, p, self.exact))
+        return remaining
+
+    def stage_share(self, stage: str, where: Where) -> float | np.ndarray:
+        """Share of messages that the active countermeasures at ``stage`` stop (or reroute)."""
+        passing: float | np.ndarray = 1.0
+        for cm in REGISTRY:
+            if cm.stage == stage and (values := self.countermeasure(cm.key)) is not None:
+                passing = passing * (1.0 - np.asarray(cm.blocked_share(values, self, where), dtype=float))
+        return 1.0 - passing
 
     def share(self, name: str, field: str) -> np.ndarray:
         """Field ``field`` (dotted) of countermeasure ``name`` now (schedules evaluated)."""
@@ -210,14 +234,15 @@ class World:
         count_refused = self.scenario.enforcement.count_refused_attempts
         for spammer in busy_spammers:
             p = spammer.index
-            total = attempted[p].sum(axis=0)
-            if not count_refused:  # only mail that left the sending side feeds the detection hazard
-                total = sum(
+            mean_busy = (busy[p] * attempted[p]).sum(axis=0) / np.maximum(attempted[p].sum(axis=0), 1)
+            if count_refused:
+                counted = attempted[p].sum(axis=0).astype(float)
+            else:  # only mail that left the sending side feeds the detection hazard
+                counted = sum(
                     (attempted[p, c] * (1.0 - channel.refused_share()) for c, channel in enumerate(self.channels)),
                     np.zeros(self.size),
                 )
-            mean_busy = (busy[p] * attempted[p]).sum(axis=0) / np.maximum(total, 1)
-            kept, elapsed = self.enforcement.detect(spammer, total, mean_busy, start, end)
+            kept, elapsed = self.enforcement.detect(spammer, counted, mean_busy, start, end)
             stopping = elapsed < 1.0
             if stopping.any():
                 attempted[p] = np.floor(attempted[p] * kept[None, :]).astype(np.int64)
@@ -290,24 +315,16 @@ class World:
         for channel in self.channels:
             channel.record(step)
         saved, self.mid = self.mid, middle
-        for metric, (name, field) in ADOPTION_SERIES.items():
-            if self.countermeasure(name) is not None:
-                ledger.set_world(metric, step, self.share(name, field))
+        for cm in REGISTRY:
+            if cm.series is not None and self.countermeasure(cm.key) is not None:
+                metric, field = cm.series
+                ledger.set_world(metric, step, self.share(cm.key, field))
         self.mid = saved
 
     def run(self) -> Ledger:
         """Run the world to the end of the horizon and return its ledger."""
         self.env.run(until=self.horizon_hours + 1e-6)
         return self.ledger
-
-
-ADOPTION_SERIES = {
-    "relay_prevention": ("open_relay_prevention", "adoption"),
-    "op25b": ("op25b", "adoption"),
-    "smtp_auth": ("submission_auth", "mode_share.smtp_auth"),
-    "blacklists": ("blacklists", "adoption"),
-}
-"""World series recording a countermeasure's adoption at the middle of each step."""
 
 
 def _schedules(values: Any) -> list[dict[Any, Any]]:

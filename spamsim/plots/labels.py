@@ -196,6 +196,10 @@ SHARE_METRICS = ("spam_share",)
 def text(key: str, lang: str, **values: object) -> str:
     """The phrase ``key`` in ``lang`` with ``{placeholders}`` filled from ``values``."""
     entry = TEXT.get(key)
+    if entry is None:  # a countermeasure carries its own names (spamsim.countermeasures)
+        from ..countermeasures import REGISTRY
+
+        entry = next((cm.labels for cm in REGISTRY if cm.key == key), None)
     phrase = key if entry is None else entry.get(lang, entry["en"])
     return phrase.format(**values) if values else phrase
 

@@ -16,10 +16,11 @@ them when a run starts. ``events`` change parameters at given times (:mod:`.even
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from .errors import Issue, dotted_path, issues_error
 from .params import DAYS_PER_YEAR, Count, Days, Hours, Money, PiecewiseLinear, Probability, Rate, Schedule
@@ -430,18 +431,6 @@ class Channels(Model):
 # -- countermeasures -------------------------------------------------------------------------
 
 
-class Countermeasure(Model):
-    enabled: bool = Field(True, description="Switch this countermeasure off (for comparisons).")
-
-
-class OpenRelayPrevention(Countermeasure):
-    """Relays that relay only for their own networks (RFC 2505, 1999)."""
-
-    adoption: Schedule = Field(
-        description="Share of relays closed to outsiders: a number, or {year_or_day: share} interpolated linearly."
-    )
-
-
 class SubmissionModes(Model):
     """Share of organisations' submission servers by how they admit senders."""
 
@@ -452,89 +441,41 @@ class SubmissionModes(Model):
         "window of its host's user (and of every host behind the same NAT).",
     )
     smtp_auth: Schedule = Field(
-        0.0, description="Need per-user credentials (RFC 4954, port 587/465): a bot cannot pass."
+        0.0,
+        description="Need per-user credentials (RFC 4954, port 587/465): a bot passes only with stolen credentials.",
     )
 
 
-class SubmissionAuth(Countermeasure):
-    """Sender authentication at organisations' submission servers.
+class CountermeasuresBase(Model):
+    """What defenders do. Each can be switched off with `enabled: false`.
 
-    The rest of the servers (1 - the shares given) are open: no authentication at all.
+    One optional section per countermeasure in :data:`spamsim.countermeasures.REGISTRY`
+    (the fields are built from it; see :func:`rebuild_countermeasures`).
     """
 
-    mode_share: SubmissionModes = Field(description="Share of servers by admission mode.")
-    pop_window_minutes: float = Field(
-        10.0, gt=0, le=1440, description="Minutes an address stays admitted after a POP login."
-    )
-
-
-class Op25b(Countermeasure):
-    """Outbound Port 25 Blocking by ISPs for dynamic (consumer) addresses."""
-
-    adoption: Schedule = Field(description="Share of bots' networks that block outbound port 25.")
-
-
-class RateLimiting(Countermeasure):
-    """Per-account rate limits at submission servers."""
-
-    messages_per_account_hour: Rate = Field(description="Most messages an authenticated account may send per hour.")
-
-
-class ReceiverFiltering(Countermeasure):
-    """Content filters at the recipients' side."""
-
-    catch_rate: Probability = Field(description="Share of delivered spam the filters catch.")
-    catch_rate_by_channel: dict[str, Probability] = Field(
-        default_factory=dict,
-        description="Catch rate for particular channels (e.g. mail via legitimate servers "
-        "is harder to catch), overriding `catch_rate`.",
-    )
-    false_positive_rate: Probability = Field(0.0, description="Share of legitimate mail wrongly filtered.")
-
-
-class Blacklists(Countermeasure):
-    """DNS blacklists consulted by receivers."""
-
-    adoption: Schedule = Field(0.8, description="Share of receivers that reject mail from listed addresses.")
-    listing_delay_hours: Hours = Field(6.0, description="Mean hours of abuse before a sending address is listed.")
-    dynamic_ip_listed_share: Probability = Field(
-        0.5,
-        description="Share of bots' dynamic addresses on policy lists (e.g. Spamhaus PBL), "
-        "which hit bots sending directly to MX.",
-    )
-
-
-class Antivirus(Countermeasure):
-    """Antivirus cleanup of bots, blind to a new variant until its signature ships."""
-
-    cleanup_rate_per_day: Rate = Field(description="Probability per day that a detectable bot is cleaned up.")
-    signature_lag_days: Days = Field(3.0, description="Days from a new variant's release until antivirus detects it.")
-    new_variant_every_days: Annotated[Days, Field(ge=0.01)] | None = Field(
-        None,
-        description="Days between new bot variants (each restarts the signature lag). "
-        "null: one variant, detectable from the start.",
-    )
-
-
-class Countermeasures(Model):
-    """What defenders do. Each can be switched off with `enabled: false`."""
-
-    open_relay_prevention: OpenRelayPrevention | None = Field(None, description="Relay prevention.")
-    submission_auth: SubmissionAuth | None = Field(None, description="Submission authentication.")
-    op25b: Op25b | None = Field(None, description="Outbound port 25 blocking.")
-    rate_limiting: RateLimiting | None = Field(None, description="Per-account rate limits.")
-    receiver_filtering: ReceiverFiltering | None = Field(None, description="Content filtering.")
-    blacklists: Blacklists | None = Field(None, description="DNS blacklists.")
-    antivirus: Antivirus | None = Field(None, description="Antivirus cleanup of bots.")
-
     def names(self) -> list[str]:
-        """Names of the countermeasures the scenario defines."""
+        """Names of the countermeasures the scenario defines, in registry (route) order."""
         return [n for n in type(self).model_fields if getattr(self, n) is not None]
 
     def active(self, name: str) -> bool:
         """Whether countermeasure ``name`` is defined and enabled."""
         cm = getattr(self, name, None)
         return cm is not None and cm.enabled
+
+
+def _countermeasures_model() -> type[CountermeasuresBase]:
+    # The registry imports this module's types, so it is looked up, not imported, here: until
+    # spamsim.countermeasures has loaded, the section has no fields; it rebuilds it when done.
+    registry = getattr(sys.modules.get("spamsim.countermeasures"), "REGISTRY", [])
+    fields: dict[str, Any] = {
+        cm.key: (cm | None, Field(None, description=(cm.__doc__ or cm.key).strip().splitlines()[0])) for cm in registry
+    }
+    return create_model(  # type: ignore[no-any-return, call-overload]
+        "Countermeasures", __base__=CountermeasuresBase, __doc__=CountermeasuresBase.__doc__, **fields
+    )
+
+
+Countermeasures = _countermeasures_model()
 
 
 class Network(Model):
@@ -648,7 +589,7 @@ class Scenario(Model):
     )
     spammers: list[Spammer] = Field(min_length=1, max_length=64, description="The spammers.")
     channels: Channels = Field(default_factory=lambda: Channels(), description="The routes spam can take.")
-    countermeasures: Countermeasures = Field(
+    countermeasures: CountermeasuresBase = Field(
         default_factory=lambda: Countermeasures(), description="What defenders do."
     )
     legitimate_mail: LegitimateMail = Field(
@@ -776,3 +717,22 @@ def _schedule_keys_problem(value: PiecewiseLinear, start_year: float | None) -> 
             "calendar years (e.g. 2005.5)"
         )
     return None
+
+
+def _set_countermeasures_field() -> None:
+    field = Scenario.model_fields["countermeasures"]
+    field.annotation = Countermeasures
+    field.default_factory = Countermeasures
+    Scenario.model_rebuild(force=True)
+
+
+def rebuild_countermeasures() -> None:
+    """Rebuild the ``countermeasures`` section from the registry (after ``register``)."""
+    global Countermeasures
+    Countermeasures = _countermeasures_model()
+    _set_countermeasures_field()
+
+
+from .. import countermeasures as _registry  # noqa: E402, F401  (registers the built-ins and rebuilds the section)
+
+_set_countermeasures_field()

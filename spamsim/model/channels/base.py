@@ -79,13 +79,6 @@ class Channel:
     def binomial(self, rng: np.random.Generator, n: np.ndarray, p: Any) -> np.ndarray:
         return binomial(rng, n, p, self.world.exact)
 
-    def blacklisted(self, route: Route, spammer: str, remaining: np.ndarray, listed: Any) -> np.ndarray:
-        """Reject the share of ``remaining`` sent from listed addresses to receivers using DNSBLs."""
-        if self.world.countermeasure("blacklists") is None:
-            return remaining
-        p = np.asarray(listed) * self.world.share("blacklists", "adoption")
-        return route.block("blacklists", remaining, self.binomial(self.rng("blacklists", spammer), remaining, p))
-
     def capacity(self, start: float, end: float) -> np.ndarray:
         """Messages the channel can carry in ``[start, end)``: for all spammers together
         (``[rep]``), or per spammer (``[spammer, rep]``) when ``per_spammer_capacity``."""

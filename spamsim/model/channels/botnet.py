@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from ...countermeasures import Where
 from ..flows import ctmc
 from .base import Channel, Route
 
@@ -238,13 +239,15 @@ class Botnet(Channel):
 
     def _pass_share(self, n: int, direct: Any) -> np.ndarray:
         """Expected share of a message sent by a bot in network ``n`` that is delivered."""
-        networks, world = self.world.networks, self.world
-        blocked = networks.op25b(n)
-        refused = networks.refused(n, self.values)
-        listed = self._listed_direct(n)
-        adoption = world.share("blacklists", "adoption") if world.countermeasure("blacklists") is not None else 0.0
+        world = self.world
+        where = Where(self.name, "", network=n, channel_values=self.values)
+        blocked = world.stage_share("port25", where)
+        refused = world.stage_share("submission", where)
+        if world.countermeasure("blacklists") is not None:
+            where.listed = self._listed_direct(n)
+        at_mx = world.stage_share("mx", where)
         via = direct * blocked + (1.0 - direct)
-        return np.asarray(direct * (1.0 - blocked) * (1.0 - listed * adoption) + via * (1.0 - refused), dtype=float)
+        return np.asarray(direct * (1.0 - blocked) * (1.0 - at_mx) + via * (1.0 - refused), dtype=float)
 
     def _allocation(self, total: np.ndarray) -> np.ndarray:
         """Share of the botnet's mail sent from each network, ``[rep, network]``: best-passing
@@ -269,12 +272,13 @@ class Botnet(Channel):
         self._shares = self._allocation(total)
 
     def refused_share(self) -> float | np.ndarray:
-        networks = self.world.networks
+        world = self.world
         direct = self.num(self.values.share_direct_to_mx)
         refused = 0.0
-        for n in range(len(networks.names)):
-            via = direct * networks.op25b(n) + (1.0 - direct)
-            refused = refused + self._shares[:, n] * via * networks.refused(n, self.values)
+        for n in range(len(world.networks.names)):
+            where = Where(self.name, "", network=n, channel_values=self.values)
+            via = direct * world.stage_share("port25", where) + (1.0 - direct)
+            refused = refused + self._shares[:, n] * via * world.stage_share("submission", where)
         return refused
 
     def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
@@ -290,32 +294,27 @@ class Botnet(Channel):
                 attempted, np.clip(shares, 0.0, 1.0) / np.maximum(shares.sum(axis=1, keepdims=True), 1e-300)
             )
         direct_share = self.num(self.values.share_direct_to_mx)
-        blacklists_on = world.countermeasure("blacklists") is not None
-        adoption = world.share("blacklists", "adoption") if blacklists_on else 0.0
         arriving = np.zeros_like(attempted)
         delivered = np.zeros_like(attempted)
         for n, network in enumerate(networks.names):
             sent = parts[:, n]
             if not sent.any():
                 continue
-            tag = f"{name}:{network}"
-            direct = self.binomial(self.rng("route", tag), sent, direct_share)
+            where = Where(self.name, name, network=n, channel_values=self.values)
+            direct = self.binomial(self.rng("route", f"{name}:{network}"), sent, direct_share)
             via_server = sent - direct
-            if world.countermeasure("op25b") is not None:
-                # Port 25 blocked: the bot's direct mail goes to its network's submission server.
-                rerouted = self.binomial(self.rng("op25b", tag), direct, networks.op25b(n))
+            # Port 25 blocked: the bot's direct mail goes to its network's submission server.
+            reroute = world.stage_share("port25", where)
+            if np.any(reroute):
+                rerouted = self.binomial(self.rng("port25", f"{name}:{network}"), direct, reroute)
                 direct, via_server = direct - rerouted, via_server + rerouted
-            if world.countermeasure("submission_auth") is not None:
-                refused = self.binomial(self.rng("submission_auth", tag), via_server, networks.refused(n, self.values))
-                via_server = route.block("submission_auth", via_server, refused)
+            via_server = world.block("submission", route, via_server, where)
             arriving += direct + via_server
-            if blacklists_on:
-                # Mail relayed by an organisation's own server comes from a clean address;
-                # only direct-to-MX mail from dynamic addresses meets blacklists.
-                listed = self.binomial(
-                    self.rng("blacklists", tag), direct, np.asarray(self._listed_direct(n)) * adoption
-                )
-                direct = route.block("blacklists", direct, listed)
+            # Mail relayed by an organisation's own server comes from a clean address; only
+            # direct-to-MX mail from dynamic addresses meets the MX's checks (blacklists).
+            if world.countermeasure("blacklists") is not None:
+                where.listed = self._listed_direct(n)
+            direct = world.block("mx", route, direct, where)
             delivered += direct + via_server
         route.arriving, route.delivered = arriving, delivered
         return route

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...countermeasures import Where
 from ..flows import mean_decay
 from ..sampling import binomial
 from .base import Channel, Route
@@ -45,22 +46,12 @@ class CompromisedAccounts(Channel):
         return self._account_hours * self.num(self.values.sends_per_account_hour)
 
     def refused_share(self) -> float | np.ndarray:
-        limiting = self.world.countermeasure("rate_limiting")
-        if limiting is None:
-            return 0.0
-        pace = self.num(self.values.sends_per_account_hour)
-        return np.clip(1.0 - self.num(limiting.messages_per_account_hour) / np.maximum(pace, 1e-300), 0.0, 1.0)
+        return self.world.stage_share("account", Where(self.name, "", channel_values=self.values))
 
     def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
         route = Route(attempted=attempted, delivered=attempted, arriving=attempted)
-        limiting = self.world.countermeasure("rate_limiting")
-        if limiting is not None:
-            pace = self.num(self.values.sends_per_account_hour)
-            limit = self.num(limiting.messages_per_account_hour)
-            over = np.clip(1.0 - limit / np.maximum(pace, 1e-300), 0.0, 1.0)
-            rng = self.rng("rate_limiting", self.world.spammers[spammer].name)
-            route.delivered = route.block("rate_limiting", attempted, self.binomial(rng, attempted, over))
-        route.arriving = route.delivered
+        where = Where(self.name, self.world.spammers[spammer].name, channel_values=self.values)
+        route.delivered = route.arriving = self.world.block("account", route, attempted, where)
         return route
 
     def cost(self, spammer: int, attempted: np.ndarray, start: float, end: float) -> np.ndarray:

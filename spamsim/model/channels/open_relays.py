@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...countermeasures import Where
 from ..flows import mean_decay
 from ..sampling import binomial
 from .base import Channel, Route
@@ -70,26 +71,20 @@ class OpenRelays(Channel):
         return self.num(self.values.capacity_per_hour) * self._known_integral(end - start)
 
     def refused_share(self) -> float | np.ndarray:
-        if self.world.countermeasure("open_relay_prevention") is None:
-            return 0.0
-        return self.world.share("open_relay_prevention", "adoption")
+        return self.world.stage_share("relay", Where(self.name, ""))
 
     def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
-        name = self.world.spammers[spammer].name
+        world = self.world
+        where = Where(self.name, world.spammers[spammer].name)
         route = Route(attempted=attempted, delivered=attempted, arriving=attempted)
-        remaining = attempted
-        if self.world.countermeasure("open_relay_prevention") is not None:
-            closed = self.world.share("open_relay_prevention", "adoption")
-            rng = self.rng("open_relay_prevention", name)
-            remaining = route.block("open_relay_prevention", remaining, self.binomial(rng, remaining, closed))
-        route.arriving = route.delivered = remaining
-        if self.world.countermeasure("blacklists") is not None:
+        remaining = world.block("relay", route, attempted, where)
+        route.arriving = remaining
+        if world.countermeasure("blacklists") is not None:
             listed_hours, _ = self._listed_integral(busy)
             known_hours = self._known_integral(busy)
-            at_start = self.listed
-            share = np.where(busy > 0, listed_hours / np.maximum(known_hours, 1e-300), at_start)
-            share = np.where(self.in_use | (attempted > 0), share, 0.0)
-            route.delivered = self.blacklisted(route, name, remaining, np.clip(share, 0.0, 1.0))
+            share = np.where(busy > 0, listed_hours / np.maximum(known_hours, 1e-300), self.listed)
+            where.listed = np.clip(np.where(self.in_use | (attempted > 0), share, 0.0), 0.0, 1.0)
+        route.delivered = world.block("mx", route, remaining, where)
         return route
 
     def evolve(self, start: float, end: float, used: np.ndarray) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...countermeasures import Where
 from ..flows import mean_listed
 from .base import Channel, Route
 
@@ -39,11 +40,12 @@ class OwnServer(Channel):
             attempted > 0, np.minimum(self.first_message[spammer], start), self.first_message[spammer]
         )
         blacklists = self.world.countermeasure("blacklists")
-        if blacklists is None:
-            return route
-        since = np.where(np.isfinite(first), start - first, 0.0)
-        listed = mean_listed(np.zeros_like(since), float(blacklists.listing_delay_hours), since, busy)
-        route.delivered = self.blacklisted(route, self.world.spammers[spammer].name, attempted, listed)
+        listed: float | np.ndarray = 0.0
+        if blacklists is not None:
+            since = np.where(np.isfinite(first), start - first, 0.0)
+            listed = mean_listed(np.zeros_like(since), float(blacklists.listing_delay_hours), since, busy)
+        where = Where(self.name, self.world.spammers[spammer].name, listed=listed)
+        route.delivered = self.world.block("mx", route, attempted, where)
         return route
 
     def cost(self, spammer: int, attempted: np.ndarray, start: float, end: float) -> np.ndarray:

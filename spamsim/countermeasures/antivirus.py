@@ -1,0 +1,26 @@
+"""Antivirus cleanup of bots, blind to a new variant until its signature ships."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field
+
+from ..scenario.params import Days, Rate
+from .base import Countermeasure, Stage
+
+
+class Antivirus(Countermeasure):
+    """Antivirus cleanup of bots, blind to a new variant until its signature ships."""
+
+    key: ClassVar[str] = "antivirus"
+    labels: ClassVar[dict[str, str]] = {"en": "Antivirus", "ja": "ウイルス対策"}
+    stage: ClassVar[Stage] = "population"
+
+    cleanup_rate_per_day: Rate = Field(description="Probability per day that a detectable bot is cleaned up.")
+    signature_lag_days: Days = Field(3.0, description="Days from a new variant's release until antivirus detects it.")
+    new_variant_every_days: Annotated[Days, Field(ge=0.01)] | None = Field(
+        None,
+        description="Days between new bot variants (each restarts the signature lag). "
+        "null: one variant, detectable from the start.",
+    )

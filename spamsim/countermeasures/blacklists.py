@@ -1,0 +1,35 @@
+"""DNS blacklists consulted by receivers: abuse listings after a delay, and policy lists of
+dynamic addresses (e.g. Spamhaus PBL)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from ..scenario.params import Hours, Probability, Schedule
+from .base import Countermeasure, Stage, Where
+
+
+class Blacklists(Countermeasure):
+    """DNS blacklists consulted by receivers."""
+
+    key: ClassVar[str] = "blacklists"
+    labels: ClassVar[dict[str, str]] = {"en": "Blacklists", "ja": "ブラックリスト"}
+    stage: ClassVar[Stage] = "mx"
+    series: ClassVar[tuple[str, str] | None] = ("blacklists", "adoption")
+
+    adoption: Schedule = Field(0.8, description="Share of receivers that reject mail from listed addresses.")
+    listing_delay_hours: Hours = Field(
+        6.0, description="Mean hours from an address's first message until it is listed (exponential)."
+    )
+    dynamic_ip_listed_share: Probability = Field(
+        0.5,
+        description="Share of bots' dynamic addresses on policy lists (e.g. Spamhaus PBL), "
+        "which hit bots sending directly to MX.",
+    )
+
+    @classmethod
+    def blocked_share(cls, values: Any, world: Any, where: Where) -> float | np.ndarray:
+        return np.asarray(where.listed) * world.num(values.adoption)  # type: ignore[no-any-return]

@@ -1,0 +1,28 @@
+"""Open relay prevention: relays that relay only for their own networks (RFC 2505, 1999)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from ..scenario.params import Schedule
+from .base import Countermeasure, Stage, Where
+
+
+class OpenRelayPrevention(Countermeasure):
+    """Relays that relay only for their own networks (RFC 2505, 1999)."""
+
+    key: ClassVar[str] = "open_relay_prevention"
+    labels: ClassVar[dict[str, str]] = {"en": "Relay prevention", "ja": "オープンリレー対策"}
+    stage: ClassVar[Stage] = "relay"
+    series: ClassVar[tuple[str, str] | None] = ("relay_prevention", "adoption")
+
+    adoption: Schedule = Field(
+        description="Share of relays closed to outsiders: a number, or {year_or_day: share} interpolated linearly."
+    )
+
+    @classmethod
+    def blocked_share(cls, values: Any, world: Any, where: Where) -> float | np.ndarray:
+        return world.num(values.adoption)  # type: ignore[no-any-return]

@@ -1,0 +1,26 @@
+"""Per-account rate limits at submission servers: the part of a stolen account's pace above the limit."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from ..scenario.params import Rate
+from .base import Countermeasure, Stage, Where
+
+
+class RateLimiting(Countermeasure):
+    """Per-account rate limits at submission servers."""
+
+    key: ClassVar[str] = "rate_limiting"
+    labels: ClassVar[dict[str, str]] = {"en": "Rate limiting", "ja": "送信数制限"}
+    stage: ClassVar[Stage] = "account"
+
+    messages_per_account_hour: Rate = Field(description="Most messages an authenticated account may send per hour.")
+
+    @classmethod
+    def blocked_share(cls, values: Any, world: Any, where: Where) -> float | np.ndarray:
+        pace = world.num(where.channel_values.sends_per_account_hour)
+        return np.clip(1.0 - world.num(values.messages_per_account_hour) / np.maximum(pace, 1e-300), 0.0, 1.0)

@@ -1,0 +1,32 @@
+"""Content filters at the recipients' side (and the legitimate mail they lose)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from ..scenario.params import Probability
+from .base import Countermeasure, Stage, Where
+
+
+class ReceiverFiltering(Countermeasure):
+    """Content filters at the recipients' side."""
+
+    key: ClassVar[str] = "receiver_filtering"
+    labels: ClassVar[dict[str, str]] = {"en": "Content filtering", "ja": "受信フィルタ"}
+    stage: ClassVar[Stage] = "filter"
+
+    catch_rate: Probability = Field(description="Share of delivered spam the filters catch.")
+    catch_rate_by_channel: dict[str, Probability] = Field(
+        default_factory=dict,
+        description="Catch rate for particular channels (e.g. mail via legitimate servers "
+        "is harder to catch), overriding `catch_rate`.",
+    )
+    false_positive_rate: Probability = Field(0.0, description="Share of legitimate mail wrongly filtered.")
+
+    @classmethod
+    def blocked_share(cls, values: Any, world: Any, where: Where) -> float | np.ndarray:
+        by_channel = values.catch_rate_by_channel
+        return world.num(by_channel[where.channel] if where.channel in by_channel else values.catch_rate)  # type: ignore[no-any-return]
