@@ -30,13 +30,13 @@ from scipy.integrate import solve_ivp
 import spamsim
 from spamsim.analysis.analytic import _send_times, expected
 from spamsim.model import Streams, World
-from spamsim.scenario.schema import Campaign
 
 from .conftest import SCENARIOS, spamsim_cli
 
 STEPS = (24.0, 6.0, 1.0)
 
 
+# Engine bugs these tests found (each test marked with one fails today and passes once it is fixed).
 def build(
     *,
     campaign: dict[str, Any],
@@ -89,64 +89,65 @@ def overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0))
 
 
-def drain_profile(scenario: spamsim.Scenario, volume: int, capacity_per_hour: int) -> tuple[np.ndarray, np.ndarray]:
-    """Messages attempted and unsent per step when each send drains at ``capacity_per_hour``
-    from its send time until done or until its window (24 / sends_per_day hours) closes."""
+def drain_profile(
+    scenario: spamsim.Scenario, times: list[float], volume: int, capacity_per_hour: int, window: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Messages attempted and unsent per step when sends at ``times`` (hours) each drain at
+    ``capacity_per_hour`` until done or until their window closes ``window`` hours later
+    (the unsent rest booked in the step in which the window was last open)."""
     step, n = scenario.horizon.step_hours, scenario.n_steps
     horizon_h = scenario.horizon_days * 24.0
-    window = 24.0 / scenario.spammers[0].campaign.sends_per_day
     attempted, unsent = np.zeros(n), np.zeros(n)
-    for t in _send_times(scenario, scenario.spammers[0]):
+    for t in times:
         closes = min(t + window, horizon_h)
         done = min(t + volume / capacity_per_hour, closes)
         for k in range(n):
             attempted[k] += capacity_per_hour * overlap(t, done, k * step, (k + 1) * step)
-        unsent[min(int((closes - 1e-9) // step), n - 1)] += volume - capacity_per_hour * (done - t)
+        unsent[min(math.ceil(closes / step) - 1, n - 1)] += volume - capacity_per_hour * (done - t)
     return attempted, unsent
+
+
+def own_server_run(step_hours: float, volume: int, window: float | None) -> tuple[spamsim.Scenario, Any]:
+    """Own server at 1,000 messages per hour, two sends a day for two days."""
+    campaign: dict[str, Any] = {"messages_per_send": volume, "sends_per_day": 2, "days": 2}
+    if window is not None:
+        campaign["window_hours"] = window
+    sc = build(campaign=campaign, days=2, step_hours=step_hours, channels={"own_server": {"capacity_per_hour": 1000}})
+    return sc, spamsim.run(sc, reps=3, seed=1).ledger.flows
 
 
 # -- 1. capacity-limited flows ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("step_hours", STEPS)
-@pytest.mark.parametrize("volume", [20_000, 10_000])
-def test_own_server_send_drains_at_capacity_until_its_window_closes(step_hours, volume):
-    """Own server, 1,000 messages per hour, two sends a day (window 12 h), four sends.
+@pytest.mark.parametrize(("volume", "window"), [(20_000, None), (10_000, None), (20_000, 5.0)])
+def test_own_server_send_drains_at_capacity_until_its_window_closes(step_hours, volume, window):
+    """Own server, 1,000 messages per hour, two sends a day, four sends; sending window the
+    default 24 / sends_per_day = 12 h, or ``campaign.window_hours`` = 5 h.
 
     Closed form (deterministic, so exact equality in every replication): each send drains
     at the capacity from its send time across step boundaries, ``attempted = min(V, 1000 *
-    12)`` per send, the rest is ``unsent`` when the window closes; the same totals at step
-    lengths 24, 6 and 1 h, and per step the capacity times the hours of draining in it.
+    window)`` per send and the rest is ``unsent`` when the window closes; the same totals at
+    step lengths 24, 6 and 1 h, and in each step the capacity times the hours of draining
+    in it.
     """
-    sc = build(
-        campaign={"messages_per_send": volume, "sends_per_day": 2, "days": 2},
-        days=2,
-        step_hours=step_hours,
-        channels={"own_server": {"capacity_per_hour": 1000}},
-    )
-    res = spamsim.run(sc, reps=3, seed=1)
-    flows = res.ledger.flows
-    per_send = min(volume, 1000 * 12)
-    assert (res.replications["attempted"] == 4 * per_send).all()
-    assert (res.replications["unsent"] == 4 * (volume - per_send)).all()
-    attempted, unsent = drain_profile(sc, volume, 1000)
+    sc, flows = own_server_run(step_hours, volume, window)
+    per_send = min(volume, 1000 * (window or 12.0))
+    attempted, _ = drain_profile(sc, [0, 12, 24, 36], volume, 1000, window or 12.0)
     for rep in range(3):
+        assert flows["attempted"][:, 0, 0, rep].sum() == 4 * per_send
+        assert flows["unsent"][:, 0, 0, rep].sum() == 4 * (volume - per_send)
         np.testing.assert_array_equal(flows["attempted"][:, 0, 0, rep], attempted)
-        np.testing.assert_array_equal(flows["unsent"][:, 0, 0, rep], unsent)
 
 
-@pytest.mark.skipif("window_hours" not in Campaign.model_fields, reason="campaign.window_hours is not in the schema")
 @pytest.mark.parametrize("step_hours", STEPS)
-def test_own_server_send_window_can_be_set(step_hours):
-    """``campaign.window_hours`` = 5 h: each send gets 5 h of capacity (exact)."""
-    sc = build(
-        campaign={"messages_per_send": 20_000, "sends_per_day": 2, "days": 2, "window_hours": 5},
-        days=2,
-        step_hours=step_hours,
-        channels={"own_server": {"capacity_per_hour": 1000}},
-    )
-    reps = spamsim.run(sc, reps=2, seed=1).replications
-    assert (reps["attempted"] == 4 * 5_000).all() and (reps["unsent"] == 4 * 15_000).all()
+def test_unsent_mail_is_booked_in_the_step_its_window_closes(step_hours):
+    """What is left of a send when its window closes belongs to the last step in which the
+    window was open (``step_of(close - epsilon)``, as ``Spammer._unsent`` intends), also
+    when the window closes on a step boundary (exact)."""
+    sc, flows = own_server_run(step_hours, 20_000, None)
+    _, unsent = drain_profile(sc, [0, 12, 24, 36], 20_000, 1000, 12.0)
+    np.testing.assert_array_equal(flows["unsent"][:, 0, 0, 0], unsent)
 
 
 @pytest.mark.parametrize("step_hours", STEPS)
@@ -232,6 +233,157 @@ def test_compromised_accounts_population_and_capacity(step_hours):
     assert_4se(res.replications["attempted"], pace * 24 * account_days, "attempted", slack=intervals_bound(sc))
 
 
+# -- 2. countermeasures at a given adoption -------------------------------------------------------
+
+
+def block_share(reps: Any, blocked: str, of: str = "attempted") -> np.ndarray:
+    """Per replication, the share of ``of`` that ``blocked`` took."""
+    return (reps[blocked] / reps[of]).to_numpy()
+
+
+def test_bot_countermeasures_block_their_closed_form_shares():
+    """Bot mail, a share ``d`` sent directly to outside MX and the rest via the network's
+    submission server:
+
+    * OP25B blocks port 25 for a share ``a`` of the bots' hosts and so *reroutes* ``d a`` to
+      the submission server (nothing is booked to op25b);
+    * the submission server refuses ``[(1 - d) + d a] * [smtp_auth (1 - stolen) +
+      pop_before_smtp exp(-k r w)]`` (``stolen`` the bots holding credentials, ``k`` hosts
+      behind one NAT address, ``r`` POP logins per hour, window ``w`` hours);
+    * blacklists reject ``d (1 - a) * adoption * [1 - (1 - policy) (1 - L / (L + delay))]`` —
+      a policy-listed dynamic address, or one listed for abuse, a bot living ``L = 1 /
+      cleanup`` hours sending ``L / (L + delay)`` of its mail after its listing;
+    * receivers' filters catch ``catch_rate`` of what is delivered.
+
+    Tolerance: 4 standard errors of the per-replication share.
+    """
+    d, a, smtp, pop, stolen, k, r, w = 0.3, 0.6, 0.25, 0.3, 0.2, 4.0, 2.0, 5 / 60
+    policy, adoption, delay, cleanup, catch = 0.5, 0.8, 6.0, 0.5, 0.7
+    sc = build(
+        campaign={"messages_per_send": 1e5, "sends_per_day": 4},
+        step_hours=6,
+        channels={
+            "botnet": {
+                "hosts": 1e5,
+                "initial_bots": 1e4,
+                "sends_per_bot_hour": 10,
+                "share_direct_to_mx": d,
+                "pop_logins_per_hour": r,
+                "nat_hosts_per_address": k,
+                "stolen_credentials_share": stolen,
+            }
+        },
+        mix={"botnet": 1},
+        countermeasures={
+            "op25b": {"adoption": a},
+            "submission_auth": {
+                "mode_share": {"pop_before_smtp": pop, "smtp_auth": smtp, "ip_restricted": 0.2},
+                "pop_window_minutes": w * 60,
+            },
+            "blacklists": {"adoption": adoption, "dynamic_ip_listed_share": policy, "listing_delay_hours": delay},
+            "antivirus": {"cleanup_rate_per_day": cleanup},
+            "receiver_filtering": {"catch_rate": catch},
+        },
+    )
+    reps = spamsim.run(sc, reps=200, seed=21).replications
+    assert (reps["attempted"] == 4 * 10**5).all()
+    assert "blocked_by.op25b" not in reps.columns, "OP25B reroutes, it does not block"
+    refused = (1 - d + d * a) * (smtp * (1 - stolen) + pop * math.exp(-k * r * w))
+    assert_4se(block_share(reps, "blocked_by.submission_auth"), refused, "submission_auth")
+    life = 24 / cleanup
+    listed = 1 - (1 - policy) * (1 - life / (life + delay))
+    assert_4se(block_share(reps, "blocked_by.blacklists"), d * (1 - a) * adoption * listed, "blacklists")
+    assert_4se(block_share(reps, "filtered", of="delivered"), catch, "receiver filtering")
+
+
+def test_relay_prevention_and_rate_limits_block_their_closed_form_shares():
+    """Open relay prevention blocks ``adoption`` of relay mail; per-account rate limits block
+    ``1 - limit / pace`` of mail through stolen accounts; what they block is not delivered
+    (``delivered = attempted - blocked``, exactly, channel by channel).
+
+    Tolerance: 4 standard errors of the per-replication share.
+    """
+    adoption, limit, pace = 0.35, 20.0, 50.0
+    sc = build(
+        campaign={"messages_per_send": 1e5, "sends_per_day": 4},
+        step_hours=6,
+        channels={
+            "open_relays": {"count": 100, "initially_known": 1, "capacity_per_hour": 1000},
+            "compromised_accounts": {"initial_accounts": 100, "sends_per_account_hour": pace},
+        },
+        mix={"open_relays": 1, "compromised_accounts": 1},
+        countermeasures={
+            "open_relay_prevention": {"adoption": adoption},
+            "rate_limiting": {"messages_per_account_hour": limit},
+        },
+    )
+    res = spamsim.run(sc, reps=200, seed=22)
+    lg = res.ledger
+    relays, accounts = lg.channels.index("open_relays"), lg.channels.index("compromised_accounts")
+    for c, name, share in ((relays, "open_relay_prevention", adoption), (accounts, "rate_limiting", 1 - limit / pace)):
+        attempted = lg.flows["attempted"][:, :, c].sum(axis=(0, 1))
+        blocked = lg.blocked_by[name][:, :, c].sum(axis=(0, 1))
+        delivered = lg.flows["delivered"][:, :, c].sum(axis=(0, 1))
+        assert_4se(blocked / attempted, share, name)
+        np.testing.assert_array_equal(delivered, attempted - blocked, err_msg=f"{name}: blocked mail was delivered")
+
+
+@pytest.mark.parametrize("step_hours", STEPS)
+@pytest.mark.parametrize("capacity", [None, 5000], ids=["instant", "draining"])
+def test_own_server_blacklisting_averages_the_listed_share_over_the_sending_window(step_hours, capacity):
+    """Each address of the own server is listed an Exp(delay) after the server's first
+    message, so mail sent ``t`` hours after it is rejected with probability
+    ``adoption * (1 - exp(-t / delay))``. Sends at ``t_k`` = 0, 12, 24, 36 h of V messages:
+    all at once without a capacity limit; draining over ``B = V / capacity`` hours
+    otherwise, meeting the mean ``1 - exp(-t_k / d) * d (1 - exp(-B / d)) / B``.
+    The same at step lengths 24, 6 and 1 h.
+
+    Tolerance: 4 standard errors of the replication mean.
+    """
+    delay, adoption, volume = 10.0, 0.7, 40_000
+    sc = build(
+        campaign={"messages_per_send": volume, "sends_per_day": 2, "days": 2},
+        days=2,
+        step_hours=step_hours,
+        channels={"own_server": {"capacity_per_hour": capacity}},
+        countermeasures={"blacklists": {"adoption": adoption, "listing_delay_hours": delay}},
+    )
+    reps = spamsim.run(sc, reps=100, seed=23).replications
+    if capacity is None:
+        unlisted = [math.exp(-t / delay) for t in (0, 12, 24, 36)]
+    else:
+        b = volume / capacity
+        unlisted = [math.exp(-t / delay) * delay * -math.expm1(-b / delay) / b for t in (0, 12, 24, 36)]
+    expected_blocked = sum(volume * adoption * (1 - u) for u in unlisted)
+    assert_4se(reps["blocked_by.blacklists"], expected_blocked, "blacklisted")
+
+
+def test_scheduled_adoption_applies_when_the_mail_goes_out():
+    """A schedule is the adoption at the moment the mail passes: with open relay prevention
+    rising linearly from 0 at day 0 to 1 at day 1 and two sends (0 h, 12 h) that the relays
+    carry out in ``B = 0.01`` h, the blocked share is the mean of ``t / 24`` over each
+    send's ``[t_k, t_k + B]``: ``(0 + 12 + B) / 48``, whatever the step length.
+
+    Tolerance: 4 standard errors of the per-replication share, at step lengths 24, 6, 1 h.
+    """
+    volume, relays, per_relay = 1e5, 100, 1e5
+    busy = volume / (relays * per_relay)
+    for step_hours in STEPS:
+        sc = build(
+            campaign={"messages_per_send": volume, "sends_per_day": 2},
+            step_hours=step_hours,
+            channels={"open_relays": {"count": relays, "initially_known": 1, "capacity_per_hour": per_relay}},
+            mix={"open_relays": 1},
+            countermeasures={"open_relay_prevention": {"adoption": {"0": 0.0, "1": 1.0}}},
+        )
+        reps = spamsim.run(sc, reps=50, seed=24).replications
+        share = block_share(reps, "blocked_by.open_relay_prevention")
+        assert_4se(share, (12 + busy) / 48, f"relay prevention at step {step_hours} h")
+
+
+# -- 3. the botnet against its ODE ------------------------------------------------------------
+
+
 def botnet_ode(
     *,
     hosts: float,
@@ -309,13 +461,13 @@ def test_botnet_population_and_capacity_follow_the_ode(step_hours, variants):
     occupation integrals.
 
     Tolerance: 1 % at every step end and for the total attempted, at every step length
-    1, 6, 24 and 168 h; 128 replications of a million hosts keep 4 standard errors of the
+    1, 6, 24 and 168 h; 128 replications of ten million hosts keep 4 standard errors of the
     mean below 1 % (checked), so the 1 % is not noise.
     """
     days, burst, rate = 28, 4.0, 10.0
     params = {
-        "hosts": 1e6,
-        "initial": 2e4,
+        "hosts": 1e7,
+        "initial": 2e5,
         "infection_per_day": 0.05,
         "hit_and_run_share": 0.3,
         "lifetime_hours": 8.0,
@@ -360,145 +512,6 @@ def test_botnet_population_and_capacity_follow_the_ode(step_hours, variants):
     capacity = rate * (ode["bot_hours"][-1] + burst * ode["burst_hours"][-1])
     attempted = res.replications["attempted"].mean()
     assert abs(attempted / capacity - 1) <= 0.01, f"attempted {attempted:.4g} vs ODE capacity {capacity:.4g}"
-
-
-# -- 2. countermeasures at a given adoption -------------------------------------------------------
-
-
-def block_share(reps: Any, blocked: str, of: str = "attempted") -> np.ndarray:
-    """Per replication, the share of ``of`` that ``blocked`` took."""
-    return (reps[blocked] / reps[of]).to_numpy()
-
-
-def test_bot_countermeasures_block_their_closed_form_shares():
-    """Bot mail (direct share ``d`` to outside MX, the rest via submission servers):
-
-    * op25b blocks ``d * adoption``;
-    * submission_auth refuses ``(1 - d) * [smtp_auth + pop_before_smtp * exp(-k r w)]``
-      (``k`` hosts behind one NAT address, ``r`` POP logins per hour, window ``w`` hours);
-    * blacklists reject ``d * (1 - op25b) * dynamic_ip_listed_share * adoption``;
-    * receivers' filters catch ``catch_rate`` of what is delivered.
-
-    Tolerance: 4 standard errors of the per-replication share.
-    """
-    d, op25b, smtp, pop, k, r, w = 0.3, 0.6, 0.25, 0.3, 4.0, 2.0, 5 / 60
-    listed, adoption, catch = 0.5, 0.8, 0.7
-    sc = build(
-        campaign={"messages_per_send": 1e5, "sends_per_day": 4},
-        step_hours=6,
-        channels={
-            "botnet": {
-                "hosts": 1e5,
-                "initial_bots": 1e4,
-                "sends_per_bot_hour": 10,
-                "share_direct_to_mx": d,
-                "pop_logins_per_hour": r,
-                "nat_hosts_per_address": k,
-            }
-        },
-        mix={"botnet": 1},
-        countermeasures={
-            "op25b": {"adoption": op25b},
-            "submission_auth": {
-                "mode_share": {"pop_before_smtp": pop, "smtp_auth": smtp, "ip_restricted": 0.2},
-                "pop_window_minutes": w * 60,
-            },
-            "blacklists": {"adoption": adoption, "dynamic_ip_listed_share": listed},
-            "receiver_filtering": {"catch_rate": catch},
-        },
-    )
-    reps = spamsim.run(sc, reps=200, seed=21).replications
-    assert (reps["attempted"] == 4 * 10**5).all()
-    assert_4se(block_share(reps, "blocked_by.op25b"), d * op25b, "op25b")
-    assert_4se(block_share(reps, "blocked_by.submission_auth"), (1 - d) * (smtp + pop * math.exp(-k * r * w)), "auth")
-    assert_4se(block_share(reps, "blocked_by.blacklists"), d * (1 - op25b) * listed * adoption, "blacklists")
-    assert_4se(block_share(reps, "filtered", of="delivered"), catch, "receiver filtering")
-
-
-def test_relay_prevention_and_rate_limits_block_their_closed_form_shares():
-    """Open relay prevention blocks ``adoption`` of relay mail; per-account rate limits block
-    ``1 - limit / pace`` of mail through stolen accounts; what they block is not delivered
-    (``delivered = attempted - blocked``, exactly, channel by channel).
-
-    Tolerance: 4 standard errors of the per-replication share.
-    """
-    adoption, limit, pace = 0.35, 20.0, 50.0
-    sc = build(
-        campaign={"messages_per_send": 1e5, "sends_per_day": 4},
-        step_hours=6,
-        channels={
-            "open_relays": {"count": 100, "initially_known": 1, "capacity_per_hour": 1000},
-            "compromised_accounts": {"initial_accounts": 100, "sends_per_account_hour": pace},
-        },
-        mix={"open_relays": 1, "compromised_accounts": 1},
-        countermeasures={
-            "open_relay_prevention": {"adoption": adoption},
-            "rate_limiting": {"messages_per_account_hour": limit},
-        },
-    )
-    res = spamsim.run(sc, reps=200, seed=22)
-    lg = res.ledger
-    relays, accounts = lg.channels.index("open_relays"), lg.channels.index("compromised_accounts")
-    for c, name, share in ((relays, "open_relay_prevention", adoption), (accounts, "rate_limiting", 1 - limit / pace)):
-        attempted = lg.flows["attempted"][:, :, c].sum(axis=(0, 1))
-        blocked = lg.blocked_by[name][:, :, c].sum(axis=(0, 1))
-        delivered = lg.flows["delivered"][:, :, c].sum(axis=(0, 1))
-        assert_4se(blocked / attempted, share, name)
-        np.testing.assert_array_equal(delivered, attempted - blocked, err_msg=f"{name}: blocked mail was delivered")
-
-
-@pytest.mark.parametrize("step_hours", STEPS)
-@pytest.mark.parametrize("capacity", [None, 5000], ids=["instant", "draining"])
-def test_own_server_blacklisting_averages_the_listed_share_over_the_sending_window(step_hours, capacity):
-    """Each address of the own server is listed an Exp(delay) after the server's first
-    message, so mail sent ``t`` hours after it is rejected with probability
-    ``adoption * (1 - exp(-t / delay))``. Sends at ``t_k`` = 0, 12, 24, 36 h of V messages:
-    all at once without a capacity limit; draining over ``B = V / capacity`` hours
-    otherwise, meeting the mean ``1 - exp(-t_k / d) * d (1 - exp(-B / d)) / B``.
-    The same at step lengths 24, 6 and 1 h.
-
-    Tolerance: 4 standard errors of the replication mean.
-    """
-    delay, adoption, volume = 10.0, 0.7, 40_000
-    sc = build(
-        campaign={"messages_per_send": volume, "sends_per_day": 2, "days": 2},
-        days=2,
-        step_hours=step_hours,
-        channels={"own_server": {"capacity_per_hour": capacity}},
-        countermeasures={"blacklists": {"adoption": adoption, "listing_delay_hours": delay}},
-    )
-    reps = spamsim.run(sc, reps=100, seed=23).replications
-    if capacity is None:
-        unlisted = [math.exp(-t / delay) for t in (0, 12, 24, 36)]
-    else:
-        b = volume / capacity
-        unlisted = [math.exp(-t / delay) * delay * -math.expm1(-b / delay) / b for t in (0, 12, 24, 36)]
-    expected_blocked = sum(volume * adoption * (1 - u) for u in unlisted)
-    assert_4se(reps["blocked_by.blacklists"], expected_blocked, "blacklisted")
-
-
-def test_scheduled_adoption_applies_when_the_mail_goes_out():
-    """A schedule is the adoption at the moment the mail passes: with op25b adoption rising
-    linearly from 0 at day 0 to 1 at day 1 and two sends (0 h, 12 h) that bots carry out in
-    ``B = 0.01`` h, all mail direct to MX, the blocked share is the mean of ``t / 24`` over
-    each send's ``[t_k, t_k + B]``: ``(0 + 12 + B) / 48``, whatever the step length.
-
-    Tolerance: 4 standard errors of the per-replication share, at step lengths 24, 6, 1 h.
-    """
-    volume, bots, rate = 1e5, 1e5, 100.0
-    busy = volume / (bots * rate)
-    for step_hours in STEPS:
-        sc = build(
-            campaign={"messages_per_send": volume, "sends_per_day": 2},
-            step_hours=step_hours,
-            channels={
-                "botnet": {"hosts": 1e6, "initial_bots": bots, "sends_per_bot_hour": rate, "share_direct_to_mx": 1}
-            },
-            mix={"botnet": 1},
-            countermeasures={"op25b": {"adoption": {"0": 0.0, "1": 1.0}}},
-        )
-        reps = spamsim.run(sc, reps=50, seed=24).replications
-        assert_4se(block_share(reps, "blocked_by.op25b"), (12 + busy) / 48, f"op25b at step {step_hours} h")
 
 
 # -- 4. enforcement ---------------------------------------------------------------------------
@@ -551,18 +564,15 @@ ENFORCEMENT_CASES = {
 @pytest.mark.parametrize("case", sorted(ENFORCEMENT_CASES))
 def test_detection_and_conviction_probabilities(case, step_hours):
     """Detection is the first event of a Poisson process with cumulative hazard
-    ``H = -ln(1 - p) + rate * M / 1e6`` over the campaign (``M`` messages), renewed after
-    each detection; each detection convicts with ``pi = prosecution (x reach_abroad)``. So
+    ``H = -ln(1 - p) + rate * M / 1e6`` over the campaign (``M`` messages), so
 
     * P(detected at least once) = ``1 - (1 - p) exp(-rate M / 1e6)`` (= p without volume term);
-    * P(convicted at least once) = ``1 - exp(-pi H)`` — which is ``P(detected) * prosecution``
-      only when ``pi = 1``: a detection that does not convict leaves the spammer exposed;
-    * with ``continue``: E[detections] = H and E[convictions] = ``pi H``;
-    * with ``stop``: no replication is detected or convicted after its conviction, and
-      fines = fine x convictions.
+    * where every detection convicts (``pi = prosecution (x reach_abroad) = 1``), the
+      convicted share is the detected share;
+    * fines = fine x convictions (exact).
 
-    Tolerance: 4 standard errors of the replication mean (of the 0/1 indicators for the
-    probabilities), 1,024 replications; both at step lengths 24 h and 1 h.
+    Tolerance: 4 standard errors of the share (mean of the 0/1 indicators), 1,024
+    replications; both at step lengths 24 h and 1 h.
     """
     enforcement, location, pi = ENFORCEMENT_CASES[case]
     sc = enforced(step_hours, enforcement, location)
@@ -573,48 +583,139 @@ def test_detection_and_conviction_probabilities(case, step_hours):
     if enforcement["on_conviction"] == "continue":
         assert (reps["attempted"] == messages).all()
     assert_4se(reps["detections"] > 0, -math.expm1(-hazard), "P(detected)")
-    assert_4se(reps["convictions"] > 0, -math.expm1(-pi * hazard), "P(convicted)")
+    if pi == 1:
+        np.testing.assert_array_equal(reps["convictions"] > 0, reps["detections"] > 0)
     assert (reps["fines"] == 1000 * reps["convictions"]).all()
-    if enforcement["on_conviction"] == "continue":
-        assert_4se(reps["detections"], hazard, "E[detections]")
-        assert_4se(reps["convictions"], pi * hazard, "E[convictions]")
-    else:
-        assert reps["convictions"].max() <= 1, "a stopped spammer was convicted again"
-        if pi == 1:
-            assert reps["detections"].max() <= 1, "a stopped spammer was detected again"
+
+
+def test_detections_renew_within_an_interval():
+    """After each detection the threshold is drawn afresh (a renewal), so detections are a
+    Poisson process with cumulative hazard ``H`` and convictions one thinned by ``pi``:
+
+    * with ``continue``: E[detections] = ``H``, E[convictions] = ``pi H``;
+    * either way P(convicted at least once) = ``1 - exp(-pi H)`` — not
+      ``P(detected) * pi``: a detection that does not convict leaves the spammer exposed.
+
+    One send of 10^6 messages, ``p = 0.9``, 1 detection per million messages: ``H = 3.30``,
+    most of it inside one interval at a 24 h step. Tolerance: 4 standard errors of the
+    replication mean, 1,024 replications, at step lengths 24 h and 1 h.
+    """
+    hazard, pi = -math.log(0.1) + 1.0, 0.5
+    for on_conviction in ("continue", "stop"):
+        for step_hours in (24.0, 1.0):
+            sc = build(
+                campaign={"messages_per_send": 10**6},
+                step_hours=step_hours,
+                enforcement={
+                    "caught_probability": 0.9,
+                    "detection_per_million_messages": 1.0,
+                    "prosecution_probability": pi,
+                    "on_conviction": on_conviction,
+                },
+            )
+            reps = spamsim.run(sc, reps=1024, seed=43).replications
+            what = f"{on_conviction} at {step_hours} h"
+            assert_4se(reps["convictions"] > 0, -math.expm1(-pi * hazard), f"{what}: P(convicted)")
+            if on_conviction == "continue":
+                assert_4se(reps["detections"], hazard, f"{what}: E[detections]")
+                assert_4se(reps["convictions"], pi * hazard, f"{what}: E[convictions]")
+
+
+def test_a_stopped_spammer_is_never_detected_or_convicted_again():
+    """With ``on_conviction: stop`` a conviction ends the campaign: no replication counts
+    more than one conviction (nor, when every detection convicts, more than one detection),
+    at step lengths 24 h and 1 h (exact)."""
+    for case in ("base-only-stop", "volume-stop", "volume-prosecution-stop"):
+        enforcement, location, pi = ENFORCEMENT_CASES[case]
+        for step_hours in (24.0, 1.0):
+            reps = spamsim.run(enforced(step_hours, enforcement, location), reps=1024, seed=41).replications
+            assert reps["convictions"].max() <= 1, f"{case} at {step_hours} h: a stopped spammer was convicted again"
+            if pi == 1:
+                assert reps["detections"].max() <= 1, f"{case} at {step_hours} h: a stopped spammer was detected again"
 
 
 @pytest.mark.parametrize("step_hours", STEPS)
-def test_a_conviction_stops_the_mail_where_the_hazard_meets_the_threshold(step_hours):
-    """With ``on_conviction: stop`` and an unlimited own server, send ``k`` (V messages, at
-    ``t_k``) goes out in full if no conviction came before it, and is cut inside its own
-    volume-hazard jump otherwise: ``E[messages] = V * sum_k exp(-pi H_k) (1 - e^{-x}) / x``
-    with ``H_k = b t_k + rho V k``, ``x = pi rho V``, ``b = -ln(1 - p) / campaign hours``;
-    fixed costs accrue while the spammer is free: ``per day / 24 * integral exp(-pi H(t)) dt``.
-    Both the same at step lengths 24, 6 and 1 h.
+@pytest.mark.parametrize("pi", [1.0, 0.5], ids=["every-detection-convicts", "half-convict"])
+@pytest.mark.parametrize("capacity", [None, 100_000], ids=["instant", "draining"])
+def test_a_conviction_stops_the_mail_from_the_moment_it_happens(step_hours, capacity, pi):
+    """With ``on_conviction: stop``, one send a day of ``V`` messages for four days, base
+    hazard ``b = -ln(1 - p) / 96`` per hour and ``rho`` per message, convictions at hazard
+    ``pi`` times that; ``H_k`` is the hazard accrued before send ``k``.
 
-    Tolerance: 4 standard errors of the replication mean (plus the one message a
-    replication may lose to rounding down the send its conviction cuts).
+    * ``instant`` (no capacity limit): a send goes out all at once, before the detection
+      its own volume may trigger: ``E[messages] = V * sum_k exp(-pi H_k)``, ``H_k = k (24 b + rho V)``.
+    * ``draining`` (capacity ``c``): send ``k`` drains over ``B = V / c`` hours while the
+      hazard grows at ``b + rho c``: ``E[messages of send k] = c * integral_0^B
+      exp(-pi (H_k + (b + rho c) s)) ds``, ``H_k = k (24 b + rho V)``.
+
+    Fixed costs accrue while the spammer is free: ``per day / 24 * integral exp(-pi H(t)) dt``.
+    All the same at step lengths 24, 6 and 1 h. Tolerance: 4 standard errors of the
+    replication mean.
     """
-    p, rho, pi, volume, fixed = 0.9, 0.2e-6, 1.0, 10**6, 240.0
+    p, rho, volume, fixed = 0.9, 0.2e-6, 10**6, 240.0
     sc = build(
         campaign={"messages_per_send": volume, "sends_per_day": 1, "days": 4},
         days=4,
         step_hours=step_hours,
-        enforcement={"caught_probability": p, "detection_per_million_messages": rho * 1e6, "on_conviction": "stop"},
+        channels={"own_server": {"capacity_per_hour": capacity}},
+        enforcement={
+            "caught_probability": p,
+            "detection_per_million_messages": rho * 1e6,
+            "prosecution_probability": pi,
+            "on_conviction": "stop",
+        },
         costs={"fixed_per_day": fixed},
     )
     reps = spamsim.run(sc, reps=1024, seed=42).replications
     b = -math.log(1 - p) / 96
-    x = pi * rho * volume
-    jump = -math.expm1(-x) / x
-    hazard_at = [b * 24 * k + rho * volume * k for k in range(4)]
-    messages = volume * sum(math.exp(-pi * h) * jump for h in hazard_at)
-    assert_4se(reps["attempted"], messages, "attempted", slack=1.0)
+    hazard_at = [k * (24 * b + rho * volume) for k in range(4)]
+    busy = 0.0 if capacity is None else volume / capacity
+
+    def hazard(h: float, s: float) -> float:
+        """Hazard ``s`` hours after a send that found ``h``."""
+        if capacity is None:
+            return h + rho * volume + b * s
+        return h + b * s + rho * capacity * min(s, busy)
+
+    if capacity is None:
+        messages = volume * sum(math.exp(-pi * h) for h in hazard_at)
+    else:
+        messages = sum(
+            capacity * integrate.quad(lambda s, h=h: math.exp(-pi * hazard(h, s)), 0, busy)[0] for h in hazard_at
+        )
+    assert_4se(reps["attempted"], messages, "attempted")
     free_hours = sum(
-        integrate.quad(lambda s, h=h: math.exp(-pi * (h + rho * volume + b * s)), 0, 24)[0] for h in hazard_at
+        integrate.quad(lambda s, h=h: math.exp(-pi * hazard(h, s)), 0, 24, points=[busy] if busy else None)[0]
+        for h in hazard_at
     )
     assert_4se(reps["cost"], fixed / 24 * free_hours, "fixed cost while free")
+
+
+def test_the_conviction_that_stops_the_spammer_is_the_first_that_convicts():
+    """Detections that do not convict do not stop the mail: with one send of 10^6 messages
+    draining over ``B = 10`` h, a base hazard ``b = -ln(1 - 0.95) / 24`` per hour (about
+    three detections a day) and ``pi = 0.3``, the spammer stops at the first *conviction*,
+    at hazard ``pi b``: ``E[messages] = c * integral_0^B exp(-pi b s) ds`` and fixed costs
+    ``per day / 24 * integral_0^24 exp(-pi b s) ds``, at step lengths 24 h and 1 h.
+
+    Tolerance: 4 standard errors of the replication mean, 1,024 replications.
+    """
+    capacity, volume, pi, fixed = 100_000, 10**6, 0.3, 240.0
+    b = -math.log(0.05) / 24
+    busy = volume / capacity
+    messages = capacity * -math.expm1(-pi * b * busy) / (pi * b)
+    free_hours = -math.expm1(-pi * b * 24) / (pi * b)
+    for step_hours in (24.0, 1.0):
+        sc = build(
+            campaign={"messages_per_send": volume},
+            step_hours=step_hours,
+            channels={"own_server": {"capacity_per_hour": capacity}},
+            enforcement={"caught_probability": 0.95, "prosecution_probability": pi, "on_conviction": "stop"},
+            costs={"fixed_per_day": fixed},
+        )
+        reps = spamsim.run(sc, reps=1024, seed=44).replications
+        assert_4se(reps["attempted"], messages, f"attempted at {step_hours} h")
+        assert_4se(reps["cost"], fixed / 24 * free_hours, f"fixed cost at {step_hours} h")
 
 
 # -- 5. the lecture and the analytic oracle ----------------------------------------------------
@@ -712,9 +813,7 @@ def test_the_oracle_agrees_with_the_simulation(case):
     campaign): messages, sales, revenue, cost, fines, net profit and convictions, at each
     listed step length.
 
-    Tolerance: 4 standard errors of the replication mean, plus a millionth of the closed
-    form (more than the one message, and what it earns or costs, that a replication may
-    lose to rounding down the send its conviction cuts).
+    Tolerance: 4 standard errors of the replication mean.
     """
     spec, steps = ORACLE_CASES[case]
     for step_hours in steps:
@@ -731,8 +830,7 @@ def test_the_oracle_agrees_with_the_simulation(case):
             ("net_profit", "net_profit"),
             ("convictions", "convictions"),
         ):
-            value = oracle.totals[metric]
-            assert_4se(reps[column], value, f"{case} at {step_hours} h: {metric}", slack=1e-6 * abs(value))
+            assert_4se(reps[column], oracle.totals[metric], f"{case} at {step_hours} h: {metric}")
 
 
 UNCERTAIN_VOLUME = {
@@ -747,7 +845,7 @@ def test_exact_flag_is_false_where_the_closed_form_is_first_order():
 
     An uncertain volume with a volume-dependent detection hazard is not: P(convicted) is
     ``1 - E[exp(-rate V / 1e6)]``, not ``1 - exp(-rate E[V] / 1e6)``. The simulation agrees
-    with the former (4 standard errors, 1,024 replications) and is many standard errors
+    with the former (4 standard errors, 4,096 replications) and is many standard errors
     from the latter, which is what the flag warns about.
     """
     assert expected(spamsim.load(SCENARIOS / "lecture.yaml")).exact
@@ -761,7 +859,7 @@ def test_exact_flag_is_false_where_the_closed_form_is_first_order():
         SCENARIOS / "lecture.yaml", ["enforcement.caught_probability={dist: beta, mean: 0.2, sd: 0.1}"]
     )
     assert not expected(lecture).exact
-    reps = spamsim.run(sc, reps=1024, seed=53).replications
+    reps = spamsim.run(sc, reps=4096, seed=53).replications
     low, high = 1e5, 3e6
     exact_p = 1 - integrate.quad(lambda v: math.exp(-v / 1e6), low, high)[0] / (high - low)
     first_order = expected(sc).per_spammer["p_convicted"].iloc[0]
@@ -806,3 +904,18 @@ def test_analytic_json_carries_the_deterrence_frontier(write):
         ],
     )
     assert expected(on_frontier).per_spammer.loc["home", "net_profit"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_the_oracle_says_it_does_not_apply_to_parameters_that_change_over_time():
+    """The closed form has no time-varying parameters: a schedule on a parameter it reads,
+    or a scheduled event, makes it inapplicable (with the reason), and it does not crash."""
+    lecture = SCENARIOS / "lecture.yaml"
+    scheduled = expected(spamsim.load(lecture, ["market.success_rate={0: 0.01, 1: 0.02}"]))
+    assert not scheduled.applicable
+    assert "market.success_rate changes over time (a schedule)" in scheduled.reasons
+    assert scheduled.totals["revenue"] == pytest.approx(5_000_000)  # the schedule's first value
+    event = expected(spamsim.load(lecture, ["events=[{day: 0.5, set: {market.success_rate: 0.02}}]"]))
+    assert not event.applicable and "scheduled events change parameters during the run" in event.reasons
+    # A schedule on a part the closed form does not read leaves it applicable.
+    elsewhere = spamsim.load(lecture, ["countermeasures.op25b={adoption: {0: 0.1, 1: 0.9}}"])
+    assert expected(elsewhere).applicable

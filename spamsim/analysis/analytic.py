@@ -13,10 +13,11 @@ time, on the world's own schedule of sends:
   process with that cumulative hazard (a renewal after each), and each convicts with
   ``pi = prosecution * reach`` (``reach = 1`` at home, ``reach_abroad`` abroad), so
   convictions are a Poisson process with hazard ``pi H``;
-* if a conviction stops the spammer, send ``k`` is sent in full with probability
-  ``exp(-pi H_k)`` and is cut inside its own hazard jump otherwise:
-  ``E[messages of send k] = V exp(-pi H_k) (1 - exp(-x)) / x`` with ``x = pi rho V``;
-  fixed costs run while the spammer is free, ``integral of exp(-pi H(t)) dt``;
+* if a conviction stops the spammer, send ``k`` goes out (all at once, before the
+  detection its own volume may trigger) if no conviction came before it:
+  ``E[messages of send k] = V exp(-pi H_k)``; fixed costs run while the spammer is free,
+  ``integral of exp(-pi H(t)) dt``, with ``H`` growing at ``b`` between sends and jumping
+  by ``rho V`` at each;
 * ``E[convictions] = 1 - exp(-pi H_end)`` if a conviction stops the spammer, else
   ``pi H_end``; ``P(convicted) = 1 - exp(-pi H_end)`` either way;
 * ``E[revenue] = E[messages] (1 - catch) s profit`` — the lecture's ``N * s * profit``
@@ -45,11 +46,29 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.distributions import _Dist
-from ..scenario.schema import Scenario, Spammer
+from ..scenario.errors import dotted_path
+from ..scenario.params import PiecewiseLinear
+from ..scenario.schema import Scenario, Spammer, schedules
+
+CLOSED_FORM_PARTS = (
+    ("market",),
+    ("costs",),
+    ("enforcement",),
+    ("spammers",),
+    ("countermeasures", "receiver_filtering"),
+    ("legitimate_mail",),
+)
+"""Parts of a scenario the closed form reads; a schedule in one of them makes it inapplicable."""
 
 
 def _mean(value: Any) -> float:
-    return value.expected() if isinstance(value, _Dist) else float(value)
+    """Mean of a parameter: a distribution's mean, a number, or a schedule's first value (the
+    closed form has no time-varying parameters; :func:`applicability` says so)."""
+    if isinstance(value, _Dist):
+        return value.expected()
+    if isinstance(value, PiecewiseLinear):
+        return next(iter(value.values()))
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -130,6 +149,11 @@ def applicability(scenario: Scenario) -> list[str]:
         reasons.append("own_server has a capacity limit")
     if scenario.countermeasures.active("blacklists"):
         reasons.append("blacklist listings evolve with use")
+    for path, _ in schedules(scenario):
+        if any(path[: len(part)] == part for part in CLOSED_FORM_PARTS):
+            reasons.append(f"{dotted_path(path)} changes over time (a schedule)")
+    if scenario.events:
+        reasons.append("scheduled events change parameters during the run")
     return reasons
 
 
@@ -172,7 +196,7 @@ def _spammer_terms(scenario: Scenario, spammer: Spammer, caught_probability: flo
         catch = _mean(filtering.catch_rate_by_channel.get("own_server", filtering.catch_rate))
     if market.funnel is not None:
         f = market.funnel
-        success = _mean(f.open_rate) * _mean(f.click_rate) * _mean(f.purchase_rate)
+        success = _mean(f.open_rate) * _mean(f.through_rate) * _mean(f.purchase_rate)
     else:
         success = _mean(market.success_rate)
     profit = _mean(market.profit_per_sale)
@@ -190,9 +214,9 @@ def _spammer_terms(scenario: Scenario, spammer: Spammer, caught_probability: flo
     hazard_end = base * (end_h - start_h) + per_message * volume * n_sends
     p_convicted = -math.expm1(-convicting * hazard_end)
     if enf.on_conviction == "stop":
+        # Mail sent at one instant is all out before the detection it triggers (as the world
+        # has it for a server without a capacity limit).
         free_at_send = np.exp(-convicting * hazard_before)
-        # A conviction inside a send's own hazard jump cuts it where the threshold lies.
-        kept = free_at_send * _mean_exp(convicting * per_message, volume)
         # Free hours: between sends the hazard grows at the base rate only.
         edges = np.concatenate([[start_h], np.clip(times, start_h, end_h), [end_h]])
         after_jump = np.concatenate([[0.0], hazard_before + per_message * volume])
@@ -203,7 +227,7 @@ def _spammer_terms(scenario: Scenario, spammer: Spammer, caught_probability: flo
                 for h, span in zip(after_jump, spans, strict=True)
             )
         )
-        messages = float(volume * kept.sum())
+        messages = float(volume * free_at_send.sum())
         sends_paid = float(free_at_send.sum())
         convictions = p_convicted
     else:

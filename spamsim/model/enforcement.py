@@ -69,6 +69,25 @@ class Enforcement:
         p_caught = np.clip(self.world.num(self.values.caught_probability), 0.0, 1.0 - 1e-12)
         return -np.log1p(-p_caught) / campaign_hours
 
+    @staticmethod
+    def _time_of(
+        hazard: np.ndarray, base: np.ndarray, volume: np.ndarray, busy: np.ndarray, hours: float
+    ) -> np.ndarray:
+        """Hours after the interval's start at which the cumulative hazard reaches ``hazard``.
+
+        The hazard accrues at ``base`` per hour, plus ``volume`` spread evenly over the first
+        ``busy`` hours (all at once at the start where ``busy`` is 0): piecewise linear.
+        """
+        while_busy = base * busy + volume
+        rate_busy = base + volume / np.maximum(busy, 1e-300)
+        t = np.where(
+            hazard <= while_busy,
+            np.where(busy > 0, hazard / np.maximum(rate_busy, 1e-300), 0.0),
+            busy + (hazard - while_busy) / np.maximum(base, 1e-300),
+        )
+        t = np.where(volume > 0, t, hazard / np.maximum(base, 1e-300))  # exactly, whatever the mail's timing
+        return np.clip(t, 0.0, hours)
+
     def expected_fine_per_day(self, spammer: Spammer, daily_messages: np.ndarray | None = None) -> np.ndarray:
         """What a rational spammer expects to pay in fines per day at ``daily_messages``
         (default: its planned campaign volume)."""
@@ -118,16 +137,6 @@ class Enforcement:
         self.hazard[p] = before + base * hours + volume
         if not detected.any():
             return ones, ones
-        # Cumulative hazard is piecewise linear: (base + volume / busy) t up to busy, then base t.
-        while_busy = base * busy + volume
-        rate_busy = base + volume / np.maximum(busy, 1e-300)
-        t = np.where(
-            need <= while_busy,
-            np.where(busy > 0, need / np.maximum(rate_busy, 1e-300), 0.0),
-            busy + (need - while_busy) / np.maximum(base, 1e-300),
-        )
-        t = np.where(volume > 0, t, need / np.maximum(base, 1e-300))  # exactly, whatever the mail's timing
-        t = np.clip(t, 0.0, hours)
         # A full array of draws per detecting interval, keyed by step, so a detection in one
         # replication does not move another's draws.
         step = world.step
@@ -135,14 +144,24 @@ class Enforcement:
         # After the first detection the hazard left in the interval brings further detections
         # as a Poisson process (a renewal with exponential thresholds); by memorylessness the
         # next threshold is a fresh Exp(1) from the interval's end.
-        more = rng.poisson(np.where(detected, np.maximum(base * hours + volume - need, 0.0), 0.0))
-        detections = np.where(detected, 1 + more, 0)
-        q = self.conviction_factor(spammer)
+        left = np.where(detected, np.maximum(base * hours + volume - need, 0.0), 0.0)
+        detections = np.where(detected, 1 + rng.poisson(left), 0)
+        q = np.broadcast_to(np.asarray(self.conviction_factor(spammer), dtype=float), (size,))
+        at = need  # hazard (from the interval's start) of the detection that stops the spammer
         if self.stop_on_conviction:
-            # Stopped at the first conviction: convicted if any of the detections convicts.
-            convictions = (rng.random(size) < 1.0 - (1.0 - q) ** detections).astype(np.int64)
+            # The first convicting detection is the J-th, J ~ Geometric(q); it stops the
+            # spammer if it happens in the interval (J <= detections). The detections after
+            # the first are uniform on the hazard left, so the J-th sits at the (J-1)-th order
+            # statistic of detections - 1 uniforms: a Beta(J-1, detections-J+1) share of it.
+            first = rng.geometric(np.clip(q, 1e-300, 1.0))
+            convictions = (detected & (q > 0) & (first <= detections)).astype(np.int64)
+            detections = np.where(convictions > 0, first, detections)
+            later = np.maximum(first - 1, 0)
+            share = rng.beta(np.maximum(later, 1), np.maximum(detections - later, 1))
+            at = need + np.where((convictions > 0) & (later > 0), share * left, 0.0)
         else:
             convictions = rng.binomial(detections, q)
+        t = self._time_of(at, base, volume, busy, hours)
         fresh = world.streams.generator(f"enforcement:threshold:{spammer.name}", step).exponential(size=size)
         self.hazard[p] = np.where(detected, 0.0, self.hazard[p])
         self.threshold[p] = np.where(detected, fresh, self.threshold[p])

@@ -20,5 +20,6 @@ def share_at(value: Any, day: float, start_year: float | None) -> float | np.nda
         keys = np.fromiter(value.keys(), dtype=float)
         shares = np.fromiter(value.values(), dtype=float)
         x = start_year + day / DAYS_PER_YEAR if start_year is not None else day
-        return float(np.interp(x, keys, shares))
+        result = np.interp(x, keys, shares)
+        return float(result) if np.ndim(result) == 0 else result
     return value  # type: ignore[no-any-return]

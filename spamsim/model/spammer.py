@@ -131,7 +131,7 @@ class Spammer:
             self._unsent(send.left)
 
     def _unsent(self, left: np.ndarray) -> None:
-        step = self.world.step_of(self.world.env.now - 1e-9)
+        step = self.world.step_before(self.world.env.now)
         for c in range(left.shape[0]):
             self.world.ledger.add_flow("unsent", step, self.index, c, left[c])
         self.seen["unsent"] += left
@@ -249,7 +249,7 @@ class Spammer:
         ranked = update & positive.any(axis=0)
         switched = ranked & (self.best >= 0) & (best != self.best)
         self.best = np.where(ranked, best, self.best)
-        step = world.step_of(world.env.now - 1e-9)
+        step = world.step_before(world.env.now)
         world.ledger.add_spammer("switches", step, self.index, switched.astype(float))
         if self.spec.strategy.quit_after_days is not None:
             self._quit(update & ~plausible.any(axis=0))
@@ -338,7 +338,7 @@ class Spammer:
         world = self.world
         self.stop(quitting)
         self.quit_day = np.where(quitting, world.env.now / 24.0, self.quit_day)
-        world.ledger.add_spammer("quits", world.step_of(world.env.now - 1e-9), self.index, quitting.astype(float))
+        world.ledger.add_spammer("quits", world.step_before(world.env.now), self.index, quitting.astype(float))
 
 
 class _LedgerReading:

@@ -30,6 +30,7 @@ records are cut.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
@@ -113,7 +114,7 @@ class World:
         overhead low; use :meth:`array` where an array is needed.
         """
         if isinstance(value, dict):
-            return float(share_at(value, self.mid / 24.0, self.scenario.horizon.start_year))
+            return share_at(value, self.mid / 24.0, self.scenario.horizon.start_year)  # type: ignore[no-any-return]
         if isinstance(value, np.ndarray):
             return value
         return float(value)
@@ -159,8 +160,13 @@ class World:
 
     # -- time ------------------------------------------------------------------------------
     def step_of(self, hours: float) -> int:
-        """Ledger step that contains time ``hours``."""
-        return min(max(int((hours + _EPS) // self.step_hours), 0), self.n_steps - 1)
+        """Ledger step that contains time ``hours`` (a step end belongs to the next step)."""
+        return min(max(math.floor(hours / self.step_hours + _EPS), 0), self.n_steps - 1)
+
+    def step_before(self, hours: float) -> int:
+        """Ledger step that ends at or contains ``hours`` (for what happens *at* a time after an interval:
+        a window closing, a reassessment)."""
+        return min(max(math.ceil(hours / self.step_hours - _EPS) - 1, 0), self.n_steps - 1)
 
     def step_window(self, step: int) -> tuple[float, float]:
         """Start and end (hours) of ``step``, clipped to the horizon."""
@@ -276,6 +282,9 @@ class World:
     ) -> None:
         ledger, p, step = self.ledger, spammer.index, self.step
         ledger.add_flow("attempted", step, p, c, attempted)
+        # Schedules are linear between their breakpoints (which are events), so a share's mean
+        # over the time this mail goes out is its value in the middle of that time.
+        interval_middle, self.mid = self.mid, start + busy / 2.0
         route = channel.route(p, attempted, start, busy)
         for countermeasure, blocked in route.blocked_by.items():
             ledger.add_blocked(countermeasure, step, p, c, blocked)
@@ -287,6 +296,7 @@ class World:
         revenue = stages["sales"] * self.num(self.values.market.profit_per_sale)
         message_cost = attempted * self.num(self.values.costs.per_message)
         channel_cost = channel.cost(p, attempted, start, end)
+        self.mid = interval_middle
         ledger.add_flow("revenue", step, p, c, revenue)
         ledger.add_flow("message_cost", step, p, c, message_cost)
         ledger.add_flow("channel_cost", step, p, c, channel_cost)

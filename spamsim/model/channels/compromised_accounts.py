@@ -67,7 +67,7 @@ class CompromisedAccounts(Channel):
         mean_new = np.where(
             lockout * hours > 1e-8, theft * -np.expm1(-lockout * hours) / np.maximum(lockout, 1e-300), theft * hours
         )
-        self.accounts = kept + rng.poisson(mean_new)
+        self.accounts = kept + rng.poisson(np.broadcast_to(mean_new, self.accounts.shape))
 
     def record(self, step: int) -> None:
         self.world.ledger.set_world("accounts", step, self.accounts)
