@@ -136,7 +136,11 @@ def test_spambot_era_bots_pass_submission_servers_without_op25b():
     refused = s.loc["blocked_by.submission_auth"]
     assert refused["ci95_low"] > 0
     assert refused["mean"] < 0.10 * s.loc["attempted", "mean"]
-    assert s.loc["delivered", "mean"] > 0.8 * s.loc["attempted", "mean"]
+    # Blacklists stop about a quarter: half the receivers use DNSBLs, half the bots' mail goes
+    # direct, and nearly all of it comes from listed addresses (a bot lives ~480 h before
+    # antivirus finds it, against a 6 h listing delay; 30 % are on policy lists anyway).
+    # Measured: delivered ~72 % of attempts.
+    assert s.loc["delivered", "mean"] > 0.65 * s.loc["attempted", "mean"]
     assert s.loc["net_profit", "ci95_low"] > 0
     world = r.world_timeseries.groupby("step")[["bots", "hit_and_run_bots"]].mean()
     assert (world["hit_and_run_bots"] > 0).all()
@@ -147,12 +151,15 @@ def test_spambot_era_bots_pass_submission_servers_without_op25b():
 def test_smtp_auth_blocks_bots_and_stolen_accounts_survive():
     r = run("smtp-auth.yaml", 100)
     s = r.summary
-    for name in ("submission_auth", "op25b", "rate_limiting"):
+    for name in ("submission_auth", "rate_limiting"):
         assert s.loc[f"blocked_by.{name}", "ci95_low"] > 0, name
-    # Bots are largely blocked: OP25B and submission auth stop > 75 % of the botnet's
-    # attempts (measured ~90 %).
+    # OP25B blocks nothing itself: it reroutes the bots' direct mail to their submission
+    # servers (measured ~63 % of the botnet's attempts), where SMTP AUTH refuses it. Bots are
+    # largely blocked: submission auth and blacklists stop > 75 % of the botnet's attempts
+    # (measured ~87 %).
     bot = r.by_channel.loc["botnet"]
-    blocked = bot["blocked_by.op25b"] + bot["blocked_by.submission_auth"]
+    assert bot["rerouted"] > 0.5 * bot["attempted"]
+    blocked = bot["blocked_by.submission_auth"] + bot["blocked_by.blacklists"]
     assert blocked > 0.75 * bot["attempted"]
     # Stolen accounts deliver in every replication, and the adaptive spammer has moved
     # there: > 80 % of its attempts in the last third (measured ~98 %).
@@ -195,7 +202,6 @@ def test_japan_2011_spam_share_and_who_pays():
 JAPAN_SWITCHES = [
     "countermeasures.open_relay_prevention.enabled=false",
     "countermeasures.submission_auth.enabled=false",
-    "countermeasures.op25b.enabled=false",
     "countermeasures.rate_limiting.enabled=false",
     "countermeasures.receiver_filtering.enabled=false",
     "countermeasures.blacklists.enabled=false",
@@ -219,6 +225,25 @@ def test_japan_2011_every_countermeasure_matters(japan_baseline, switch):
     diff = off.replications["revenue"].to_numpy() - japan_baseline.replications["revenue"].to_numpy()
     mean, lo, _ = ci95(diff)
     assert lo > 0, (switch, mean, lo)
+
+
+def test_japan_2011_op25b_with_smtp_auth_stops_japanese_bots(japan_baseline):
+    """OP25B reroutes the bots' direct mail to their networks' submission servers. In Japan's
+    networks (95 % OP25B, 90 % SMTP AUTH) that stops most of it; abroad (5 % OP25B, servers
+    that trust their customers) it changes little. Switching OP25B off therefore lets more bot
+    mail through (paired on common random numbers: the 95 % CI of the difference in the
+    botnet's delivered mail lies above 0), while the botmaster already prefers bots abroad, so
+    the spammers' revenue barely moves (the record: Japan's measures cut Japanese-origin spam,
+    not the spam arriving from abroad)."""
+    off = run("japan-2011.yaml", 100, "countermeasures.op25b.enabled=false")
+
+    def botnet_delivered(result: ss.Result) -> np.ndarray:
+        ts = result.timeseries
+        return ts[ts["channel"] == "botnet"].groupby("rep")["delivered"].sum().to_numpy(dtype=float)
+
+    _, lo, _ = ci95(botnet_delivered(off) - botnet_delivered(japan_baseline))
+    assert lo > 0
+    assert japan_baseline.by_channel.loc["botnet", "rerouted"] > 0
 
 
 def test_timeline_channels_take_turns():

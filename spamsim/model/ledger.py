@@ -14,6 +14,7 @@ CHANNEL_METRICS = (
     "demand",
     "unsent",
     "attempted",
+    "rerouted",
     "arriving",
     "delivered",
     "filtered",
@@ -27,7 +28,8 @@ CHANNEL_METRICS = (
 )
 """Per-channel flows.
 
-``demand`` is what the spammer wanted to send through the channel, ``unsent`` what the
+``rerouted`` is bots' direct mail that OP25B sent to their networks' submission servers
+instead (neither blocked nor delivered by that). ``demand`` is what the spammer wanted to send through the channel, ``unsent`` what the
 channel had no capacity for, ``attempted = demand - unsent``. ``arriving`` reached the
 recipients' MX (after sending-side countermeasures, before blacklists), ``delivered`` was
 accepted there, and ``attempted = sum(blocked_by) + delivered`` holds exactly.

@@ -26,7 +26,8 @@ PLAUSIBLE_LEVEL = 0.9
 """Credible level of the upper bound on a channel's conversion that makes it plausibly profitable."""
 
 JEFFREYS_SALES = 0.5
-"""Pseudo-sales added to the pooled conversion: Jeffreys' prior for a Poisson rate, Gamma(1/2, 0)."""
+"""Shape of Jeffreys' prior for a Poisson rate, Gamma(1/2, 0): the pseudo-sales added to the
+pooled conversion and to a channel's own evidence where it is judged alone."""
 
 
 @dataclass
@@ -201,7 +202,11 @@ class Spammer:
         message, and the expected fine per message from the volume-dependent detection
         hazard, ``detection_per_million_messages / 1e6 * P(conviction | detection) * fine``
         (0 with enforcement off). The channel is *plausibly profitable* if the margin is
-        positive at the posterior's upper 90 % credible bound of ``theta_c``. A channel not
+        positive at the upper 90 % credible bound of ``theta_c`` given the channel's own
+        evidence alone — the posterior Gamma(``1/2 + S_c``, ``N_c``) under Jeffreys' prior — so
+        that a channel is written off only on its own evidence: through the pooled prior, a
+        channel carrying most of the volume at a poor conversion would otherwise write off
+        every other channel before it had sent enough to show what it earns. A channel not
         tried yet (``N_c = 0``) has no expected margin and is plausibly profitable.
 
         **Allocation.** The target fills the channels whose expected margin is positive, best
@@ -283,9 +288,11 @@ class Spammer:
         rate = prior_sales / pooled + attempted
         value = world.num(world.values.market.profit_per_sale)
         tried = usable & (attempted > 0)
-        cost = np.where(tried, self.evidence["cost"] / np.maximum(attempted, 1e-300), 0.0) + self._fine_per_message()
+        messages = np.where(tried, attempted, 1.0)  # untried channels: any value, the result is masked
+        cost = np.where(tried, self.evidence["cost"] / messages, 0.0) + self._fine_per_message()
         margin = np.where(tried, shape / rate * value - cost, -np.inf)
-        upper = np.where(tried, special.gammaincinv(shape, PLAUSIBLE_LEVEL) / rate * value - cost, np.inf)
+        own = special.gammaincinv(JEFFREYS_SALES + sales, PLAUSIBLE_LEVEL) / messages
+        upper = np.where(tried, own * value - cost, np.inf)
         return margin, np.where(usable, upper, -np.inf)
 
     def _target(self, margin: np.ndarray) -> np.ndarray:
@@ -323,7 +330,7 @@ class Spammer:
         # The volume part of the expected fine is in each channel's margin; the base part is
         # due whatever the volume.
         attempted = self.seen["attempted"]
-        earned = np.where(attempted > 0, margin * attempted, 0.0).sum(axis=0)
+        earned = (np.where(attempted > 0, margin, 0.0) * attempted).sum(axis=0)
         base_fine = world.enforcement.expected_fine_per_day(self, np.zeros(world.size))
         expected_profit_per_day = (earned - self.seen_overhead) / days - base_fine
         negative = expected_profit_per_day < 0

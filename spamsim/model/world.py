@@ -288,6 +288,8 @@ class World:
         route = channel.route(p, attempted, start, busy)
         for countermeasure, blocked in route.blocked_by.items():
             ledger.add_blocked(countermeasure, step, p, c, blocked)
+        if route.rerouted is not None:
+            ledger.add_flow("rerouted", step, p, c, route.rerouted)
         ledger.add_flow("arriving", step, p, c, route.arriving)
         ledger.add_flow("delivered", step, p, c, route.delivered)
         stages = self.receivers.receive(spammer.name, channel.name, route.delivered)

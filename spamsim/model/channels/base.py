@@ -25,6 +25,8 @@ class Route:
     arriving: np.ndarray
     """Messages that reached recipients' MX (before blacklists rejected any)."""
     blocked_by: dict[str, np.ndarray] = field(default_factory=dict)
+    rerouted: np.ndarray | None = None
+    """Bots' direct mail sent to the network's submission server instead (OP25B)."""
 
     def block(self, countermeasure: str, remaining: np.ndarray, blocked: np.ndarray) -> np.ndarray:
         """Book ``blocked`` against ``countermeasure`` and return what is left of ``remaining``."""

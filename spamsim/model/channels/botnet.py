@@ -46,6 +46,7 @@ import simpy
 
 from ...countermeasures import Where
 from ..flows import ctmc
+from ..sampling import binomial
 from .base import Channel, Route
 
 CLEAN = 0
@@ -296,6 +297,7 @@ class Botnet(Channel):
         direct_share = self.num(self.values.share_direct_to_mx)
         arriving = np.zeros_like(attempted)
         delivered = np.zeros_like(attempted)
+        route.rerouted = np.zeros_like(attempted)
         for n, network in enumerate(networks.names):
             sent = parts[:, n]
             if not sent.any():
@@ -308,6 +310,7 @@ class Botnet(Channel):
             if np.any(reroute):
                 rerouted = self.binomial(self.rng("port25", f"{name}:{network}"), direct, reroute)
                 direct, via_server = direct - rerouted, via_server + rerouted
+                route.rerouted += rerouted
             via_server = world.block("submission", route, via_server, where)
             arriving += direct + via_server
             # Mail relayed by an organisation's own server comes from a clean address; only
@@ -329,14 +332,19 @@ class Botnet(Channel):
         transition, _ = self._ctmc(end - start)
         rng = self.rng("population")
         size, n_networks, k = self.state.shape
-        new = np.zeros_like(self.state)
+        eye = np.eye(k, dtype=bool)
         for n in range(n_networks):
-            for i in range(k):
-                if not self.state[:, n, i].any():
-                    continue
-                p = transition[n, :, i, :] if transition.shape[1] > 1 else transition[n, 0, i]
-                new[:, n] += rng.multinomial(self.state[:, n, i], p)
-        self.state = new
+            p = transition[n]  # [rep or 1, k, k]
+            stay = p[:, eye]  # [rep or 1, k]
+            # Each host leaves its state with 1 - P[i, i] (one binomial per state), and the
+            # leavers split over the other states in proportion to P[i, j]: the same law as a
+            # multinomial per state, at the cost of one large draw instead of k.
+            leaving = binomial(rng, self.state[:, n, :], 1.0 - stay)
+            moves = np.where(eye, 0.0, p)
+            total = moves.sum(axis=2, keepdims=True)
+            moves = np.where(total > 0, moves / np.maximum(total, 1e-300), eye)
+            moved = rng.multinomial(leaving, np.broadcast_to(moves, (size, k, k)))
+            self.state[:, n, :] += moved.sum(axis=1) - leaving
 
     def record(self, step: int) -> None:
         self.world.ledger.add_world("bots", step, self.bots())
