@@ -32,7 +32,8 @@ CHANNEL_METRICS = (
 instead (neither blocked nor delivered by that). ``demand`` is what the spammer wanted to
 send through the channel, ``unsent`` what the channel had no capacity for, and
 ``attempted = demand - unsent`` over the run. ``arriving`` reached the recipients' MX
-(after sending-side countermeasures, before blacklists), ``delivered`` was accepted there, and ``attempted = sum(blocked_by) + delivered`` holds exactly.
+(after sending-side countermeasures, before blacklists), ``delivered`` was accepted there,
+and ``attempted = sum(blocked_by) + delivered`` holds exactly.
 """
 
 MONEY_METRICS = ("revenue", "message_cost", "channel_cost")
