@@ -98,7 +98,8 @@ class Strategy(Model):
         0.02,
         description="Share of volume kept for exploration, split evenly over the channels the spammer can "
         "use: each channel that is plausibly profitable (margin positive at the upper 90 % credible bound "
-        "of its conversion) keeps at least exploration / channels, so that its margin stays observable.",
+        "of its conversion on its own evidence) keeps at least exploration / channels, so that its margin "
+        "stays observable; other channels get none.",
     )
     prior_sales: float = Field(
         1.0,

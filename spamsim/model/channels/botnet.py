@@ -270,7 +270,8 @@ class Botnet(Channel):
 
     def allot(self, attempted: np.ndarray) -> None:
         total = attempted.sum(axis=0).astype(float)
-        self._shares = self._allocation(total)
+        if total.any():  # nothing to spread over the networks otherwise
+            self._shares = self._allocation(total)
 
     def refused_share(self) -> float | np.ndarray:
         world = self.world
