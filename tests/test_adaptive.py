@@ -9,7 +9,6 @@ the same functions measure the earlier rule (see ``measure``).
 from __future__ import annotations
 
 import copy
-import types
 
 import numpy as np
 import pytest
@@ -265,18 +264,20 @@ def test_old_strategies_load_with_the_new_defaults_and_new_fields_are_checked():
             spamsim.load(with_strategy(FEW_SALES, **{field: value}))
 
 
-def test_sales_and_costs_read_from_the_ledger_do_not_depend_on_its_step():
-    scenario = copy.deepcopy(FEW_SALES)
-    scenario["horizon"]["step_hours"] = 6
-    world = small_world(scenario)
-    spammer = world.spammers[0]
-    sales = world.ledger.flows["sales"]
-    sales[[0, 3, 5], 0, 1, 0] += [1, 2, 4]
-    world.env = types.SimpleNamespace(now=30.0)  # inside step 5: the reading takes steps 0-5
-    spammer._ledger_read.read(spammer)
-    assert spammer.seen["sales"][:, 0].tolist() == [0.0, 7.0]
-    spammer.seen["sales"][:] = 0.0
-    sales[[5, 7], 0, 1, 0] += [8, 16]  # booked after the reading, in its step and later
-    world.env = types.SimpleNamespace(now=48.0)
-    spammer._ledger_read.read(spammer)
-    assert spammer.seen["sales"][:, 0].tolist() == [0.0, 24.0]
+def test_the_spammers_own_books_match_the_ledger_at_any_step():
+    """The world books what a spammer attempts, sells and pays into its own books (``seen``)
+    as each interval is integrated, not from the ledger's steps: with a fixed strategy (never
+    reassessed, so the books hold the whole run) they equal the ledger's totals at 24 h and
+    1 h steps."""
+    totals = []
+    for step in (24, 1):
+        scenario = copy.deepcopy(FEW_SALES)
+        scenario["horizon"]["step_hours"] = step
+        scenario["spammers"][0]["strategy"] = {"kind": "fixed", "mix": scenario["spammers"][0]["strategy"]["mix"]}
+        world = small_world(scenario, size=64)
+        ledger = world.run()
+        spammer = world.spammers[0]
+        booked = ledger.flows["attempted"][:, 0].sum(axis=0)
+        totals.append((spammer.seen["attempted"].sum(), booked.sum()))
+    for seen, booked in totals:
+        assert seen == booked  # fixed strategy: never reassessed, so seen holds the whole run

@@ -75,7 +75,6 @@ class Spammer:
         self.seen_overhead = np.zeros(size)
         # What it remembers of every window so far, fading with ``memory_days`` (see ``adapt``).
         self.evidence = {k: np.zeros((n_channels, size)) for k in ("attempted", "sales", "cost")}
-        self._ledger_read = _LedgerReading(n_channels, size)
         self.net = np.zeros(size)
         """Net profit so far (money in minus money out), for the budget."""
 
@@ -238,7 +237,6 @@ class Spammer:
     def _reassess(self, days: float) -> None:
         world, seen = self.world, self.seen
         strategy = self.values.strategy
-        self._ledger_read.read(self)
         self._remember(days)
         margin, upper = self._margins()
         positive, plausible = margin > 0, upper > 0
@@ -346,34 +344,3 @@ class Spammer:
         self.stop(quitting)
         self.quit_day = np.where(quitting, world.env.now / 24.0, self.quit_day)
         world.ledger.add_spammer("quits", world.step_before(world.env.now), self.index, quitting.astype(float))
-
-
-class _LedgerReading:
-    """The sales and costs the world booked for a spammer since the last reading.
-
-    The world books them in the ledger, per step; the spammer reads them from there into its
-    ``seen``. Running totals over whole steps give exactly what was booked between two
-    readings whatever the ledger's step: steps before the one holding the current time are
-    complete, since later intervals book into that step or after it.
-    """
-
-    METRICS = {"sales": ("sales",), "cost": ("message_cost", "channel_cost")}
-
-    def __init__(self, n_channels: int, size: int):
-        self.open_step = 0
-        self.closed = {key: np.zeros((n_channels, size)) for key in self.METRICS}
-        """Totals of the steps before ``open_step``."""
-        self.total = {key: np.zeros((n_channels, size)) for key in self.METRICS}
-        """Totals at the previous reading."""
-
-    def read(self, spammer: Spammer) -> None:
-        world = spammer.world
-        now = world.step_of(world.env.now)
-        for key, metrics in self.METRICS.items():
-            flows = world.ledger.flows
-            steps = np.sum([flows[m][self.open_step : now + 1, spammer.index] for m in metrics], axis=0, dtype=float)
-            total = self.closed[key] + steps.sum(axis=0)
-            spammer.seen[key] += total - self.total[key]
-            self.total[key] = total
-            self.closed[key] += steps[:-1].sum(axis=0)
-        self.open_step = now

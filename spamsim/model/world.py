@@ -259,6 +259,8 @@ class World:
                 else:  # rent that does not depend on volume (own server) is due all the same
                     rent = channel.cost(p, attempted[p, c], start, end)
                     self.ledger.add_flow("channel_cost", self.step, p, c, rent)
+                    spammer.seen["cost"][c] += rent
+                    spammer.seen["gain"][c] -= rent
                     spammer.net -= rent
             self._fixed_costs(spammer, start, end, elapsed)
             spammer.stop(stopping)
@@ -303,6 +305,8 @@ class World:
         ledger.add_flow("message_cost", step, p, c, message_cost)
         ledger.add_flow("channel_cost", step, p, c, channel_cost)
         spammer.seen["attempted"][c] += attempted
+        spammer.seen["sales"][c] += stages["sales"]
+        spammer.seen["cost"][c] += message_cost + channel_cost
         spammer.seen["gain"][c] += revenue - message_cost - channel_cost
         spammer.net += revenue - message_cost - channel_cost
 

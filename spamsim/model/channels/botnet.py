@@ -23,9 +23,9 @@ breakpoint every :data:`CONTAGION_GRID_HOURS` on an absolute clock, so the resul
 does not depend on the ledger's step. Capacity over an interval is the bots' send rate
 times their expected occupation hours (Van Loan's integral of ``expm``).
 
-Bots sit in networks (:mod:`..networks`). The botmaster sends through the networks whose
-mail gets through best first, as far as their bots' capacity allows, so partial OP25B
-adoption displaces mail to networks that do not block. Per message, a share
+Bots sit in networks (:mod:`..networks`). The botmaster paces each send over its sending
+window and sends through the networks whose mail gets through best first, as far as their
+bots' capacity allows, so partial OP25B adoption displaces mail to networks that do not block. Per message, a share
 ``share_direct_to_mx`` goes straight to outside MX on port 25; where the bot's network
 blocks outbound port 25 (``op25b``) that mail is rerouted to the network's submission
 server instead, with the mail the bot submits there anyway; the server's mode decides
@@ -217,7 +217,20 @@ class Botnet(Channel):
         rate = np.asarray(self.num(self.values.sends_per_bot_hour), dtype=float).reshape(-1, 1)
         self._hours = np.stack([bot_hours, burst_hours], axis=2)
         self._capacity = rate * (bot_hours + self.spec.hit_and_run_burst * burst_hours)
-        return self._capacity.sum(axis=1)
+        # The botmaster paces each send to its sending window: it needs left / (time left) per
+        # hour, taken from its best networks first (see _allocation). Pacing keeps what each
+        # network sends independent of how the time line is cut into intervals.
+        return np.minimum(self._capacity.sum(axis=1), self._needed_per_hour(start) * (end - start))
+
+    def _needed_per_hour(self, start: float) -> np.ndarray:
+        """Messages per hour that clear every queued send by its window's close."""
+        world = self.world
+        needed = np.zeros(world.size)
+        for spammer in world.spammers:
+            for send in spammer.queue:
+                closes = min(send.closes, world.horizon_hours)
+                needed += send.left[self.index] / max(closes - start, 1e-9)
+        return needed
 
     def _listed_direct(self, n: int) -> np.ndarray | float:
         """Share of direct-to-MX mail from network ``n`` sent from a listed address."""
