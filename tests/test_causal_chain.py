@@ -234,6 +234,25 @@ def test_several_botnets_and_a_takedown_event():
     assert (ledger.flows["unsent"][2:, 0, rustock].sum(axis=0) == 4e6).all()
 
 
+# -- schedules at the time of the event ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [24, 1])
+def test_a_schedule_applies_at_the_time_of_each_send(step):
+    """messages_per_send follows {day 0: 1e5, day 1: 1e6}: the sends at hours 0 and 24 carry
+    1e5 and 1e6 messages, whatever the ledger's step."""
+    res = spamsim.run(
+        "scenarios/lecture.yaml",
+        reps=4,
+        seed=1,
+        overrides=[
+            "spammers.0.campaign={messages_per_send: {0: 1.0e5, 1: 1.0e6}, days: 2}",
+            f"horizon={{days: 2, step_hours: {step}}}",
+        ],
+    )
+    assert (res.replications["attempted"] == 1.1e6).all()
+
+
 # -- the funnel's visit stage ----------------------------------------------------------------------
 
 

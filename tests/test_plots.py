@@ -452,8 +452,9 @@ def test_channel_mix_shares_add_up_to_one(data):
 
 def test_adoption_milestones_follow_the_schedules(data):
     m = curves.adoption_milestones(data["timeline"]).set_index("variable")
-    # timeline.yaml: relay prevention 0.1 (1998) -> 0.5 (2000); OP25B 0.3 (2006) -> 0.7 (2008).
-    assert m.loc["relay_prevention", "year"] == pytest.approx(2000.0, abs=0.05)
+    # timeline.yaml: relay prevention 0.45 (1998.0) -> 0.64 (1998.5), so half closed at 1998.13;
+    # OP25B 0.3 (2006) -> 0.7 (2008).
+    assert m.loc["relay_prevention", "year"] == pytest.approx(1998.0 + 0.5 * 0.05 / 0.19, abs=0.05)
     assert m.loc["op25b", "year"] == pytest.approx(2007.0, abs=0.05)
     assert curves.adoption_milestones(data["japan"]).empty
 

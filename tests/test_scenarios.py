@@ -247,22 +247,26 @@ def test_japan_2011_op25b_with_smtp_auth_stops_japanese_bots(japan_baseline):
 
 
 def test_timeline_channels_take_turns():
+    """Delivered spam by era, as the record has it (the sources and tolerances are in
+    timeline.yaml's header and tests/test_validation.py): open relays carry most of it in
+    1998, botnets from 2004, and stolen accounts rise after SMTP AUTH and OP25B."""
     r = run("timeline.yaml", 20)
     assert r.scenario.n_steps == 783  # 5475 days / 7, the last week partial
     ts = r.timeseries
     ts = ts.assign(year=(1998 + ts["day"] / 365.25).astype(int))
-    by_year = ts.groupby(["year", "channel"])["attempted"].sum().unstack()
+    by_year = ts.groupby(["year", "channel"])["delivered"].sum().unstack()
     share = by_year.div(by_year.sum(axis=1), axis=0)
-    # Measured shares (20 reps): relays 0.73 in 1998; botnet 0.73 in 2002; stolen accounts
-    # ~0.80 in 2011-2012. Each era's channel must carry a clear majority.
     assert share.loc[1998, "open_relays"] > 0.5
-    assert share.loc[2002, "botnet"] > 0.5
-    assert share.loc[[2011, 2012], "compromised_accounts"].min() > 0.5
+    assert share.loc[2004, "botnet"] > 0.5
+    assert (
+        share.loc[[2011, 2012], "compromised_accounts"].mean()
+        > 2 * share.loc[range(2005, 2009), "compromised_accounts"].mean()
+    )
     world = r.world_timeseries.assign(year=lambda w: (1998 + w["day"] / 365.25).astype(int))
     adoption = world.groupby("year")[["relay_prevention", "smtp_auth", "op25b", "bots"]].mean()
     assert adoption.loc[1998, "op25b"] == 0 and adoption.loc[2011, "op25b"] > 0.8
     assert adoption.loc[2000, "smtp_auth"] < 0.1 and adoption.loc[2011, "smtp_auth"] > 0.8
-    assert adoption.loc[2003, "bots"] > 3 * adoption.loc[1998, "bots"]  # botnets grow
+    assert adoption.loc[2005, "bots"] > 2 * adoption.loc[2003, "bots"]  # botnets grow (measured 2.7x)
 
 
 def test_internet_scale_volume():

@@ -52,7 +52,9 @@ def split_capacity(demand: np.ndarray, capacity: np.ndarray) -> np.ndarray:
         Messages the pool can carry in the interval, ``[rep]``.
     """
     total = demand.sum(axis=0)
-    scale = np.where(total > capacity, capacity / np.maximum(total, 1), 1.0)
+    # A capacity computed as a share of what is queued can fall short of it by a rounding error.
+    short = total > capacity * (1.0 + 1e-12) + 1e-6
+    scale = np.where(short, capacity / np.maximum(total, 1), 1.0)
     return np.minimum(np.floor(demand * scale[None, :]), demand).astype(np.int64)
 
 

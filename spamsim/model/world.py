@@ -210,6 +210,7 @@ class World:
         """Integrate every flow from the previous event to now (see the module's docstring)."""
         start, end = self.t, self.env.now
         if end <= start + _EPS:
+            self.mid = end  # what happens at an event uses the parameters of its time
             return
         self.mid = (start + end) / 2.0
         self.step = self.step_of(start)
@@ -270,7 +271,7 @@ class World:
         self.ledger.add_world("legit_lost", self.step, lost)
         for c, channel in enumerate(self.channels):
             channel.evolve(start, end, attempted[:, c].sum(axis=0) > 0)
-        self.t = end
+        self.t = self.mid = end
 
     def _book(
         self,

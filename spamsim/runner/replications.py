@@ -132,6 +132,8 @@ def check_feasible(scenario: Scenario, reps: int) -> None:
 
 
 def _high_count(value: object) -> float:
+    if isinstance(value, dict):  # a schedule: its largest value
+        return max(float(v) for v in value.values())
     frozen = getattr(value, "frozen", None)
     if callable(frozen):
         return min(float(frozen().ppf(0.9999)), 1e15)
@@ -146,6 +148,8 @@ def _duration(seconds: float) -> str:
 
 
 def _max_count(value: object) -> float:
+    if isinstance(value, dict):  # a schedule: its largest value
+        return max(float(v) for v in value.values())
     low_high = getattr(value, "support", None)
     if callable(low_high):
         return min(float(low_high()[1]), 1e15)

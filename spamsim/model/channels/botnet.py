@@ -85,6 +85,7 @@ class Botnet(Channel):
         self._capacity = np.zeros((size, n))
         self._hours = np.zeros((size, n, 2))
         self._shares = np.full((size, n), 1.0 / n)
+        self._use = np.zeros((size, n))
         antivirus = world.scenario.countermeasures.antivirus
         if antivirus is not None and antivirus.enabled and antivirus.new_variant_every_days:
             lag = antivirus.signature_lag_days * 24.0
@@ -203,34 +204,54 @@ class Botnet(Channel):
         return transition.reshape(n, width, k, k), occupation.reshape(n, width, k, k)
 
     # -- an interval -------------------------------------------------------------------------
-    def capacity(self, start: float, end: float) -> np.ndarray:
+    def _capacity_over(self, hours: float) -> tuple[np.ndarray, np.ndarray]:
+        """Expected messages each network's bots can send over the next ``hours`` (``[rep, network]``),
+        and their expected bot-hours and hit-and-run bot-hours (``[rep, network, 2]``)."""
         size = self.world.size
-        if self.spec.taken_down:
-            self._capacity = np.zeros((size, len(self.world.networks.names)))
-            return np.zeros(size)
-        _, occupation = self._ctmc(end - start)
+        _, occupation = self._ctmc(hours)
         # Expected hours per network and state: state[r, n, i] @ occupation[n, r, i, j].
         occ = np.broadcast_to(occupation.transpose(1, 0, 2, 3), (size, *occupation.shape[:1], *occupation.shape[2:]))
-        hours = np.einsum("rni,rnij->rnj", self.state.astype(float), occ)
-        bot_hours = hours[:, :, 1::2].sum(axis=2)
-        burst_hours = hours[:, :, 2::2].sum(axis=2)
+        spent = np.einsum("rni,rnij->rnj", self.state.astype(float), occ)
+        bot_hours = spent[:, :, 1::2].sum(axis=2)
+        burst_hours = spent[:, :, 2::2].sum(axis=2)
         rate = np.asarray(self.num(self.values.sends_per_bot_hour), dtype=float).reshape(-1, 1)
-        self._hours = np.stack([bot_hours, burst_hours], axis=2)
-        self._capacity = rate * (bot_hours + self.spec.hit_and_run_burst * burst_hours)
-        # The botmaster paces each send to its sending window: it needs left / (time left) per
-        # hour, taken from its best networks first (see _allocation). Pacing keeps what each
-        # network sends independent of how the time line is cut into intervals.
-        return np.minimum(self._capacity.sum(axis=1), self._needed_per_hour(start) * (end - start))
+        return rate * (bot_hours + self.spec.hit_and_run_burst * burst_hours), np.stack(
+            [bot_hours, burst_hours], axis=2
+        )
 
-    def _needed_per_hour(self, start: float) -> np.ndarray:
-        """Messages per hour that clear every queued send by its window's close."""
+    def capacity(self, start: float, end: float) -> np.ndarray:
+        size, n_networks = self.world.size, len(self.world.networks.names)
+        if self.spec.taken_down:
+            self._capacity = self._use = np.zeros((size, n_networks))
+            return np.zeros(size)
+        self._capacity, self._hours = self._capacity_over(end - start)
+        # The botmaster plans each send over its whole sending window: it uses its best networks
+        # first, as far as their expected capacity until the window closes allows, and each
+        # network it uses sends at its full rate (the marginal one at the planned fraction). The
+        # plan made at any time agrees with the plan made earlier, so what each network sends
+        # does not depend on how the time line is cut into intervals.
+        left, closes = self._queued()
+        window = closes - start
+        if window > end - start + 1e-9:
+            planned, _ = self._capacity_over(window)
+        else:
+            planned = self._capacity
+        taken = self._greedy(left, planned)
+        self._use = self._capacity * np.where(planned > 0, taken / np.maximum(planned, 1e-300), 0.0)
+        return self._use.sum(axis=1)
+
+    def _queued(self) -> tuple[np.ndarray, float]:
+        """Messages queued for the botnet by every spammer, and the earliest window close among them."""
         world = self.world
-        needed = np.zeros(world.size)
+        left = np.zeros(world.size)
+        closes = world.horizon_hours
         for spammer in world.spammers:
             for send in spammer.queue:
-                closes = min(send.closes, world.horizon_hours)
-                needed += send.left[self.index] / max(closes - start, 1e-9)
-        return needed
+                waiting = send.left[self.index]
+                if waiting.any():
+                    left += waiting
+                    closes = min(closes, send.closes)
+        return left, closes
 
     def _listed_direct(self, n: int) -> np.ndarray | float:
         """Share of direct-to-MX mail from network ``n`` sent from a listed address."""
@@ -263,28 +284,28 @@ class Botnet(Channel):
         via = direct * blocked + (1.0 - direct)
         return np.asarray(direct * (1.0 - blocked) * (1.0 - at_mx) + via * (1.0 - refused), dtype=float)
 
-    def _allocation(self, total: np.ndarray) -> np.ndarray:
-        """Share of the botnet's mail sent from each network, ``[rep, network]``: best-passing
-        networks first, each up to its bots' capacity."""
-        n_networks = len(self.world.networks.names)
+    def _greedy(self, total: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+        """Messages per network (``[rep, network]``) when ``total`` goes to the networks whose
+        mail gets through best first, each up to its ``capacity``."""
+        n_networks = capacity.shape[1]
         if n_networks == 1:
-            return np.ones((self.world.size, 1))
+            return np.minimum(total[:, None], capacity)
         direct = self.num(self.values.share_direct_to_mx)
         passing = np.stack(
             [np.broadcast_to(self._pass_share(n, direct), (self.world.size,)) for n in range(n_networks)], axis=1
         )
         order = np.argsort(-passing, axis=1, kind="stable")
-        capacity = np.take_along_axis(self._capacity, order, axis=1)
-        before = np.cumsum(capacity, axis=1) - capacity
-        taken = np.clip(total[:, None] - before, 0.0, capacity)
-        alloc = np.zeros_like(taken)
-        np.put_along_axis(alloc, order, taken, axis=1)
-        return alloc / np.maximum(total[:, None], 1e-300)
+        ordered = np.take_along_axis(capacity, order, axis=1)
+        before = np.cumsum(ordered, axis=1) - ordered
+        taken = np.clip(total[:, None] - before, 0.0, ordered)
+        out = np.zeros_like(taken)
+        np.put_along_axis(out, order, taken, axis=1)
+        return out
 
     def allot(self, attempted: np.ndarray) -> None:
-        total = attempted.sum(axis=0).astype(float)
-        if total.any():  # nothing to spread over the networks otherwise
-            self._shares = self._allocation(total)
+        # What is attempted is what the plan uses (capacity() returned its total), network by network.
+        if attempted.any():
+            self._shares = self._use / np.maximum(self._use.sum(axis=1, keepdims=True), 1e-300)
 
     def refused_share(self) -> float | np.ndarray:
         world = self.world
