@@ -51,12 +51,18 @@ class Networks:
             return None
         return getattr(networks[index], field)
 
+    def _policy(self, index: int, countermeasure: str, own_field: str, field: str) -> float | np.ndarray:
+        """The network's own value of a policy, else the scenario-wide one; 0 while the
+        countermeasure is off."""
+        values = self.world.countermeasure(countermeasure)
+        if values is None:
+            return 0.0
+        own = self._override(index, own_field)
+        return self.world.num(own if own is not None else getattr(values, field))
+
     def op25b(self, index: int) -> float | np.ndarray:
         """Share of the network's hosts whose outbound port 25 is blocked."""
-        if self.world.countermeasure("op25b") is None:
-            return 0.0
-        own = self._override(index, "op25b")
-        return self.world.num(own) if own is not None else self.world.share("op25b", "adoption")
+        return self._policy(index, "op25b", "op25b", "adoption")
 
     def modes(self, index: int) -> dict[str, float | np.ndarray]:
         """Share of the network's submission servers per admission mode (``none`` is the rest)."""
@@ -89,16 +95,8 @@ class Networks:
 
     def cleanup_per_day(self, index: int) -> float | np.ndarray:
         """Antivirus cleanup hazard of a visible bot in the network (0 without antivirus)."""
-        antivirus = self.world.countermeasure("antivirus")
-        if antivirus is None:
-            return 0.0
-        own = self._override(index, "antivirus_cleanup_rate_per_day")
-        return self.world.num(own if own is not None else antivirus.cleanup_rate_per_day)
+        return self._policy(index, "antivirus", "antivirus_cleanup_rate_per_day", "cleanup_rate_per_day")
 
     def policy_listed(self, index: int) -> float | np.ndarray:
         """Share of the network's dynamic addresses on receivers' policy lists (0 without DNSBLs)."""
-        blacklists = self.world.countermeasure("blacklists")
-        if blacklists is None:
-            return 0.0
-        own = self._override(index, "dynamic_ip_listed_share")
-        return self.world.num(own if own is not None else blacklists.dynamic_ip_listed_share)
+        return self._policy(index, "blacklists", "dynamic_ip_listed_share", "dynamic_ip_listed_share")

@@ -82,15 +82,23 @@ def _checker(bounds: Bounds):  # type: ignore[no-untyped-def]
             value = value.model_copy()  # never share a bound distribution between fields
             value.bind(bounds.low, bounds.high, bounds.integer)
             return value
-        if not math.isfinite(value):
-            raise ValueError(f"must be a finite number, got {value}")
-        if not bounds.low <= value <= bounds.high:
-            raise ValueError(f"{bounds.what} must be {bounds.describe()}, got {value:g}")
-        if bounds.integer and value != math.floor(value):
-            raise ValueError(f"{bounds.what} must be a whole number, got {value:g}")
+        problem = _number_problem(value, bounds)
+        if problem:
+            raise ValueError(f"{bounds.what} {problem}")
         return value
 
     return check
+
+
+def _number_problem(value: float, bounds: Bounds) -> str | None:
+    """What is wrong with a plain number for a field with ``bounds`` (``None``: nothing)."""
+    if not math.isfinite(value):
+        return f"must be a finite number, got {value}"
+    if not bounds.low <= value <= bounds.high:
+        return f"must be {bounds.describe()}, got {value:g}"
+    if bounds.integer and value != math.floor(value):
+        return f"must be a whole number, got {value:g}"
+    return None
 
 
 def _check_distribution(dist: _Dist, bounds: Bounds) -> None:
@@ -212,12 +220,9 @@ def _schedule_parser(bounds: Bounds):  # type: ignore[no-untyped-def]
                 got = "a mapping" if isinstance(raw, Mapping | _Dist) else repr(raw)
                 raise ValueError(f"value at {time:g} must be a plain number (not a distribution), got {got}")
             number = float(raw)
-            if not math.isfinite(number):
-                raise ValueError(f"value at {time:g} must be a finite number, got {number}")
-            if not bounds.low <= number <= bounds.high:
-                raise ValueError(f"value at {time:g} must be {bounds.describe()}, got {number:g}")
-            if bounds.integer and number != math.floor(number):
-                raise ValueError(f"value at {time:g} must be a whole number, got {number:g}")
+            problem = _number_problem(number, bounds)
+            if problem:
+                raise ValueError(f"value at {time:g} {problem}")
             points[time] = number
         return points
 
