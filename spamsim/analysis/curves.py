@@ -9,7 +9,7 @@ and tabled on their own.
 * :func:`mean_ci_by` — mean and Student-t 95 % CI of a column per group (vectorised
   :func:`~spamsim.analysis.summary.mean_ci`);
 * :func:`funnel_stages` — the funnel of a run with each stage's pass rate;
-* :func:`channel_mix` — share of attempted spam by channel, per step, mean and CI over
+* :func:`channel_mix` — share of delivered (or attempted) spam by channel, per step, mean and CI over
   replications;
 * :func:`world_series` — world state (spam share, populations, adoption) per step, mean and CI;
 * :func:`adoption_milestones` — when each countermeasure's adoption first reaches a level;
@@ -166,12 +166,13 @@ def funnel_stages(result: Result) -> pd.DataFrame:
     return frame
 
 
-def channel_mix(result: Result) -> pd.DataFrame:
-    """Share of attempted spam sent through each channel, per step: mean and CI over replications.
+def channel_mix(result: Result, metric: str = "delivered") -> pd.DataFrame:
+    """Share of spam through each channel, per step: mean and CI over replications.
 
     Within each replication and step the share of channel ``c`` is
-    ``attempted[c] / sum(attempted)`` over all spammers; steps in which a replication sent
-    nothing are left out of that step's mean.
+    ``metric[c] / sum(metric)`` over all spammers — by default ``delivered`` (what reached
+    recipients; ``attempted`` counts mail refused on the way too, e.g. at closed relays);
+    steps in which a replication sent nothing are left out of that step's mean.
 
     Returns
     -------
@@ -180,7 +181,7 @@ def channel_mix(result: Result) -> pd.DataFrame:
         ``n``, ``mean``, ``se``, ``ci95_low``, ``ci95_high`` of the share (0–1).
     """
     ts = result.timeseries
-    per = ts.groupby(["rep", "step", "channel"], sort=True)["attempted"].sum()
+    per = ts.groupby(["rep", "step", "channel"], sort=True)[metric].sum()
     total = per.groupby(level=["rep", "step"]).transform("sum")
     share = (per / total.where(total > 0)).rename("share").reset_index()
     out = mean_ci_by(share, ["step", "channel"], "share")

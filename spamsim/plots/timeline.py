@@ -35,7 +35,7 @@ def timeline(result: Result, *, theme: str = "lecture", lang: str = "en") -> Fig
     Three panels on one time axis (calendar years when the scenario sets
     ``horizon.start_year``, days otherwise):
 
-    1. share of attempted spam sent through each channel (channel colours);
+    1. share of delivered spam through each channel (channel colours);
     2. spam's share of all mail arriving at receivers' servers;
     3. adoption of relay prevention, SMTP AUTH and OP25B (those the scenario defines).
 
