@@ -82,6 +82,7 @@ class Botnet(Channel):
         self.lag_ends: list[float] = []
         """Hours at which each invisible class becomes visible (oldest first)."""
         self._generators: dict[tuple[Any, ...], np.ndarray] = {}
+        self._matrices: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._capacity = np.zeros((size, n))
         self._hours = np.zeros((size, n, 2))
         self._shares = np.full((size, n), 1.0 / n)
@@ -198,6 +199,27 @@ class Botnet(Channel):
         return q
 
     def _ctmc(self, hours: float) -> tuple[np.ndarray, np.ndarray]:
+        # Fast path: with every rate a plain number (the usual case), the matrices depend on a
+        # handful of floats; look them up without building the rate matrices.
+        world, values = self.world, self.values
+        rates = (
+            world.num(values.infection_rate_per_day),
+            world.num(values.contagion_per_day),
+            world.num(values.hit_and_run_share),
+            *(world.num(world.networks.cleanup_per_day(n)) for n in range(len(world.networks.names))),
+        )
+        plain = rates[1] == 0 and all(isinstance(r, float) for r in rates)
+        key = (float(hours), self.state.shape[2], bool(self.lag_ends), self.spec.hit_and_run_lifetime_hours, rates)
+        if plain and (cached := self._matrices.get(key)) is not None:
+            return cached
+        result = self._ctmc_of(hours)
+        if plain:
+            if len(self._matrices) > 4096:
+                self._matrices.clear()
+            self._matrices[key] = result
+        return result
+
+    def _ctmc_of(self, hours: float) -> tuple[np.ndarray, np.ndarray]:
         q = self._generator(hours)
         n, width, k = q.shape[0], q.shape[1], q.shape[2]
         transition, occupation = ctmc(q.reshape(n * width, k, k), hours)
@@ -364,22 +386,21 @@ class Botnet(Channel):
         return attempted / np.maximum(per_bot_hour, 1e-300) / 24.0 * self.num(self.values.rental_cost_per_bot_day)
 
     def evolve(self, start: float, end: float, used: np.ndarray) -> None:
-        transition, _ = self._ctmc(end - start)
+        transition, _ = self._ctmc(end - start)  # [network, rep or 1, k, k]
         rng = self.rng("population")
         size, n_networks, k = self.state.shape
         eye = np.eye(k, dtype=bool)
-        for n in range(n_networks):
-            p = transition[n]  # [rep or 1, k, k]
-            stay = p[:, eye]  # [rep or 1, k]
-            # Each host leaves its state with 1 - P[i, i] (one binomial per state), and the
-            # leavers split over the other states in proportion to P[i, j]: the same law as a
-            # multinomial per state, at the cost of one large draw instead of k.
-            leaving = binomial(rng, self.state[:, n, :], 1.0 - stay)
-            moves = np.where(eye, 0.0, p)
-            total = moves.sum(axis=2, keepdims=True)
-            moves = np.where(total > 0, moves / np.maximum(total, 1e-300), eye)
-            moved = rng.multinomial(leaving, np.broadcast_to(moves, (size, k, k)))
-            self.state[:, n, :] += moved.sum(axis=1) - leaving
+        p = transition.transpose(1, 0, 2, 3)  # [rep or 1, network, k, k]
+        stay = p[..., eye]  # [rep or 1, network, k]
+        # Each host leaves its state with 1 - P[i, i] (one binomial per state), and the leavers
+        # split over the other states in proportion to P[i, j]: the same law as a multinomial
+        # per state, at the cost of one large draw instead of k; all networks in one call.
+        leaving = binomial(rng, self.state, 1.0 - stay)
+        moves = np.where(eye, 0.0, p)
+        total = moves.sum(axis=-1, keepdims=True)
+        moves = np.where(total > 0, moves / np.maximum(total, 1e-300), eye)
+        moved = rng.multinomial(leaving, np.broadcast_to(moves, (size, n_networks, k, k)))
+        self.state += moved.sum(axis=2) - leaving
 
     def record(self, step: int) -> None:
         self.world.ledger.add_world("bots", step, self.bots())
