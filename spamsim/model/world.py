@@ -15,9 +15,10 @@ the previous event in this documented order:
    proportion to what each has queued, or each spammer's own server;
 2. enforcement: the detection hazard accrued over the interval; a conviction that stops a
    spammer cuts its interval's mail at the moment it happens;
-3. each channel routes each spammer's mail; sending-side countermeasures block in the order
-   of :data:`~spamsim.model.ledger.BLOCKING_ORDER`, every blocked message booked to the
-   first that stopped it; listings use their share averaged over the time the mail went out;
+3. each channel routes each spammer's mail through the stages of its route; the registered
+   countermeasures of each stage (:data:`spamsim.countermeasures.REGISTRY`, in its order)
+   block their shares, every blocked message booked to the first that stopped it; schedules
+   and listings use their values averaged over the time the mail went out;
 4. receivers filter what was delivered, recipients open, click and buy; money is booked;
 5. legitimate mail and its false positives; fixed costs; budgets;
 6. channels move their state to the interval's end with draws exact for any interval length
