@@ -8,21 +8,13 @@ hold the same mechanisms to their closed forms.
 from __future__ import annotations
 
 import copy
+import sys
+from pathlib import Path
 
-import spamsim
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for the tests' worlds
 
-BOTS = {
-    "name": "bots",
-    "horizon": {"days": 2, "step_hours": 24},
-    "market": {"success_rate": 0.0, "profit_per_sale": 0},
-    "channels": {
-        "own_server": None,
-        "botnet": {"hosts": 1e6, "initial_bots": 1e4, "sends_per_bot_hour": 100, "share_direct_to_mx": 0.6},
-    },
-    "spammers": [
-        {"campaign": {"messages_per_send": 1e6, "sends_per_day": 4, "days": 2}, "strategy": {"mix": {"botnet": 1}}}
-    ],
-}
+import spamsim  # noqa: E402
+from tests.test_causal_chain import BOTS, RELAYS  # noqa: E402
 
 
 def share(r, a, b):
@@ -69,17 +61,7 @@ print(
     "3. bots at the end of days 1-8 (no new infections; variants at days 0 and 5, 2-day lag):",
     spamsim.run(av, reps=20, seed=5).ledger.world["bots"].mean(axis=1).round(-2).tolist(),
 )
-relays = {
-    "name": "relays",
-    "horizon": {"days": 4, "step_hours": 24},
-    "market": {"success_rate": 0.0, "profit_per_sale": 0},
-    "channels": {"own_server": None, "open_relays": {"count": 1000, "initially_known": 1.0, "capacity_per_hour": 1e4}},
-    "countermeasures": {"open_relay_prevention": {"adoption": 0.99}},
-    "enforcement": {"detection_per_million_messages": 0.1, "on_conviction": "continue"},
-    "spammers": [
-        {"campaign": {"messages_per_send": 1e8, "sends_per_day": 1, "days": 4}, "strategy": {"mix": {"open_relays": 1}}}
-    ],
-}
+relays = RELAYS
 r = spamsim.run(relays, reps=400, seed=7)
 print("5. 99 % of relays closed, 4e8 attempts: mean detections =", round(float(r.replications["detections"].mean()), 3))
 r = spamsim.run("scenarios/japan-2011.yaml", reps=100, seed=1)
