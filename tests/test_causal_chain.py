@@ -135,22 +135,24 @@ def test_hit_and_run_bots_send_before_their_listing(lifetime, delay):
     within_4_se(blocked, lifetime / (lifetime + delay))
 
 
+ANTIVIRUS = {
+    "name": "av",
+    "horizon": {"days": 8, "step_hours": 24},
+    "market": {"success_rate": 0.0, "profit_per_sale": 0},
+    "channels": {"own_server": None, "botnet": {"hosts": 1e6, "initial_bots": 1e5}},
+    "countermeasures": {
+        "antivirus": {"cleanup_rate_per_day": 0.5, "signature_lag_days": 2, "new_variant_every_days": 5}
+    },
+    "spammers": [{"campaign": {"messages_per_send": 0, "days": 8}, "strategy": {"mix": {"botnet": 1}}}],
+}
+
+
 def test_antivirus_is_blind_only_to_the_new_variant():
     """No new infections; a new variant is released every 5 days with a 2-day lag. The bots
     present at the start carry the first variant, so nobody is cleaned for 2 days; after that,
     old bots are cleaned at 0.5/day even while the later variant (which has no bots) is new.
     Before, antivirus was blind to all bots during every lag: no cleanup in days 5-7."""
-    sc = {
-        "name": "av",
-        "horizon": {"days": 8, "step_hours": 24},
-        "market": {"success_rate": 0.0, "profit_per_sale": 0},
-        "channels": {"own_server": None, "botnet": {"hosts": 1e6, "initial_bots": 1e5}},
-        "countermeasures": {
-            "antivirus": {"cleanup_rate_per_day": 0.5, "signature_lag_days": 2, "new_variant_every_days": 5}
-        },
-        "spammers": [{"campaign": {"messages_per_send": 0, "days": 8}, "strategy": {"mix": {"botnet": 1}}}],
-    }
-    bots = spamsim.run(sc, reps=20, seed=5).ledger.world["bots"].mean(axis=1)
+    bots = spamsim.run(ANTIVIRUS, reps=20, seed=5).ledger.world["bots"].mean(axis=1)
     days = np.arange(1, 9)
     expected = 1e5 * np.exp(-0.5 * np.clip(days - 2, 0, None))
     np.testing.assert_allclose(bots, expected, rtol=0.01)

@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for the tests' worlds
 
 import spamsim  # noqa: E402
-from tests.test_causal_chain import BOTS, RELAYS  # noqa: E402
+from tests.test_causal_chain import ANTIVIRUS, BOTS, RELAYS  # noqa: E402
 
 
 def share(r, a, b):
@@ -47,16 +47,7 @@ for life, delay in [(0.5, 6.0), (6.0, 6.0), (6.0, 0.01), (6.0, 10000.0)]:
     blocked = share(r, "blocked_by.blacklists", "attempted")
     print(f"2. hit-and-run lifetime {life} h, delay {delay} h: blacklisted share = {blocked:.4f}", end="")
     print(f" (L/(L+d) = {life / (life + delay):.4f})")
-av = {
-    "name": "av",
-    "horizon": {"days": 8, "step_hours": 24},
-    "market": {"success_rate": 0.0, "profit_per_sale": 0},
-    "channels": {"own_server": None, "botnet": {"hosts": 1e6, "initial_bots": 1e5}},
-    "countermeasures": {
-        "antivirus": {"cleanup_rate_per_day": 0.5, "signature_lag_days": 2, "new_variant_every_days": 5}
-    },
-    "spammers": [{"campaign": {"messages_per_send": 0, "days": 8}, "strategy": {"mix": {"botnet": 1}}}],
-}
+av = ANTIVIRUS
 print(
     "3. bots at the end of days 1-8 (no new infections; variants at days 0 and 5, 2-day lag):",
     spamsim.run(av, reps=20, seed=5).ledger.world["bots"].mean(axis=1).round(-2).tolist(),
