@@ -36,11 +36,6 @@ def mean_listed(listed_at_start: np.ndarray, delay_hours: float, offset: np.ndar
     return 1.0 - unlisted
 
 
-def listed_after(listed_at_start: np.ndarray, delay_hours: float, hours: np.ndarray | float) -> np.ndarray:
-    """Listed share ``hours`` after a time at which it was ``listed_at_start``."""
-    return 1.0 - (1.0 - listed_at_start) * np.exp(-np.asarray(hours, dtype=float) / delay_hours)
-
-
 def split_capacity(demand: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """Whole messages each sender gets through a shared pool: all if it fits, else in proportion.
 

@@ -126,7 +126,3 @@ class Ledger:
     def add_world(self, metric: str, step: int, values: np.ndarray | float) -> None:
         """Add ``values`` to a world flow of ``step`` (legitimate mail arrives in every interval)."""
         self.world[metric][step] += values
-
-    def attempted_in_step(self, step: int, spammer: int) -> np.ndarray:
-        """Messages a spammer attempted in ``step``, summed over channels."""
-        return self.flows["attempted"][step, spammer].sum(axis=0)

@@ -47,19 +47,3 @@ def binomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float, exa
 
 class ExactModeTooLarge(ValueError):
     """A batch too large to simulate one message at a time."""
-
-
-def bernoulli(rng: np.random.Generator, p: np.ndarray | float, size: int) -> np.ndarray:
-    """One yes/no event per replication (detection, conviction, …)."""
-    return rng.random(size) < np.asarray(p, dtype=float)
-
-
-def survival_in_step(exposure: np.ndarray | float) -> np.ndarray:
-    """P(an arrival uniform in a step survives to its end) at hazard x rate·dt: (1 - e^-x) / x.
-
-    Entities that arrive during a step (new bots, newly stolen accounts) are exposed to
-    removal for part of it; without this factor a step's mean lags the continuous-time
-    model by O(dt) and settles at a level that depends on the step length.
-    """
-    x = np.asarray(exposure, dtype=float)
-    return np.where(x > 1e-9, -np.expm1(-x) / np.maximum(x, 1e-300), 1.0 - x / 2)

@@ -69,9 +69,7 @@ class Spammer:
         n_channels = len(world.channels)
         # What the spammer saw since its last reassessment (its own books, not the ledger's
         # steps, so that what it learns does not depend on the ledger's resolution).
-        self.seen = {
-            k: np.zeros((n_channels, size)) for k in ("demand", "attempted", "unsent", "gain", "sales", "cost")
-        }
+        self.seen = {k: np.zeros((n_channels, size)) for k in ("demand", "attempted", "unsent", "sales", "cost")}
         self.seen_overhead = np.zeros(size)
         # What it remembers of every window so far, fading with ``memory_days`` (see ``adapt``).
         self.evidence = {k: np.zeros((n_channels, size)) for k in ("attempted", "sales", "cost")}

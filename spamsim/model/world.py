@@ -262,7 +262,6 @@ class World:
                     rent = channel.cost(p, attempted[p, c], start, end)
                     self.ledger.add_flow("channel_cost", self.step, p, c, rent)
                     spammer.seen["cost"][c] += rent
-                    spammer.seen["gain"][c] -= rent
                     spammer.net -= rent
             self._fixed_costs(spammer, start, end, elapsed)
             spammer.stop(stopping)
@@ -309,7 +308,6 @@ class World:
         spammer.seen["attempted"][c] += attempted
         spammer.seen["sales"][c] += stages["sales"]
         spammer.seen["cost"][c] += message_cost + channel_cost
-        spammer.seen["gain"][c] += revenue - message_cost - channel_cost
         spammer.net += revenue - message_cost - channel_cost
 
     def _fixed_costs(self, spammer: Spammer, start: float, end: float, share: np.ndarray) -> None:
