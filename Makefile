@@ -1,6 +1,7 @@
 # Two commands on a fresh machine (only python3 and make needed):
 #   make demo   create .venv, install spamsim, run the lecture scenario; figures and a report in out/
 #   make test   create/update .venv with the test extras and run the whole suite
+#   make docs   build the documentation site into site/ (offline; open site/index.html)
 # Both are idempotent: the venv is refreshed only when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 OUT    ?= out
 
-.PHONY: demo test install install-test browser lint bench fuzz clean
+.PHONY: demo test install install-test browser lint bench fuzz docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml Makefile | $(BIN)/python
-	$(PIP) install -e '.[test,notebooks]'
+	$(PIP) install -e '.[test,notebooks,docs]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	@touch $(VENV)/.installed $@
 
@@ -58,8 +59,13 @@ lint: install-test
 	$(BIN)/python -m ruff check spamsim tests benchmarks
 	$(BIN)/python -m ruff format --check spamsim tests benchmarks
 
+# The site: model reference (ODD), tutorial, and the CLI, scenario and API references generated
+# from the code at build time (docs/hooks.py). --strict: a broken link or docstring fails the build.
+docs: install-test
+	$(BIN)/python -m mkdocs build --strict --site-dir site
+
 bench: install
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(OUT) site .pytest_cache .hypothesis
