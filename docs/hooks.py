@@ -245,7 +245,12 @@ def _validation_bounds(path: str) -> list[Any]:
 
 def _tighten(field: Field) -> Field:
     for bound in _validation_bounds(field.path):
-        for attr, is_low, is_open in (("ge", True, False), ("gt", True, True), ("le", False, False), ("lt", False, True)):
+        for attr, is_low, is_open in (
+            ("ge", True, False),
+            ("gt", True, True),
+            ("le", False, False),
+            ("lt", False, True),
+        ):
             value = getattr(bound, attr, None)
             if value is None:
                 continue
@@ -462,7 +467,9 @@ def parameter_table() -> str:
 
 # -- the command line ---------------------------------------------------------------------------
 
-_RICH_MARKUP = re.compile(r"\[(?:/?(?:bold|italic|dim|underline|b|i|u|red|green|yellow|blue|magenta|cyan)(?: [a-z]+)*|/)\]")
+_RICH_MARKUP = re.compile(
+    r"\[(?:/?(?:bold|italic|dim|underline|b|i|u|red|green|yellow|blue|magenta|cyan)(?: [a-z]+)*|/)\]"
+)
 
 
 def _plain(text: str | None) -> str:
@@ -539,9 +546,7 @@ def on_config(config: Any) -> Any:
     """Add ``docs/limits.md`` to the navigation when that page exists."""
     docs_dir = Path(config["docs_dir"])
     nav = config.get("nav") or []
-    if (docs_dir / "limits.md").exists() and not any(
-        isinstance(item, dict) and "Known limits" in item for item in nav
-    ):
+    if (docs_dir / "limits.md").exists() and not any(isinstance(item, dict) and "Known limits" in item for item in nav):
         position = next((i for i, item in enumerate(nav) if isinstance(item, dict) and "Reference" in item), len(nav))
         nav.insert(position, {"Known limits": "limits.md"})
     return config
