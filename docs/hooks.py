@@ -352,6 +352,8 @@ _MISSING = _Missing()
 def _fmt_number(value: float | None) -> str:
     if value is None:
         return ""
+    if float(value).is_integer() and abs(value) < 1e4:
+        return str(int(value))  # years (1970) and small counts without a thousands separator
     if float(value).is_integer() and abs(value) < 1e7:
         return f"{int(value):,}"
     return f"{value:g}"
@@ -424,12 +426,15 @@ def scenario_reference() -> str:
         "",
     ]
     sections: dict[str, list[Field]] = {}
-    for field in schema_fields():
-        top = field.path.split(".", 1)[0].removesuffix("[]")
-        sections.setdefault(top, []).append(field)
+    fields = list(schema_fields())
+    parents = {f.path.split(".", 1)[0] for f in fields if "." in f.path}
+    for field in fields:
+        top = field.path.split(".", 1)[0]
+        # Top-level scalars (name, description) share one section; each section gets its own.
+        sections.setdefault(top.removesuffix("[]") if top in parents else "top level", []).append(field)
     for top, fields in sections.items():
-        lines += [f"## `{top}`", ""]
-        if fields[0].description:
+        lines += [f"## `{top}`" if top != "top level" else "## Top level", ""]
+        if fields[0].description and top != "top level":
             lines += [_cell(fields[0].description), ""]
         lines += ["| field | accepts | range | default | description |", "|---|---|---|---|---|"]
         for field in fields:
