@@ -27,7 +27,14 @@ from pydantic import (
     Tag,
     model_validator,
 )
-from scipy import stats
+
+
+def _stats() -> Any:
+    """``scipy.stats``, imported on first use: validating a scenario without distributions
+    (and ``spamsim --help``) should not pay scipy's half-second import."""
+    from scipy import stats
+
+    return stats
 
 
 class _Dist(BaseModel):
@@ -91,7 +98,7 @@ class Fixed(_Dist):
     value: float = Field(description="The value.", allow_inf_nan=False)
 
     def frozen(self) -> Any:
-        return stats.uniform(loc=self.value, scale=0.0)
+        return _stats().uniform(loc=self.value, scale=0.0)
 
     def support(self) -> tuple[float, float]:
         return self.value, self.value
@@ -121,7 +128,7 @@ class Uniform(_Dist):
         return self
 
     def frozen(self) -> Any:
-        return stats.uniform(loc=self.low, scale=self.high - self.low)
+        return _stats().uniform(loc=self.low, scale=self.high - self.low)
 
     def support(self) -> tuple[float, float]:
         return self.low, self.high
@@ -143,7 +150,7 @@ class Triangular(_Dist):
 
     def frozen(self) -> Any:
         scale = self.high - self.low
-        return stats.triang(c=(self.mode - self.low) / scale, loc=self.low, scale=scale)
+        return _stats().triang(c=(self.mode - self.low) / scale, loc=self.low, scale=scale)
 
     def support(self) -> tuple[float, float]:
         return self.low, self.high
@@ -157,7 +164,7 @@ class Normal(_Dist):
     sd: float = Field(gt=0, description="Standard deviation before truncation.", allow_inf_nan=False)
 
     def frozen(self) -> Any:
-        return stats.norm(loc=self.mean, scale=self.sd)
+        return _stats().norm(loc=self.mean, scale=self.sd)
 
 
 class LogNormal(_Dist):
@@ -171,7 +178,7 @@ class LogNormal(_Dist):
         # Moment matching: sigma^2 = ln(1 + sd^2/mean^2), mu = ln(mean) - sigma^2/2.
         sigma2 = math.log1p((self.sd / self.mean) ** 2)
         mu = math.log(self.mean) - sigma2 / 2
-        return stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(mu))
+        return _stats().lognorm(s=math.sqrt(sigma2), scale=math.exp(mu))
 
 
 class Beta(_Dist):
@@ -223,7 +230,7 @@ class Beta(_Dist):
 
     def frozen(self) -> Any:
         a, b = self.shapes()
-        return stats.beta(a, b, loc=self.low, scale=self.high - self.low)
+        return _stats().beta(a, b, loc=self.low, scale=self.high - self.low)
 
 
 def _dist_tag(value: Any) -> str | None:
