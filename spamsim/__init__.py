@@ -57,4 +57,18 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_PUBLIC])
 
 
-__all__ = sorted(["__version__", *_PUBLIC])
+__all__ = [
+    "Calibration",
+    "Comparison",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "calibrate",
+    "compare",
+    "expected",
+    "load",
+    "run",
+    "sensitivity",
+    "sweep",
+]
