@@ -15,9 +15,8 @@ inversion, ``ppf(u)`` with ``u`` uniform on ``[F(low), F(high)]``. That one mech
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +26,9 @@ from pydantic import (
     Tag,
     model_validator,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _stats() -> Any:
@@ -53,6 +55,8 @@ class _Dist(BaseModel):
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` values truncated to the field's range (rounded for whole-number fields)."""
         values = self.sample(rng, size, self._low, self._high)
+        import numpy as np
+
         return np.round(values) if self._integer else values
 
     def expected(self) -> float:
@@ -77,6 +81,8 @@ class _Dist(BaseModel):
         f_lo = float(dist.cdf(low)) if math.isfinite(low) else 0.0
         f_hi = float(dist.cdf(high)) if math.isfinite(high) else 1.0
         u = rng.uniform(f_lo, f_hi, size=size)
+        import numpy as np
+
         values = np.asarray(dist.ppf(u), dtype=float)
         return np.clip(values, low, high)
 
@@ -108,6 +114,8 @@ class Fixed(_Dist):
 
     def sample(self, rng, size, low=-math.inf, high=math.inf):  # type: ignore[no-untyped-def]
         rng.uniform(size=size)  # consume like the others so streams stay aligned
+        import numpy as np
+
         return np.full(size, self.value, dtype=float)
 
     def truncated_mean(self, low: float = -math.inf, high: float = math.inf) -> float:
