@@ -60,6 +60,8 @@ TARGET_INTERNET_1_S = 1.0
 TARGET_INTERNET_100_S = 5.0
 TARGET_PEAK_MB = 500.0
 TARGET_HOURLY_YEAR_S = 10.0  # japan-2011, a year at hourly steps x 1,000 reps on 2 workers (issue 10)
+TARGET_STARTUP_S = 0.3  # `spamsim --help` / `spamsim validate FILE`, seconds (issue 13)
+TARGET_STARTUP_MB = 80.0  # their peak RSS, MB (issue 13)
 AGREEMENT_Z = 3.0  # |z| of baseline mean sales against spamsim's distribution
 
 # Full and quick settings.
@@ -70,6 +72,7 @@ FULL = {
     "volume_repeats": 9,
     "internet_repeats": 3,
     "hourly_year_reps": 1000,
+    "startup_runs": 11,
 }
 QUICK = {
     "baseline_messages": 20_000,
@@ -78,6 +81,7 @@ QUICK = {
     "volume_repeats": 3,
     "internet_repeats": 1,
     "hourly_year_reps": 64,
+    "startup_runs": 3,
 }
 
 
@@ -428,6 +432,63 @@ def bench_memory() -> dict[str, Any]:
     return {"lecture": peak_memory(LECTURE, 1000), "internet": peak_memory(INTERNET, 100)}
 
 
+STARTUP_PROBE = """
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - t0, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+"""Runs a command as its own child and reports that child's wall time and peak RSS.
+
+The probe is a small fresh Python: ru_maxrss survives exec(), so a command forked straight
+from this (large) benchmark process would report this process's RSS as its own peak, and a
+shell wrapper would fold its own inherited peak into what ``wait4`` reports.
+"""
+
+
+def _startup(command: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak RSS (MB) of one fresh process running ``command``."""
+    proc = subprocess.run(
+        [sys.executable, "-c", STARTUP_PROBE, *command], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    seconds, maxrss, code = proc.stdout.split()
+    if int(code) != 0:
+        raise RuntimeError(f"{' '.join(command)} exited with {code}")
+    return float(seconds), _maxrss_mb(int(maxrss))
+
+
+def bench_startup(cfg: dict[str, Any]) -> dict[str, Any]:
+    """How quickly the command line answers: ``--help`` and ``validate`` against bare Python.
+
+    Each command runs ``cfg["startup_runs"]`` times, interleaved so that load drifts hit all
+    alike; the median time and the largest peak RSS are kept.
+    """
+    log("[6] start-up: spamsim --help, spamsim validate vs python -c pass")
+    exe = str(Path(sys.executable).with_name("spamsim"))
+    commands = {
+        "python": [sys.executable, "-c", "pass"],
+        "help": [exe, "--help"],
+        "validate": [exe, "validate", str(LECTURE.relative_to(ROOT))],
+    }
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(cfg["startup_runs"]):
+        for name, command in commands.items():
+            runs[name].append(_startup(command))
+    return {
+        name: {
+            "seconds": statistics.median(t for t, _ in samples),
+            "peak_mb": max(m for _, m in samples),
+        }
+        for name, samples in runs.items()
+    }
+
+
 # -- report ----------------------------------------------------------------------------------------
 
 
@@ -617,6 +678,23 @@ def table(res: dict[str, Any]) -> str:
             "info",
         )
     )
+    start = res["startup"]
+    bare = start["python"]
+    for name, shown in (("help", "spamsim --help"), ("validate", "spamsim validate scenarios/lecture.yaml")):
+        row = start[name]
+        rows.append(
+            (
+                "6",
+                f"start-up, `{shown}` (median of {res['config']['startup_runs']} fresh processes)",
+                f"{fmt_time(row['seconds'])}, {row['peak_mb']:.0f} MB",
+                f"{row['seconds'] / bare['seconds']:.1f}× `python -c pass` ({fmt_time(bare['seconds'])}, "
+                f"{bare['peak_mb']:.0f} MB)",
+                f"< {TARGET_STARTUP_S:g} s and < {TARGET_STARTUP_MB:g} MB",
+                below(row["seconds"], TARGET_STARTUP_S)
+                if row["peak_mb"] < TARGET_STARTUP_MB
+                else f"MISS ({row['peak_mb'] / TARGET_STARTUP_MB:.2f}× over in memory)",
+            )
+        )
     header = ("#", "measurement", "result", "ratio", "target", "status")
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -675,6 +753,7 @@ def main(argv: list[str] | None = None) -> int:
     res["internet"] = bench_internet(cfg, res["baseline"]["msg_per_s"])
     res["hourly_year"] = bench_hourly_year(cfg)
     res["memory"] = bench_memory()
+    res["startup"] = bench_startup(cfg)
     res["total_s"] = time.perf_counter() - t0
     res["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(render(res))

@@ -4,29 +4,67 @@
 >>> sc = ss.load("scenarios/lecture.yaml")
 >>> res = ss.run(sc, reps=1000, seed=1)
 >>> res.summary.loc["revenue", ["mean", "ci95_low", "ci95_high"]]   # doctest: +SKIP
+
+The public names are imported on first use (PEP 562), so ``import spamsim`` and the
+command line start without loading scipy, pandas or matplotlib until a command needs them.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .analysis.analytic import expected  # noqa: E402
-from .analysis.calibration import Calibration, calibrate  # noqa: E402
-from .analysis.effects import Comparison, compare  # noqa: E402
-from .analysis.result import Result  # noqa: E402
-from .analysis.sensitivity import sensitivity  # noqa: E402
-from .api import (
-    run,  # noqa: E402
-    sweep,  # noqa: E402
-)
-from .scenario import Scenario, ScenarioError, load  # noqa: E402
+_PUBLIC = {
+    "expected": "spamsim.analysis.analytic",
+    "Calibration": "spamsim.analysis.calibration",
+    "calibrate": "spamsim.analysis.calibration",
+    "Comparison": "spamsim.analysis.effects",
+    "compare": "spamsim.analysis.effects",
+    "Result": "spamsim.analysis.result",
+    "sensitivity": "spamsim.analysis.sensitivity",
+    "run": "spamsim.api",
+    "sweep": "spamsim.api",
+    "Scenario": "spamsim.scenario.schema",
+    "ScenarioError": "spamsim.scenario.errors",
+    "load": "spamsim.scenario.loader",
+}
+"""Each public name and the module that defines it."""
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .analysis.analytic import expected
+    from .analysis.calibration import Calibration, calibrate
+    from .analysis.effects import Comparison, compare
+    from .analysis.result import Result
+    from .analysis.sensitivity import sensitivity
+    from .api import run, sweep
+    from .scenario.errors import ScenarioError
+    from .scenario.loader import load
+    from .scenario.schema import Scenario
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spamsim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
+
 
 __all__ = [
     "Calibration",
-    "calibrate",
     "Comparison",
     "Result",
     "Scenario",
     "ScenarioError",
     "__version__",
+    "calibrate",
     "compare",
     "expected",
     "load",

@@ -211,6 +211,27 @@ def run_command(
         err.print(f"wrote {len(written)} files and figures {', '.join(figures) or 'none'} to {out_dir}/", markup=False)
 
 
+def _check_output_file(path: Path, option: str, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output file the command could not write, before any work is done.
+
+    Raises
+    ------
+    RefusedError
+        If ``path`` has another extension, is a folder, or its folder does not exist.
+    """
+    if path.is_dir():
+        raise RefusedError(
+            f"{option} {path}: is a folder; give a file name, e.g. {option} {path / ('out' + suffixes[0])}"
+        )
+    if path.suffix.lower() not in suffixes:
+        raise RefusedError(
+            f"{option} {path}: cannot write a {path.suffix or 'file without extension'}; "
+            f"use one of {', '.join(suffixes)}, e.g. {option} {path.with_suffix(suffixes[0])}"
+        )
+    if not path.parent.is_dir():
+        raise RefusedError(f"{option} {path}: folder {path.parent} does not exist; create it first")
+
+
 def _write_figures(out_dir: Path, jobs: list[tuple[str, Any]], **options: Any) -> list[str]:
     """Draw the default figures of a command into ``out_dir`` (PNG, lecture theme).
 
@@ -262,6 +283,8 @@ def plot_command(
     """
     from . import plots, stored
 
+    if output is not None:
+        _check_output_file(output, "--output", tuple(plots.output.FORMATS))
     if kind not in plots.FIGURES:
         raise RefusedError(f"unknown figure {kind!r}; one of: {', '.join(plots.FIGURES)}")
     if theme not in ("lecture", "paper") or lang not in ("en", "ja"):
@@ -321,6 +344,7 @@ def report_command(
 
     if lang not in ("en", "ja") or theme not in ("lecture", "paper"):
         raise RefusedError("--lang is en or ja; --theme is lecture or paper")
+    _check_output_file(output, "--output", (".html", ".htm"))
     scenario = load(file, set_ or [])
     report = build_report(
         scenario,

@@ -23,6 +23,7 @@ from ..runner.backends import Backend
 from ..runner.replications import RefusedError
 from ..runner.seeding import seed_sequence
 from ..runner.sweep import SweepResult, run_sweep
+from ..scenario.errors import Problem, ScenarioError
 from ..scenario.loader import load
 from ..scenario.schema import Scenario
 from ..scenario.sweep import Design, SweepSpec
@@ -88,6 +89,32 @@ def parse_param(text: str) -> tuple[str, float, float]:
     return path.strip(), low, high
 
 
+def check_params(base: Scenario, params: dict[str, tuple[float, float]]) -> None:
+    """Refuse a parameter the scenario cannot take, once, in the user's own words.
+
+    Each parameter is tried at both ends of its range before anything is sampled, so a
+    typo is reported as the ``--param`` the user typed, not as hundreds of ``--set`` edits
+    with sampled values they never wrote.
+
+    Raises
+    ------
+    ScenarioError
+        One problem per bad parameter, named ``--param PATH=LOW:HIGH``.
+    """
+    problems: list[Problem] = []
+    for path, (low, high) in params.items():
+        shown = f"--param {path}={low:g}:{high:g}"
+        for value in (low, high):
+            try:
+                load(base, [f"{path}={value!r}"])
+            except ScenarioError as exc:
+                first = exc.problems[0]
+                problems.append(Problem(shown, None, None, first.path, first.message))
+                break
+    if problems:
+        raise ScenarioError(problems)
+
+
 def sensitivity(
     scenario: Scenario | Any,
     params: dict[str, tuple[float, float]] | Iterable[str],
@@ -137,6 +164,7 @@ def sensitivity(
     if not params:
         raise RefusedError("give at least one --param PATH=LOW:HIGH")
     base = load(scenario, overrides)
+    check_params(base, params)
     names = list(params)
     problem = {"num_vars": len(names), "names": names, "bounds": [list(params[p]) for p in names]}
     if method == "sobol":

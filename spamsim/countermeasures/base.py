@@ -34,10 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
     from ..model.world import World
 
 Stage = Literal["relay", "port25", "submission", "account", "mx", "filter", "population"]

@@ -3,13 +3,15 @@ dynamic addresses (e.g. Spamhaus PBL)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from pydantic import Field
 
 from ..scenario.params import Hours, Probability, Schedule
 from .base import Countermeasure, Stage, Where
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Blacklists(Countermeasure):
@@ -32,4 +34,6 @@ class Blacklists(Countermeasure):
 
     @classmethod
     def blocked_share(cls, values: Any, world: Any, where: Where) -> float | np.ndarray:
+        import numpy as np
+
         return np.asarray(where.listed) * world.num(values.adoption)  # type: ignore[no-any-return]

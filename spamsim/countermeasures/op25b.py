@@ -7,13 +7,15 @@ where the submission mode decides (JEAG recommended OP25B together with the subm
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from pydantic import Field
 
 from ..scenario.params import Schedule
 from .base import Countermeasure, Stage, Where
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Op25b(Countermeasure):

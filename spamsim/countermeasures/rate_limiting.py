@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from pydantic import Field
 
 from ..scenario.params import Rate
 from .base import Countermeasure, Stage, Where
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class RateLimiting(Countermeasure):
@@ -23,4 +25,6 @@ class RateLimiting(Countermeasure):
     @classmethod
     def blocked_share(cls, values: Any, world: Any, where: Where) -> float | np.ndarray:
         pace = world.num(where.channel_values.sends_per_account_hour)
+        import numpy as np
+
         return np.clip(1.0 - world.num(values.messages_per_account_hour) / np.maximum(pace, 1e-300), 0.0, 1.0)

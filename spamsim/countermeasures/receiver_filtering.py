@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from pydantic import Field
 
 from ..scenario.params import Probability
 from .base import Countermeasure, Stage, Where
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class ReceiverFiltering(Countermeasure):

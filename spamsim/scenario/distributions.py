@@ -15,9 +15,8 @@ inversion, ``ppf(u)`` with ``u`` uniform on ``[F(low), F(high)]``. That one mech
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,7 +26,17 @@ from pydantic import (
     Tag,
     model_validator,
 )
-from scipy import stats
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def _stats() -> Any:
+    """``scipy.stats``, imported on first use: validating a scenario without distributions
+    (and ``spamsim --help``) should not pay scipy's half-second import."""
+    from scipy import stats
+
+    return stats
 
 
 class _Dist(BaseModel):
@@ -46,6 +55,8 @@ class _Dist(BaseModel):
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` values truncated to the field's range (rounded for whole-number fields)."""
         values = self.sample(rng, size, self._low, self._high)
+        import numpy as np
+
         return np.round(values) if self._integer else values
 
     def expected(self) -> float:
@@ -70,6 +81,8 @@ class _Dist(BaseModel):
         f_lo = float(dist.cdf(low)) if math.isfinite(low) else 0.0
         f_hi = float(dist.cdf(high)) if math.isfinite(high) else 1.0
         u = rng.uniform(f_lo, f_hi, size=size)
+        import numpy as np
+
         values = np.asarray(dist.ppf(u), dtype=float)
         return np.clip(values, low, high)
 
@@ -91,7 +104,7 @@ class Fixed(_Dist):
     value: float = Field(description="The value.", allow_inf_nan=False)
 
     def frozen(self) -> Any:
-        return stats.uniform(loc=self.value, scale=0.0)
+        return _stats().uniform(loc=self.value, scale=0.0)
 
     def support(self) -> tuple[float, float]:
         return self.value, self.value
@@ -101,6 +114,8 @@ class Fixed(_Dist):
 
     def sample(self, rng, size, low=-math.inf, high=math.inf):  # type: ignore[no-untyped-def]
         rng.uniform(size=size)  # consume like the others so streams stay aligned
+        import numpy as np
+
         return np.full(size, self.value, dtype=float)
 
     def truncated_mean(self, low: float = -math.inf, high: float = math.inf) -> float:
@@ -121,7 +136,7 @@ class Uniform(_Dist):
         return self
 
     def frozen(self) -> Any:
-        return stats.uniform(loc=self.low, scale=self.high - self.low)
+        return _stats().uniform(loc=self.low, scale=self.high - self.low)
 
     def support(self) -> tuple[float, float]:
         return self.low, self.high
@@ -143,7 +158,7 @@ class Triangular(_Dist):
 
     def frozen(self) -> Any:
         scale = self.high - self.low
-        return stats.triang(c=(self.mode - self.low) / scale, loc=self.low, scale=scale)
+        return _stats().triang(c=(self.mode - self.low) / scale, loc=self.low, scale=scale)
 
     def support(self) -> tuple[float, float]:
         return self.low, self.high
@@ -157,7 +172,7 @@ class Normal(_Dist):
     sd: float = Field(gt=0, description="Standard deviation before truncation.", allow_inf_nan=False)
 
     def frozen(self) -> Any:
-        return stats.norm(loc=self.mean, scale=self.sd)
+        return _stats().norm(loc=self.mean, scale=self.sd)
 
 
 class LogNormal(_Dist):
@@ -171,7 +186,7 @@ class LogNormal(_Dist):
         # Moment matching: sigma^2 = ln(1 + sd^2/mean^2), mu = ln(mean) - sigma^2/2.
         sigma2 = math.log1p((self.sd / self.mean) ** 2)
         mu = math.log(self.mean) - sigma2 / 2
-        return stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(mu))
+        return _stats().lognorm(s=math.sqrt(sigma2), scale=math.exp(mu))
 
 
 class Beta(_Dist):
@@ -223,7 +238,7 @@ class Beta(_Dist):
 
     def frozen(self) -> Any:
         a, b = self.shapes()
-        return stats.beta(a, b, loc=self.low, scale=self.high - self.low)
+        return _stats().beta(a, b, loc=self.low, scale=self.high - self.low)
 
 
 def _dist_tag(value: Any) -> str | None:
