@@ -255,6 +255,11 @@ class ResultsFolder:
         """Take the lock, recover a dead writer's leftovers, check ``target``, create staging."""
         if self.target.name in ("", ".", ".."):
             raise RefusedError(f"cannot write results to {self.shown}: pick a folder with a name as --out")
+        blocker = next((p for p in self.target.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise RefusedError(
+                f"cannot write results to {self.shown}: {blocker} is a file, not a folder; pick another --out"
+            )
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             self._lock()
