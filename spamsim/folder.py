@@ -82,7 +82,8 @@ SPAMSIM_NAMES = frozenset(
 )
 """Names spamsim writes into a results folder (figures are recognised by :func:`_is_figure`)."""
 
-_FIGURE = re.compile(r"^[a-z-]+\.(png|svg|pdf)$")
+_FIGURE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(png|svg|pdf)$")
+_TEMPORARY = re.compile(r"^\..+\.tmp$")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -137,7 +138,8 @@ class Identity:
 
     def describe(self) -> str:
         seed = "" if self.seed is None else f", seed {self.seed}"
-        name = f"scenario {self.scenario!r}" if self.scenario else f"scenario digest {self.digest[:12]}"
+        # The digest tells apart two versions of a scenario with the same name (another --set, an edit).
+        name = f"scenario {self.scenario!r} #{self.digest[:8]}" if self.scenario else f"scenario #{self.digest[:8]}"
         return f"results of `spamsim {self.kind}` ({name}{seed})"
 
     def same(self, other: Identity) -> bool:
@@ -154,6 +156,11 @@ def _siblings(target: Path, tag: str) -> list[Path]:
 
 def _is_figure(name: str) -> bool:
     return bool(_FIGURE.match(name))
+
+
+def _is_spamsims(name: str) -> bool:
+    """A name spamsim writes into a results folder: its files, figures (also `spamsim plot`'s), temporaries."""
+    return name in SPAMSIM_NAMES or _is_figure(name) or bool(_TEMPORARY.match(name))
 
 
 def _remove(path: Path) -> None:
@@ -327,7 +334,7 @@ class ResultsFolder:
         self.existed = True
         manifest = _load_manifest(target)
         if manifest is None:
-            foreign = [n for n in names if n not in SPAMSIM_NAMES and not _is_figure(n)]
+            foreign = [n for n in names if not _is_spamsims(n)]
             if foreign:
                 raise RefusedError(
                     f"{shown} is not a spamsim results folder (it holds {_listing(foreign)}); "
@@ -340,7 +347,7 @@ class ResultsFolder:
                 )
             return
         listed = {str(f["path"]).split("/", 1)[0] for f in manifest.get("files", [])}
-        foreign = [n for n in names if n not in listed and n not in SPAMSIM_NAMES and not _is_figure(n)]
+        foreign = [n for n in names if n not in listed and not _is_spamsims(n)]
         if foreign:
             raise RefusedError(
                 f"{shown} holds files spamsim did not write ({_listing(foreign)}); move them away or pick another --out"

@@ -78,7 +78,8 @@ def test_compare_into_a_run_folder_is_refused_and_force_replaces_it_whole(tmp_pa
     compare = ("compare", SMTP_AUTH, "-c", "op25b", "--reps", "4", "--seed", "1", "--out", str(out))
     code, stdout, stderr = invoke(*compare)
     assert code == 2 and stdout == ""  # refused before any simulation
-    assert "holds results of `spamsim run` (scenario 'lecture', seed 1)" in stderr and "--force" in stderr
+    assert "holds results of `spamsim run` (scenario 'lecture' #" in stderr and ", seed 1)" in stderr
+    assert "writing results of `spamsim compare` (scenario 'smtp-auth' #" in stderr and "--force" in stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     code, _, stderr = invoke(*compare, "--force")
     assert code == 0, stderr
