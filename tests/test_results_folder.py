@@ -275,6 +275,13 @@ def test_a_zero_byte_point_file_is_computed_again_on_resume(tmp_path):
     assert invoke("sweep", str(sweep), "--out", str(fresh), "--workers", "1")[0] == 0
     pd.testing.assert_frame_equal(stored.load_sweep_summary(out), stored.load_sweep_summary(fresh))
     assert not partial_folder(out).exists()
+    # Resuming a finished sweep takes its points from OUT, checked against the manifest.
+    resume = ("sweep", str(sweep), "--out", str(out), "--workers", "1", "--resume", "--json")
+    code, stdout, stderr = invoke(*resume)
+    assert code == 0 and json.loads(stdout)["computed"] == 0, stderr
+    (out / "points" / "point-000001.parquet").write_bytes(b"")
+    code, _, stderr = invoke(*resume)
+    assert code == 2 and f"{out}/points/point-000001.parquet does not match its manifest" in stderr
 
 
 # -- file modes and unwritable --out ------------------------------------------------------------

@@ -26,7 +26,7 @@ import pandas as pd
 from ..analysis.result import Result
 from ..analysis.summary import mean_ci
 from ..atomic import write_atomic, write_text_atomic
-from ..folder import Identity, ResultsFolder
+from ..folder import MANIFEST, Identity, ResultsFolder, read_manifest
 from ..model.streams import stable_key
 from ..scenario.errors import ScenarioError
 from ..scenario.loader import load, scenario_data
@@ -154,6 +154,8 @@ def run_sweep(
     with ResultsFolder(out, Identity("sweep", digest, spec.seed, spec.name), force=force) as folder:
         work = partial_folder(folder.target)
         done = _open_work(work, Path(out), spec, digest, points, resume, force)
+        if resume and not done:
+            done = _adopt_finished(folder.target, Path(out), work, digest, spec, points)
         result = _compute(spec, base, points, backend, done, work, progress)
         _link_tree(work, folder.path)
         write_atomic(folder.path / "replications.parquet", lambda tmp: result.replications.to_parquet(tmp, index=False))
@@ -209,6 +211,25 @@ def _open_work(
         else:
             path.unlink(missing_ok=True)
     return done
+
+
+def _adopt_finished(
+    target: Path, out: Path, work: Path, digest: str, spec: SweepSpec, points: list[dict[str, Any]]
+) -> dict[int, pd.DataFrame]:
+    """On ``--resume`` with no unfinished work: the points of ``out`` if it holds this very sweep, checked.
+
+    So resuming a finished sweep (``make figures`` does) recomputes nothing. ``out`` is read
+    only through its manifest (:func:`spamsim.folder.read_manifest`): a changed file is refused.
+    """
+    try:
+        manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(manifest, dict) or manifest.get("kind") != "sweep" or manifest.get("scenario_digest") != digest:
+        return {}
+    read_manifest(out, "sweep")
+    _link_tree(target / "points", work / "points")
+    return _open_work(work, out, spec, digest, points, resume=True, force=False)
 
 
 def _compute(
