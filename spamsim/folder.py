@@ -147,9 +147,10 @@ class Identity:
 
 
 def _siblings(target: Path, tag: str) -> list[Path]:
-    prefix = f".{target.name}.{tag}-"
+    # The full pattern, not a prefix: ``.x.old-…`` must not match the staging folder of a folder named ``x.old-1``.
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.{tag}-[0-9]+-[0-9a-f]{{6}}$")
     try:
-        return sorted(p for p in target.parent.iterdir() if p.name.startswith(prefix))
+        return sorted(p for p in target.parent.iterdir() if pattern.match(p.name))
     except OSError:
         return []
 
