@@ -66,6 +66,7 @@ def sweep(
     backend: str = "local",
     scheduler: str | None = None,
     resume: bool = False,
+    force: bool = False,
 ) -> SweepResult:
     """Run a sweep file (see :mod:`spamsim.scenario.sweep`) and return its results.
 
@@ -74,13 +75,16 @@ def sweep(
     file
         Sweep YAML file.
     out
-        Folder for the Parquet results (each point written atomically); None keeps them in
-        memory only.
+        Results folder (written whole when the sweep is done, with ``manifest.json``); None
+        keeps the results in memory only.
     workers, backend, scheduler
         Where points run: local processes (default 1: this process), ``backend="dask"``
         for a LocalCluster, or ``scheduler="tcp://host:port"`` for an existing cluster.
     resume
-        Continue an interrupted sweep in ``out``.
+        Continue an interrupted sweep in ``out`` (its points wait in ``.OUT.partial`` next to it).
+    force
+        Replace ``out`` if it holds other spamsim results, and discard an unfinished sweep
+        waiting there; ``out`` is always written whole, as one transaction.
 
     Returns
     -------
@@ -89,4 +93,4 @@ def sweep(
     """
     spec, base_path = load_sweep(file)
     with make_backend(workers, backend, scheduler) as engine:
-        return run_sweep(spec, load(base_path), engine, Path(out) if out is not None else None, resume)
+        return run_sweep(spec, load(base_path), engine, Path(out) if out is not None else None, resume, force=force)

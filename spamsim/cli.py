@@ -7,6 +7,7 @@ traceback); 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -30,10 +31,12 @@ from .analysis.sensitivity import sensitivity
 from .analysis.summary import CI_ZERO_EVENTS
 from .api import run as run_scenario
 from .atomic import write_atomic, write_text_atomic
-from .outputs import dump_json, save_comparison, save_run
+from .folder import Identity, ResultsFolder, data_digest, safe_slug, scenario_digest
+from .outputs import dump_json, write_comparison_files, write_run_files
 from .runner.backends import make_backend
 from .runner.replications import RefusedError
-from .runner.sweep import run_sweep
+from .runner.seeding import entropy_of, seed_sequence
+from .runner.sweep import partial_folder, run_sweep
 from .scenario import ScenarioError, load
 from .scenario.schema import Scenario
 from .scenario.sweep import load_sweep
@@ -74,8 +77,9 @@ def friendly_errors(command: F) -> F:
         except RefusedError as exc:
             err.print(f"refused: {exc}", markup=False)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; nothing partial was written", markup=False)
+        except KeyboardInterrupt as exc:
+            # A results folder being written says what Ctrl-C left on disk (spamsim.folder.Interrupted).
+            err.print(getattr(exc, "message", None) or "interrupted; nothing was written", markup=False)
             raise typer.Exit(130) from None
         except typer.Exit:
             raise
@@ -117,6 +121,24 @@ SetOption = Annotated[
 """``--set`` as every command that loads a scenario takes it."""
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Replace an --out folder that holds other spamsim results (replaced whole)."),
+]
+
+
+def _open_out(out_dir: Path | None, identity: Identity, force: bool) -> ResultsFolder | None:
+    """Open ``--out`` as a transaction before any work: lock, mixing check, staging folder.
+
+    An unwritable or locked ``--out`` is refused here, in a second, not after the simulation.
+    """
+    return None if out_dir is None else ResultsFolder(out_dir, identity, force=force).open()
+
+
+def _within(folder: ResultsFolder | None) -> contextlib.AbstractContextManager[Any]:
+    return folder if folder is not None else contextlib.nullcontext()
+
 
 FileArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False, dir_okay=True)]
 
@@ -183,32 +205,41 @@ def run_command(
         typer.Option(
             "--out",
             help="Write summary.json, replications.parquet, timeseries.parquet, "
-            "scenario.resolved.yaml and provenance.json here.",
+            "scenario.resolved.yaml, provenance.json, figures and manifest.json here (as one transaction).",
             file_okay=False,
         ),
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """Run a scenario and print the funnel and the money: mean and 95 % CI per metric.
 
     Example:  spamsim run scenarios/lecture.yaml --reps 1000 --seed 1 --set market.success_rate=0.02
     """
     scenario = load(file, set_ or [])
-    with _progress(reps, quiet=as_json) as advance:
-        result = run_scenario(scenario, reps=reps, seed=seed, workers=workers, progress=advance)
-    if as_json:
-        payload = result.to_json()
-        sys.stdout.write(dump_json(payload))
-    else:
-        out.print(result_table(result))
-        if len(result.ledger.channels) > 1 or result.blocked_by:
-            out.print(channel_table(result))
-        if len(result.ledger.spammers) > 1:
-            out.print(spammer_table(result))
-        out.print(f"seed entropy {result.entropy} — repeat with --seed {result.entropy}", style="dim")
-    if out_dir is not None:
-        written = save_run(result, out_dir, workers=workers, command=["spamsim", *sys.argv[1:]])
-        figures = _write_figures(out_dir, [("funnel", result), ("timeline", result), ("populations", result)])
-        err.print(f"wrote {len(written)} files and figures {', '.join(figures) or 'none'} to {out_dir}/", markup=False)
+    # A fresh seed is drawn here, before --out is opened, so the folder's mixing check knows it.
+    entropy = entropy_of(seed_sequence(seed))
+    folder = _open_out(out_dir, Identity("run", scenario_digest(scenario), entropy, scenario.name), force)
+    with _within(folder):
+        with _progress(reps, quiet=as_json) as advance:
+            result = run_scenario(scenario, reps=reps, seed=entropy, workers=workers, progress=advance)
+        if as_json:
+            payload = result.to_json()
+            sys.stdout.write(dump_json(payload))
+        else:
+            out.print(result_table(result))
+            if len(result.ledger.channels) > 1 or result.blocked_by:
+                out.print(channel_table(result))
+            if len(result.ledger.spammers) > 1:
+                out.print(spammer_table(result))
+            out.print(f"seed entropy {result.entropy} — repeat with --seed {result.entropy}", style="dim")
+        if folder is not None:
+            written = write_run_files(result, folder.path, workers=workers, command=["spamsim", *sys.argv[1:]])
+            jobs = [("funnel", result), ("timeline", result), ("populations", result)]
+            figures = _write_figures(folder.path, jobs)
+            folder.commit()
+            err.print(
+                f"wrote {len(written)} files and figures {', '.join(figures) or 'none'} to {out_dir}/", markup=False
+            )
 
 
 def _check_output_file(path: Path, option: str, suffixes: tuple[str, ...]) -> None:
@@ -299,7 +330,7 @@ def plot_command(
     elif kind == "calibration":
         data = stored.load_fit(results)
     elif kind == "break-even":
-        data = load(results if results.is_file() else results / "scenario.resolved.yaml")
+        data = load(results) if results.is_file() else stored.load_scenario(results)
     else:
         data = stored.load_sweep_summary(results)
         params = [
@@ -385,9 +416,13 @@ def compare_command(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Write comparison.json, effects.parquet, shapley.parquet, provenance.json.", file_okay=False
+            "--out",
+            help="Write comparison.json, effects.parquet, shapley.parquet, provenance.json, figures and "
+            "manifest.json (as one transaction).",
+            file_okay=False,
         ),
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """How much each countermeasure changes the spammer's revenue, from paired replications.
 
@@ -398,30 +433,36 @@ def compare_command(
     Example:  spamsim compare scenarios/japan-2011.yaml --shapley --reps 200 --seed 1
     """
     scenario = load(file, set_ or [])
-    bar = _VariantProgress(quiet=as_json)
-    with bar:
-        comparison = compare(
-            scenario,
-            countermeasure or None,
-            shapley=shapley,
-            reps=reps,
-            seed=seed,
-            workers=workers,
-            progress=bar.update,
-        )
-    payload = comparison.to_json()
-    if as_json:
-        sys.stdout.write(dump_json(payload))
-    else:
-        out.print(comparison_table(comparison))
-        out.print(f"seed {comparison.entropy} — repeat with --seed {comparison.entropy}", style="dim")
-    if out_dir is not None:
-        written = save_comparison(comparison, out_dir, workers=workers, command=["spamsim", *sys.argv[1:]])
-        jobs: list[tuple[str, Any]] = [("effects", comparison)]
-        if comparison.shapley_computed:
-            jobs.append(("shapley", comparison))
-        figures = _write_figures(out_dir, jobs)
-        err.print(f"wrote {len(written)} files and figures {', '.join(figures)} to {out_dir}/", markup=False)
+    entropy = entropy_of(seed_sequence(seed))  # drawn before --out is opened, for its mixing check
+    folder = _open_out(out_dir, Identity("compare", scenario_digest(scenario), entropy, scenario.name), force)
+    with _within(folder):
+        bar = _VariantProgress(quiet=as_json)
+        with bar:
+            comparison = compare(
+                scenario,
+                countermeasure or None,
+                shapley=shapley,
+                reps=reps,
+                seed=entropy,
+                workers=workers,
+                progress=bar.update,
+            )
+        payload = comparison.to_json()
+        if as_json:
+            sys.stdout.write(dump_json(payload))
+        else:
+            out.print(comparison_table(comparison))
+            out.print(f"seed {comparison.entropy} — repeat with --seed {comparison.entropy}", style="dim")
+        if folder is not None:
+            written = write_comparison_files(
+                comparison, folder.path, workers=workers, command=["spamsim", *sys.argv[1:]]
+            )
+            jobs: list[tuple[str, Any]] = [("effects", comparison)]
+            if comparison.shapley_computed:
+                jobs.append(("shapley", comparison))
+            figures = _write_figures(folder.path, jobs)
+            folder.commit()
+            err.print(f"wrote {len(written)} files and figures {', '.join(figures)} to {out_dir}/", markup=False)
 
 
 def comparison_table(comparison: Comparison) -> Table:
@@ -540,44 +581,58 @@ def sweep_command(
     file: Annotated[Path, typer.Argument(help="Sweep YAML file.", show_default=False)],
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Results folder (default: out/sweeps/NAME).", file_okay=False),
+        typer.Option(
+            "--out", help="Results folder (default: out/sweeps/NAME, NAME made file-name safe).", file_okay=False
+        ),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).", min=1)] = None,
     backend: Annotated[str, typer.Option(help="local (worker processes) or dask (a LocalCluster).")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in --out.")] = False,
     as_json: JsonOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Run a parameter sweep (grid, points, random or Latin hypercube), in parallel and resumable.
 
-    Each finished point is written atomically to OUT/points/; after an interruption,
-    --resume runs only the points that are missing. Numbers do not depend on the backend
-    or the number of workers.
+    Each finished point is written atomically to the working folder .OUT.partial/ next to OUT;
+    after an interruption, --resume runs only the points that are missing. The finished sweep
+    replaces OUT whole. Numbers do not depend on the backend or the number of workers.
 
     Example:  spamsim sweep scenarios/deterrence-sweep.yaml --workers 2 --out out/deterrence
     """
     spec, base_path = load_sweep(file)
     base = load(base_path)
-    out_dir = out_dir or Path("out") / "sweeps" / spec.name
+    # The sweep file's name only ever names one safe folder under out/sweeps/; paths come from the command line.
+    out_dir = out_dir or Path("out") / "sweeps" / safe_slug(spec.name)
+    metric = spec.metrics[0] if "net_profit" not in spec.metrics else "net_profit"
+
+    def draw(result: Any, folder: Path) -> None:
+        """The sweep's default figure, drawn into the folder's transaction."""
+        summary = result.summary
+        params = list(result.points[0]) if result.points else []
+        numeric = [p for p in params if pd.api.types.is_numeric_dtype(summary[p])]
+        fines = [p for p in numeric if p.startswith("enforcement.fines.")]
+        if len(numeric) == 2 and fines:
+            x_param = next(p for p in numeric if p not in fines)
+            _write_figures(folder, [("deterrence", result.summary)], x=x_param, y=fines[0], metric=metric)
+        elif len(numeric) == 2:
+            _write_figures(folder, [("sweep-heatmap", result)], x=numeric[1], y=numeric[0], metric=metric)
+        elif len(numeric) == 1:
+            _write_figures(folder, [("sweep", result)], x=numeric[0], metric=metric)
+
     bar = _VariantProgress(quiet=as_json, label="points")
     try:
         with make_backend(workers, backend, scheduler) as engine, bar:
-            result = run_sweep(spec, base, engine, out=out_dir, resume=resume, progress=bar.update)
-    except KeyboardInterrupt:
-        err.print(f"interrupted: finished points are saved in {out_dir}/points; continue with --resume", markup=False)
+            result = run_sweep(
+                spec, base, engine, out=out_dir, resume=resume, progress=bar.update, force=force, finish=draw
+            )
+    except KeyboardInterrupt as exc:
+        said = getattr(exc, "message", None) or "interrupted; nothing was written"
+        err.print(
+            f"{said}; finished points are kept in {partial_folder(out_dir)}; continue with --resume", markup=False
+        )
         raise typer.Exit(130) from None
     summary = result.summary
-    params = list(result.points[0]) if result.points else []
-    numeric = [p for p in params if pd.api.types.is_numeric_dtype(summary[p])]
-    metric = spec.metrics[0] if "net_profit" not in spec.metrics else "net_profit"
-    fines = [p for p in numeric if p.startswith("enforcement.fines.")]
-    if len(numeric) == 2 and fines:
-        x_param = next(p for p in numeric if p not in fines)
-        _write_figures(out_dir, [("deterrence", result.summary)], x=x_param, y=fines[0], metric=metric)
-    elif len(numeric) == 2:
-        _write_figures(out_dir, [("sweep-heatmap", result)], x=numeric[1], y=numeric[0], metric=metric)
-    elif len(numeric) == 1:
-        _write_figures(out_dir, [("sweep", result)], x=numeric[0], metric=metric)
     if as_json:
         payload = {
             "sweep": spec.name,
@@ -628,8 +683,12 @@ def sensitivity_command(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     as_json: JsonOption = False,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write indices.parquet, indices.json, points.parquet.", file_okay=False)
+        Path | None,
+        typer.Option(
+            "--out", help="Write indices.parquet, indices.json, points.parquet, manifest.json.", file_okay=False
+        ),
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """Which parameters matter most: Sobol (S1, ST) or Morris (mu*, sigma) indices with 95 % CIs (SALib).
 
@@ -637,8 +696,8 @@ def sensitivity_command(
     -p market.profit_per_sale=1000:10000 -p enforcement.reach_abroad=0:1 --metric net_profit
     """
     scenario = load(file, set_ or [])
-    bar = _VariantProgress(quiet=as_json, label="points")
-    with make_backend(workers, backend, scheduler) as engine, bar:
+    folder = _open_out(out_dir, Identity("sensitivity", scenario_digest(scenario), seed, scenario.name), force)
+    with _within(folder), make_backend(workers, backend, scheduler) as engine, _points_bar(as_json) as bar:
         result = sensitivity(
             scenario,
             param,
@@ -650,7 +709,16 @@ def sensitivity_command(
             backend=engine,
             progress=bar.update,
         )
-    payload = result.to_json()
+        payload = result.to_json()
+        if folder is not None:
+            staging = folder.path
+            write_atomic(
+                staging / "indices.parquet", lambda tmp: result.indices.reset_index().to_parquet(tmp, index=False)
+            )
+            write_text_atomic(staging / "indices.json", dump_json(payload))
+            write_atomic(staging / "points.parquet", lambda tmp: result.sweep.replications.to_parquet(tmp, index=False))
+            folder.commit()
+            err.print(f"wrote 3 files and manifest.json to {out_dir}/", markup=False)
     if as_json:
         sys.stdout.write(dump_json(payload))
     else:
@@ -663,11 +731,6 @@ def sensitivity_command(
         for name, row in result.indices.iterrows():
             table.add_row(str(name), *[_fmt_small(v) for v in row])
         out.print(table)
-    if out_dir is not None:
-        write_atomic(out_dir / "indices.parquet", lambda tmp: result.indices.reset_index().to_parquet(tmp, index=False))
-        write_text_atomic(out_dir / "indices.json", dump_json(payload))
-        write_atomic(out_dir / "points.parquet", lambda tmp: result.sweep.replications.to_parquet(tmp, index=False))
-        err.print(f"wrote 3 files to {out_dir}/", markup=False)
 
 
 @app.command("calibrate")
@@ -690,10 +753,13 @@ def calibrate_command(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Write calibrated.yaml, estimates.parquet, fit.parquet, calibration.png.", file_okay=False
+            "--out",
+            help="Write calibrated.yaml, estimates.parquet, fit.parquet, calibration.png, manifest.json.",
+            file_okay=False,
         ),
     ] = None,
     as_json: JsonOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Fit funnel probabilities to observed stage counts (maximum likelihood, profile-likelihood CIs).
 
@@ -701,21 +767,28 @@ def calibrate_command(
     --fit market.success_rate -o calibrated.yaml
     """
     scenario = load(file, set_ or [])
-    result = calibrate(scenario, observed, fit)
+    # The fit depends on the scenario, the observed counts and the fitted parameters; no seed.
+    digest = data_digest({"scenario": scenario_digest(scenario), "observed": _file_digest(observed), "fit": fit})
+    folder = _open_out(out_dir, Identity("calibrate", digest, None, scenario.name), force)
+    with _within(folder):
+        result = calibrate(scenario, observed, fit)
+        if folder is not None:
+            staging = folder.path
+            write_text_atomic(staging / "calibrated.yaml", result.to_yaml())
+            write_atomic(
+                staging / "estimates.parquet", lambda tmp: result.estimates.reset_index().to_parquet(tmp, index=False)
+            )
+            fit_frame = result.fitted_counts()
+            write_atomic(staging / "fit.parquet", lambda tmp: fit_frame.to_parquet(tmp, index=False))
+            figures = _write_figures(staging, [("calibration", fit_frame)])
+            folder.commit()
+            err.print(
+                f"wrote calibrated.yaml, estimates.parquet, fit.parquet, {', '.join(figures)} to {out_dir}/",
+                markup=False,
+            )
     if output is not None:
         write_text_atomic(output, result.to_yaml())
         err.print(f"wrote the calibrated scenario to {output}", markup=False)
-    if out_dir is not None:
-        write_text_atomic(out_dir / "calibrated.yaml", result.to_yaml())
-        write_atomic(
-            out_dir / "estimates.parquet", lambda tmp: result.estimates.reset_index().to_parquet(tmp, index=False)
-        )
-        fit_frame = result.fitted_counts()
-        write_atomic(out_dir / "fit.parquet", lambda tmp: fit_frame.to_parquet(tmp, index=False))
-        figures = _write_figures(out_dir, [("calibration", fit_frame)])
-        err.print(
-            f"wrote calibrated.yaml, estimates.parquet, fit.parquet, {', '.join(figures)} to {out_dir}/", markup=False
-        )
     if as_json:
         sys.stdout.write(dump_json(result.to_json()))
         return
@@ -734,6 +807,21 @@ def calibrate_command(
             str(row["method"]),
         )
     out.print(table)
+
+
+def _file_digest(path: Path) -> str | None:
+    """sha256 of a file's bytes, or None if it cannot be read (the command then reports it)."""
+    from .folder import sha256_file
+
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def _points_bar(quiet: bool) -> _VariantProgress:
+    """The progress bar over sensitivity points."""
+    return _VariantProgress(quiet=quiet, label="points")
 
 
 class _VariantProgress:

@@ -1,4 +1,8 @@
-"""The files a run writes into ``--out``: summary, replications, time series, provenance."""
+"""The files a run or comparison writes into ``--out``: summary, replications, time series, provenance.
+
+The folder as a whole is one transaction (:mod:`spamsim.folder`); the ``write_*_files``
+functions fill its staging folder.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from . import __version__
 from .analysis.effects import Comparison
 from .analysis.result import Result
 from .atomic import write_atomic, write_text_atomic
+from .folder import Identity, ResultsFolder, scenario_digest
 from .scenario.loader import scenario_data
 
 
@@ -66,6 +71,11 @@ def dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+def run_identity(result: Result) -> Identity:
+    """Whose results a run folder holds: the resolved scenario and the seed entropy."""
+    return Identity("run", scenario_digest(result.scenario), result.entropy, result.scenario.name)
+
+
 def save_run(
     result: Result,
     out: str | os.PathLike[str],
@@ -73,37 +83,43 @@ def save_run(
     workers: int = 1,
     command: list[str] | None = None,
     timeseries: bool = True,
+    force: bool = False,
 ) -> list[Path]:
-    """Write a run's files into ``out`` (each atomically) and return their paths.
+    """Write a run's results folder ``out`` as one transaction and return the paths written.
+
+    For notebooks; ``spamsim run --out`` does the same through :class:`ResultsFolder`, opened
+    before it simulates. ``out`` holding other results is refused unless ``force``.
+    """
+    with ResultsFolder(out, run_identity(result), force=force) as folder:
+        names = write_run_files(result, folder.path, workers=workers, command=command, timeseries=timeseries)
+        folder.commit()
+    return [Path(out) / name for name in names]
+
+
+def write_run_files(
+    result: Result,
+    folder: Path,
+    *,
+    workers: int = 1,
+    command: list[str] | None = None,
+    timeseries: bool = True,
+) -> list[str]:
+    """Write a run's files into ``folder`` (a results folder's staging folder) and return their names.
 
     Files: ``summary.json``, ``replications.parquet``, ``timeseries.parquet`` (unless
     ``timeseries`` is false), ``ledger.npz`` (the raw ledger, for ``spamsim plot``),
     ``scenario.resolved.yaml`` and ``provenance.json``.
     """
-    folder = Path(out)
-    written = [
-        write_text_atomic(folder / "summary.json", dump_json(result.to_json())),
-        write_atomic(
-            folder / "replications.parquet",
-            lambda tmp: result.replications.to_parquet(tmp, index=False),
-        ),
-    ]
+    write_text_atomic(folder / "summary.json", dump_json(result.to_json()))
+    write_atomic(folder / "replications.parquet", lambda tmp: result.replications.to_parquet(tmp, index=False))
+    names = ["summary.json", "replications.parquet"]
     if timeseries:
-        written.append(
-            write_atomic(
-                folder / "timeseries.parquet",
-                lambda tmp: result.timeseries.to_parquet(tmp, index=False),
-            )
-        )
-    written.append(write_atomic(folder / "ledger.npz", lambda tmp: _save_ledger(result, tmp)))
-    written.append(write_text_atomic(folder / "scenario.resolved.yaml", scenario_yaml(result)))
-    written.append(
-        write_text_atomic(
-            folder / "provenance.json",
-            dump_json(provenance(result.entropy, result.reps, workers, command)),
-        )
-    )
-    return written
+        write_atomic(folder / "timeseries.parquet", lambda tmp: result.timeseries.to_parquet(tmp, index=False))
+        names.append("timeseries.parquet")
+    write_atomic(folder / "ledger.npz", lambda tmp: _save_ledger(result, tmp))
+    write_text_atomic(folder / "scenario.resolved.yaml", scenario_yaml(result))
+    write_text_atomic(folder / "provenance.json", dump_json(provenance(result.entropy, result.reps, workers, command)))
+    return [*names, "ledger.npz", "scenario.resolved.yaml", "provenance.json"]
 
 
 def _save_ledger(result: Result, tmp: Path) -> None:
@@ -120,39 +136,52 @@ def _save_ledger(result: Result, tmp: Path) -> None:
         np.savez_compressed(handle, **arrays)
 
 
+def comparison_identity(comparison: Comparison) -> Identity:
+    """Whose results a compare folder holds: the resolved scenario and the shared seed."""
+    return Identity("compare", scenario_digest(comparison.scenario), comparison.entropy, comparison.scenario.name)
+
+
 def save_comparison(
     comparison: Comparison,
     out: str | os.PathLike[str],
     *,
     workers: int = 1,
     command: list[str] | None = None,
+    force: bool = False,
 ) -> list[Path]:
-    """Write a comparison's files into ``out`` (each atomically) and return their paths.
+    """Write a comparison's results folder ``out`` as one transaction and return the paths written."""
+    with ResultsFolder(out, comparison_identity(comparison), force=force) as folder:
+        names = write_comparison_files(comparison, folder.path, workers=workers, command=command)
+        folder.commit()
+    return [Path(out) / name for name in names]
+
+
+def write_comparison_files(
+    comparison: Comparison,
+    folder: Path,
+    *,
+    workers: int = 1,
+    command: list[str] | None = None,
+) -> list[str]:
+    """Write a comparison's files into ``folder`` and return their names.
 
     Files: ``comparison.json`` (what ``compare --json`` prints), ``effects.parquet``,
     ``variants.parquet`` (every variant's replications, to plot or re-analyse later),
     ``shapley.parquet`` (with ``--shapley``), ``scenario.resolved.yaml``, ``provenance.json``.
     """
-    folder = Path(out)
-    written = [
-        write_text_atomic(folder / "comparison.json", dump_json(comparison.to_json())),
-        write_atomic(folder / "effects.parquet", lambda tmp: comparison.effects_frame.to_parquet(tmp, index=False)),
-        write_atomic(folder / "variants.parquet", lambda tmp: comparison.variants_frame().to_parquet(tmp, index=False)),
-    ]
+    write_text_atomic(folder / "comparison.json", dump_json(comparison.to_json()))
+    write_atomic(folder / "effects.parquet", lambda tmp: comparison.effects_frame.to_parquet(tmp, index=False))
+    write_atomic(folder / "variants.parquet", lambda tmp: comparison.variants_frame().to_parquet(tmp, index=False))
+    names = ["comparison.json", "effects.parquet", "variants.parquet"]
     if comparison.shapley_computed:
-        written.append(
-            write_atomic(
-                folder / "shapley.parquet",
-                lambda tmp: comparison.shapley_frame.reset_index().to_parquet(tmp, index=False),
-            )
+        write_atomic(
+            folder / "shapley.parquet",
+            lambda tmp: comparison.shapley_frame.reset_index().to_parquet(tmp, index=False),
         )
+        names.append("shapley.parquet")
     data = scenario_data(comparison.scenario)
-    written.append(
-        write_text_atomic(folder / "scenario.resolved.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    write_text_atomic(folder / "scenario.resolved.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    write_text_atomic(
+        folder / "provenance.json", dump_json(provenance(comparison.entropy, comparison.reps, workers, command))
     )
-    written.append(
-        write_text_atomic(
-            folder / "provenance.json", dump_json(provenance(comparison.entropy, comparison.reps, workers, command))
-        )
-    )
-    return written
+    return [*names, "scenario.resolved.yaml", "provenance.json"]

@@ -84,12 +84,17 @@ def test_run_out_writes_all_files_atomically(tmp_path):
     assert names == [
         "funnel.png",
         "ledger.npz",
+        "manifest.json",
         "provenance.json",
         "replications.parquet",
         "scenario.resolved.yaml",
         "summary.json",
         "timeseries.parquet",
     ]  # and no leftover temporary files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]  # nor a staging folder
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "run" and manifest["seed"] == 5 and manifest["complete"] is True
+    assert {f["path"] for f in manifest["files"]} == set(names) - {"manifest.json"}
     assert json.loads((out / "summary.json").read_text()) == json.loads(res.stdout)
     reps = pd.read_parquet(out / "replications.parquet")
     assert len(reps) == 300 and {"rep", "revenue", "net_profit"} <= set(reps.columns)
@@ -118,12 +123,12 @@ def test_every_command_has_help_with_an_example(command):
     assert res.returncode == 0 and "Example:" in res.stdout
 
 
-def test_internal_errors_are_one_line(monkeypatch, tmp_path):
-    # An --out path that is a file makes the write fail after the run: one line, exit 1.
+def test_unwritable_out_is_one_line_before_any_work(monkeypatch, tmp_path):
+    # An --out path under a file is refused when the results folder opens, before the run.
     blocker = tmp_path / "file"
     blocker.write_text("x")
     res = spamsim_cli("run", LECTURE, "--reps", "10", "--out", str(blocker / "sub"))
-    assert res.returncode in (1, 2)
+    assert res.returncode == 2 and res.stdout == ""
     assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
@@ -190,7 +195,9 @@ def test_run_and_compare_write_figures_and_plot_redraws_them(tmp_path):
     res = spamsim_cli("plot", "shapley", str(cmp_dir), "-o", str(tmp_path / "s.svg"))
     assert res.returncode == 0 and (tmp_path / "s.svg").read_text().lstrip().startswith("<?xml")
     wrong = spamsim_cli("plot", "timeline", str(cmp_dir))
-    assert wrong.returncode == 2 and "not the output of spamsim run --out" in wrong.stderr
+    assert (
+        wrong.returncode == 2 and "holds the results of `spamsim compare`, not of `spamsim run --out`" in wrong.stderr
+    )
     one_step = tmp_path / "lecture"
     spamsim_cli("run", LECTURE, "--reps", "10", "--out", str(one_step))
     assert not (one_step / "timeline.png").exists()  # a one-step run has no time series figure

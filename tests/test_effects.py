@@ -196,6 +196,7 @@ def test_compare_json_follows_the_contract(tmp_path):
         "comparison.json",
         "effects.parquet",
         "effects.png",
+        "manifest.json",
         "provenance.json",
         "scenario.resolved.yaml",
         "shapley.parquet",

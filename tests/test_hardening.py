@@ -188,14 +188,16 @@ def test_ctrl_c_stops_a_sweep_cleanly(tmp_path):
         text=True,
     )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list((out / "points").glob("point-*.parquet")):
+    points = tmp_path / ".out.partial" / "points"  # where an unfinished sweep keeps its points
+    while time.monotonic() < deadline and not list(points.glob("point-*.parquet")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
-    assert "interrupted" in stderr and "--resume" in stderr and "Traceback" not in stderr
-    assert not list(out.rglob("*.tmp"))
-    for finished in (out / "points").glob("point-*.parquet"):
+    assert f"interrupted; nothing was written to {out}" in stderr and "--resume" in stderr
+    assert "Traceback" not in stderr and not out.exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+    for finished in points.glob("point-*.parquet"):
         assert len(pd.read_parquet(finished)) == 200  # every file on disk is complete
 
 

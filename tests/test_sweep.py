@@ -14,7 +14,7 @@ import pytest
 
 import spamsim
 from spamsim.runner.backends import Backend, DaskBackend, LocalBackend
-from spamsim.runner.sweep import run_sweep
+from spamsim.runner.sweep import partial_folder, run_sweep
 from spamsim.scenario import ScenarioError
 from spamsim.scenario.sweep import load_sweep
 
@@ -121,7 +121,7 @@ def test_sweep_killed_part_way_resumes_without_loss_or_recomputation(tmp_path, s
     exe = str(Path(sys.executable).with_name("spamsim"))
     cmd = [exe, "sweep", str(small_sweep), "--out", str(out), "--workers", "1", "--json"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    points = out / "points"
+    points = partial_folder(out) / "points"  # unfinished points wait next to OUT until the sweep is done
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(points.glob("point-*.parquet"))) < 3:
         time.sleep(0.05)
@@ -135,9 +135,10 @@ def test_sweep_killed_part_way_resumes_without_loss_or_recomputation(tmp_path, s
     assert resumed.returncode == 0, resumed.stderr
     payload = json.loads(resumed.stdout)
     assert payload["points"] == 9 and payload["computed"] == 9 - len(finished_before)
-    after = {p.name: p.stat().st_mtime_ns for p in points.glob("point-*.parquet")}
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "points").glob("point-*.parquet")}
     assert all(after[name] == mtime for name, mtime in finished_before.items())  # not recomputed
-    assert not list(out.rglob("*.tmp")), "no partial file remains"
+    assert not list(tmp_path.rglob("*.tmp")), "no partial file remains"
+    assert not partial_folder(out).exists()  # the finished sweep was swapped into OUT whole
     fresh = spamsim_cli("sweep", str(small_sweep), "--out", str(tmp_path / "fresh"), "--workers", "2", "--json")
     assert fresh.returncode == 0, fresh.stderr
     pd.testing.assert_frame_equal(

@@ -3,15 +3,18 @@
 Every point is an independent task with its own seed (the sweep's seed, and with
 ``common_random_numbers: false`` a key derived from the point's values), so the numbers do
 not depend on the backend, the worker count or the order in which points finish. Each
-finished point is written atomically to ``OUT/points/point-NNNNNN.parquet``; a resumed sweep
-skips the points whose files exist, so an interrupted sweep loses nothing it finished and
-redoes nothing.
+finished point is written atomically to ``.OUT.partial/points/point-NNNNNN.parquet`` (a
+working folder next to ``OUT``); a resumed sweep skips the points whose files are readable,
+so an interrupted sweep loses nothing it finished and redoes nothing. The finished sweep is
+swapped into ``OUT`` whole, with its manifest (:mod:`spamsim.folder`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,7 @@ import pandas as pd
 from ..analysis.result import Result
 from ..analysis.summary import mean_ci
 from ..atomic import write_atomic, write_text_atomic
+from ..folder import MANIFEST, Identity, ResultsFolder, read_manifest
 from ..model.streams import stable_key
 from ..scenario.errors import ScenarioError
 from ..scenario.loader import load, scenario_data
@@ -108,8 +112,14 @@ def _spec_hash(spec: SweepSpec, base: Scenario) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _point_file(out: Path, index: int) -> Path:
-    return out / "points" / f"point-{index:06d}.parquet"
+def _point_file(work: Path, index: int) -> Path:
+    return work / "points" / f"point-{index:06d}.parquet"
+
+
+def partial_folder(out: Path) -> Path:
+    """The stable working folder of an unfinished sweep into ``out``: ``.NAME.partial`` next to it."""
+    target = Path(os.path.abspath(out))
+    return target.parent / f".{target.name}.partial"
 
 
 def run_sweep(
@@ -119,41 +129,118 @@ def run_sweep(
     out: Path | None = None,
     resume: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    force: bool = False,
+    finish: Callable[[SweepResult, Path], None] | None = None,
 ) -> SweepResult:
     """Run every point of ``spec`` on ``backend``; with ``out``, store and resume.
+
+    With ``out``, finished points go to the working folder ``.OUT.partial/points`` (see
+    :func:`partial_folder`), where ``resume`` finds them; at the end the points, ``sweep.json``,
+    ``replications.parquet``, ``summary.parquet`` and whatever ``finish(result, folder)`` draws
+    are written into ``out`` as one transaction (:class:`spamsim.folder.ResultsFolder`).
 
     Raises
     ------
     RefusedError
-        If ``out`` holds another sweep's results, or results without ``resume``.
+        If ``out`` holds other results (unless ``force``), another writer holds it, or an
+        unfinished sweep waits in the working folder and neither ``resume`` nor ``force`` is given.
     """
     base = load(base, spec.set)
     points = spec.expand()
     check_points(base, points)
-    done: set[int] = set()
-    if out is not None:
-        manifest = out / "sweep.json"
-        digest = _spec_hash(spec, base)
-        if manifest.exists():
-            previous = json.loads(manifest.read_text(encoding="utf-8"))
-            if previous.get("hash") != digest:
-                raise RefusedError(f"{out} holds results of a different sweep; use another --out")
-            existing = {int(p.stem.split("-")[1]) for p in (out / "points").glob("point-*.parquet")}
-            if existing and not resume:
-                raise RefusedError(
-                    f"{out} already holds {len(existing)} finished points; add --resume to "
-                    "continue, or use another --out"
-                )
-            done = existing
-            # A killed run can leave temporary files of unfinished writes; they are never
-            # results (finished files are renamed into place), so clear them.
-            for stale in out.rglob(".*.tmp"):
-                stale.unlink(missing_ok=True)
-        else:
-            write_text_atomic(
-                manifest,
-                json.dumps({"hash": digest, "spec": spec.model_dump(mode="json"), "points": points}, indent=2) + "\n",
+    if out is None:
+        return _compute(spec, base, points, backend, {}, None, progress)
+    digest = _spec_hash(spec, base)
+    with ResultsFolder(out, Identity("sweep", digest, spec.seed, spec.name), force=force) as folder:
+        work = partial_folder(folder.target)
+        done = _open_work(work, Path(out), spec, digest, points, resume, force)
+        if resume and not done:
+            done = _adopt_finished(folder.target, Path(out), work, digest, spec, points)
+        result = _compute(spec, base, points, backend, done, work, progress)
+        _link_tree(work, folder.path)
+        write_atomic(folder.path / "replications.parquet", lambda tmp: result.replications.to_parquet(tmp, index=False))
+        write_atomic(folder.path / "summary.parquet", lambda tmp: result.summary.to_parquet(tmp, index=False))
+        if finish is not None:
+            finish(result, folder.path)
+        folder.remove_after_commit(work)
+        folder.commit()
+    return result
+
+
+def _open_work(
+    work: Path, out: Path, spec: SweepSpec, digest: str, points: list[dict[str, Any]], resume: bool, force: bool
+) -> dict[int, pd.DataFrame]:
+    """Prepare the working folder (called with the lock held) and return the finished points it holds."""
+    if work.exists():
+        try:
+            previous = json.loads((work / "sweep.json").read_text(encoding="utf-8")).get("hash")
+        except (OSError, ValueError, AttributeError):
+            previous = None
+        finished = sorted((work / "points").glob("point-*.parquet"))
+        if previous != digest and not force:
+            raise RefusedError(
+                f"{out} has an unfinished different sweep waiting in {work}; --force discards it, or pick another --out"
             )
+        if previous == digest and finished and not resume and not force:
+            raise RefusedError(
+                f"{out} has an unfinished run of this sweep with {len(finished)} finished points (in {work}); "
+                "add --resume to continue, or --force to start over"
+            )
+        if previous != digest or not resume:
+            shutil.rmtree(work)
+    if not work.exists():
+        (work / "points").mkdir(parents=True)
+        write_text_atomic(
+            work / "sweep.json",
+            json.dumps({"hash": digest, "spec": spec.model_dump(mode="json"), "points": points}, indent=2) + "\n",
+        )
+        return {}
+    # Temporary files of a killed writer are never results (finished files are renamed into place).
+    for stale in work.rglob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+    done: dict[int, pd.DataFrame] = {}
+    for path in (work / "points").glob("point-*.parquet"):
+        try:
+            index = int(path.stem.split("-")[1])
+            frame = pd.read_parquet(path)
+            usable = 0 <= index < len(points) and len(frame) == spec.reps and (frame["point"] == index).all()
+        except Exception:  # noqa: BLE001 - any unreadable point (0 bytes, corrupt) is simply computed again
+            usable = False
+        if usable:
+            done[index] = frame
+        else:
+            path.unlink(missing_ok=True)
+    return done
+
+
+def _adopt_finished(
+    target: Path, out: Path, work: Path, digest: str, spec: SweepSpec, points: list[dict[str, Any]]
+) -> dict[int, pd.DataFrame]:
+    """On ``--resume`` with no unfinished work: the points of ``out`` if it holds this very sweep, checked.
+
+    So resuming a finished sweep (``make figures`` does) recomputes nothing. ``out`` is read
+    only through its manifest (:func:`spamsim.folder.read_manifest`): a changed file is refused.
+    """
+    try:
+        manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(manifest, dict) or manifest.get("kind") != "sweep" or manifest.get("scenario_digest") != digest:
+        return {}
+    read_manifest(out, "sweep")
+    _link_tree(target / "points", work / "points")
+    return _open_work(work, out, spec, digest, points, resume=True, force=False)
+
+
+def _compute(
+    spec: SweepSpec,
+    base: Scenario,
+    points: list[dict[str, Any]],
+    backend: Backend,
+    done: dict[int, pd.DataFrame],
+    work: Path | None,
+    progress: Callable[[int, int], None] | None,
+) -> SweepResult:
     todo = [i for i in range(len(points)) if i not in done]
     tasks = [
         (
@@ -163,24 +250,31 @@ def run_sweep(
         )
         for i in todo
     ]
-    frames: dict[int, pd.DataFrame] = {}
+    frames: dict[int, pd.DataFrame] = dict(done)
     if progress:
         progress(len(done), len(points))
     for index, frame in backend.run(tasks):
         frame = _label(frame, index, points[index])
-        if out is not None:
-            write_atomic(_point_file(out, index), lambda tmp, f=frame: f.to_parquet(tmp, index=False))
+        if work is not None:
+            write_atomic(_point_file(work, index), lambda tmp, f=frame: f.to_parquet(tmp, index=False))
         frames[index] = frame
         if progress:
-            progress(len(done) + len(frames), len(points))
-    for index in sorted(done):
-        frames[index] = pd.read_parquet(_point_file(out, index))  # type: ignore[arg-type]
+            progress(len(frames), len(points))
     replications = pd.concat([frames[i] for i in sorted(frames)], ignore_index=True)
-    result = SweepResult(spec, points, replications, computed=len(todo))
-    if out is not None:
-        write_atomic(out / "replications.parquet", lambda tmp: replications.to_parquet(tmp, index=False))
-        write_atomic(out / "summary.parquet", lambda tmp: result.summary.to_parquet(tmp, index=False))
-    return result
+    return SweepResult(spec, points, replications, computed=len(todo))
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link (or copy) every file of ``source`` into ``target``: the working folder stays whole until the swap."""
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.name.endswith(".tmp"):
+            continue
+        dest = target / path.relative_to(source)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, dest)
+        except OSError:
+            shutil.copy2(path, dest)
 
 
 def _label(frame: pd.DataFrame, index: int, params: dict[str, Any]) -> pd.DataFrame:
