@@ -6,6 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Days, Rate
 from .base import Countermeasure, Stage
 
@@ -14,7 +15,7 @@ class Antivirus(Countermeasure):
     """Antivirus cleanup of bots, blind to a new variant until its signature ships."""
 
     key: ClassVar[str] = "antivirus"
-    labels: ClassVar[dict[str, str]] = {"en": "Antivirus", "ja": "ウイルス対策"}
+    labels: ClassVar[dict[str, str]] = both(N_("Antivirus"))
     stage: ClassVar[Stage] = "population"
 
     cleanup_rate_per_day: Rate = Field(description="Probability per day that a detectable bot is cleaned up.")

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Hours, Probability, Schedule
 from .base import Countermeasure, Stage, Where
 
@@ -16,7 +17,7 @@ class Blacklists(Countermeasure):
     """DNS blacklists consulted by receivers."""
 
     key: ClassVar[str] = "blacklists"
-    labels: ClassVar[dict[str, str]] = {"en": "Blacklists", "ja": "ブラックリスト"}
+    labels: ClassVar[dict[str, str]] = both(N_("Blacklists"))
     stage: ClassVar[Stage] = "mx"
     series: ClassVar[tuple[str, str] | None] = ("blacklists", "adoption")
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Schedule
 from .base import Countermeasure, Stage, Where
 
@@ -20,7 +21,7 @@ class Op25b(Countermeasure):
     """Outbound Port 25 Blocking by ISPs for dynamic (consumer) addresses."""
 
     key: ClassVar[str] = "op25b"
-    labels: ClassVar[dict[str, str]] = {"en": "OP25B", "ja": "OP25B"}
+    labels: ClassVar[dict[str, str]] = both(N_("OP25B"))
     stage: ClassVar[Stage] = "port25"
     series: ClassVar[tuple[str, str] | None] = ("op25b", "adoption")
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Rate
 from .base import Countermeasure, Stage, Where
 
@@ -15,7 +16,7 @@ class RateLimiting(Countermeasure):
     """Per-account rate limits at submission servers."""
 
     key: ClassVar[str] = "rate_limiting"
-    labels: ClassVar[dict[str, str]] = {"en": "Rate limiting", "ja": "送信数制限"}
+    labels: ClassVar[dict[str, str]] = both(N_("Rate limiting"))
     stage: ClassVar[Stage] = "account"
 
     messages_per_account_hour: Rate = Field(description="Most messages an authenticated account may send per hour.")

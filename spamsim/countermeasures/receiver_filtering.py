@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Probability
 from .base import Countermeasure, Stage, Where
 
@@ -15,7 +16,7 @@ class ReceiverFiltering(Countermeasure):
     """Content filters at the recipients' side."""
 
     key: ClassVar[str] = "receiver_filtering"
-    labels: ClassVar[dict[str, str]] = {"en": "Content filtering", "ja": "受信フィルタ"}
+    labels: ClassVar[dict[str, str]] = both(N_("Receiver filtering"))
     stage: ClassVar[Stage] = "filter"
 
     catch_rate: Probability = Field(description="Share of delivered spam the filters catch.")

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.schema import SubmissionModes
 from .base import Countermeasure, Stage, Where
 
@@ -20,7 +21,7 @@ class SubmissionAuth(Countermeasure):
     """
 
     key: ClassVar[str] = "submission_auth"
-    labels: ClassVar[dict[str, str]] = {"en": "Submission auth", "ja": "送信認証（SMTP認証）"}
+    labels: ClassVar[dict[str, str]] = both(N_("Submission auth"))
     stage: ClassVar[Stage] = "submission"
     series: ClassVar[tuple[str, str] | None] = ("smtp_auth", "mode_share.smtp_auth")
 
