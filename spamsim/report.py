@@ -930,7 +930,7 @@ def _closed_form(
             {
                 "kind": "caveat",
                 "intro": b.t("not_applicable"),
-                "items": [_reason(r, lang) for r in analytic.reasons],
+                "reasons": [_reason(r, lang) for r in analytic.reasons],
                 "outro": b.t("core_only"),
             }
         )
