@@ -156,10 +156,16 @@ def render_text(renderable: RenderableType, width: int) -> str:
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
+def is_table_line(line: str) -> bool:
+    """Whether a rendered line belongs to a table's grid (it starts with a box-drawing character)."""
+    return bool(line) and "\u2500" <= line[0] <= "\u257f"
+
+
 def shows_whole(text: str, tokens: list[str], width: int) -> bool:
     """True when ``text`` fits ``width`` columns, cuts nothing off (no ellipsis) and has every token on one line."""
     lines = text.splitlines()
-    if ELLIPSIS in text or any(cell_len(line) > width for line in lines):
+    # Only the table's own lines: a long title or caption soft-wraps in the terminal, whole.
+    if ELLIPSIS in text or any(cell_len(line) > width for line in lines if is_table_line(line)):
         return False
     return all(any(token in line for line in lines) for token in set(tokens))
 
