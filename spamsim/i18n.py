@@ -17,12 +17,9 @@ from __future__ import annotations
 import functools
 import io
 import sys
+from collections.abc import Iterator, Mapping
 from gettext import NullTranslations
 from pathlib import Path
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
 
 LANGS = ("en", "ja")
 """Languages spamsim speaks (English is the msgids themselves)."""
@@ -56,6 +53,11 @@ def check_lang(lang: str) -> str:
 @functools.cache
 def translations(lang: str) -> NullTranslations:
     """The gettext translations of ``lang`` (English: the msgids unchanged)."""
+    # Babel is imported here, not at import time: importing spamsim (or a countermeasure) stays light.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import Translations
+
     check_lang(lang)
     path = po_file(lang)
     if lang == "en" or not path.exists():
@@ -80,9 +82,34 @@ def pgettext(context: str, msgid: str, lang: str, **values: object) -> str:
     return phrase.format(**values) if values else phrase
 
 
-def both(msgid: str) -> dict[str, str]:
+class Names(Mapping[str, str]):
+    """A msgid in every language, ``{"en": ..., "ja": ...}``, translated when read.
+
+    Reads like the dictionaries of names that registries and figures used before the
+    catalogue; the catalogue is loaded on first use, not when a module defines its names.
+    """
+
+    def __init__(self, msgid: str):
+        self.msgid = msgid
+
+    def __getitem__(self, lang: str) -> str:
+        if lang not in LANGS:
+            raise KeyError(lang)
+        return gettext(self.msgid, lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGS)
+
+    def __len__(self) -> int:
+        return len(LANGS)
+
+    def __repr__(self) -> str:
+        return f"Names({self.msgid!r})"
+
+
+def both(msgid: str) -> Names:
     """``{"en": msgid, "ja": ...}``: a msgid in every language (for registries and old tables)."""
-    return {lang: gettext(msgid, lang) for lang in LANGS}
+    return Names(msgid)
 
 
 def extract_catalog():  # type: ignore[no-untyped-def]
@@ -100,7 +127,7 @@ def extract_catalog():  # type: ignore[no-untyped-def]
 
 def update() -> None:
     """Re-extract the ``.pot`` and merge it into every ``.po`` (new entries untranslated)."""
-    from babel.messages.pofile import write_po
+    from babel.messages.pofile import read_po, write_po
 
     template = extract_catalog()
     with POT_FILE.open("wb") as fh:

@@ -17,7 +17,7 @@ Port 25 Blocking, JEAG 2006), 摘発確率 (probability of being caught), 罰金
 from __future__ import annotations
 
 from . import fmt
-from .i18n import LANGS, N_, gettext
+from .i18n import N_, Names, gettext
 
 MINUS = fmt.MINUS
 
@@ -189,14 +189,10 @@ MONEY_METRICS = ("revenue", "cost", "fines", "net_profit")
 SHARE_METRICS = ("spam_share",)
 
 
-def _view(ids: dict[str, str]) -> dict[str, dict[str, str]]:
-    return {key: {lang: gettext(msgid, lang) for lang in LANGS} for key, msgid in ids.items()}
-
-
-TEXT: dict[str, dict[str, str]] = _view(TEXT_IDS)
+TEXT: dict[str, Names] = {key: Names(msgid) for key, msgid in TEXT_IDS.items()}
 """Phrases by key and language (``{placeholders}`` are filled by :func:`text`); from the catalogue."""
 
-PARAMS: dict[str, dict[str, str]] = _view(PARAM_IDS)
+PARAMS: dict[str, Names] = {key: Names(msgid) for key, msgid in PARAM_IDS.items()}
 """Axis labels of sweep and sensitivity parameters (dotted paths), with units; from the catalogue."""
 
 

@@ -31,6 +31,7 @@ Stages (the engine calls them where a message meets them):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -77,7 +78,7 @@ class Countermeasure(BaseModel):
 
     key: ClassVar[str]
     """Its name under ``countermeasures:`` and in results."""
-    labels: ClassVar[dict[str, str]]
+    labels: ClassVar[Mapping[str, str]]
     """Its name in figures, tables and the report: ``{"en": ..., "ja": ...}``. Built-in
     countermeasures take it from the catalogue (``both(N_("English name"))``, see
     :mod:`spamsim.i18n`); others may give both names directly."""

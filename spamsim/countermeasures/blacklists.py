@@ -3,6 +3,7 @@ dynamic addresses (e.g. Spamhaus PBL)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,7 +18,7 @@ class Blacklists(Countermeasure):
     """DNS blacklists consulted by receivers."""
 
     key: ClassVar[str] = "blacklists"
-    labels: ClassVar[dict[str, str]] = both(N_("Blacklists"))
+    labels: ClassVar[Mapping[str, str]] = both(N_("Blacklists"))
     stage: ClassVar[Stage] = "mx"
     series: ClassVar[tuple[str, str] | None] = ("blacklists", "adoption")
 

@@ -7,6 +7,7 @@ where the submission mode decides (JEAG recommended OP25B together with the subm
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,7 +22,7 @@ class Op25b(Countermeasure):
     """Outbound Port 25 Blocking by ISPs for dynamic (consumer) addresses."""
 
     key: ClassVar[str] = "op25b"
-    labels: ClassVar[dict[str, str]] = both(N_("OP25B"))
+    labels: ClassVar[Mapping[str, str]] = both(N_("OP25B"))
     stage: ClassVar[Stage] = "port25"
     series: ClassVar[tuple[str, str] | None] = ("op25b", "adoption")
 

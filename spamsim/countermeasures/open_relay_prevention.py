@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,7 +17,7 @@ class OpenRelayPrevention(Countermeasure):
     """Relays that relay only for their own networks (RFC 2505, 1999)."""
 
     key: ClassVar[str] = "open_relay_prevention"
-    labels: ClassVar[dict[str, str]] = both(N_("Open relay prevention"))
+    labels: ClassVar[Mapping[str, str]] = both(N_("Open relay prevention"))
     stage: ClassVar[Stage] = "relay"
     series: ClassVar[tuple[str, str] | None] = ("relay_prevention", "adoption")
 

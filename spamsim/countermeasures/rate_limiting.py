@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,7 +17,7 @@ class RateLimiting(Countermeasure):
     """Per-account rate limits at submission servers."""
 
     key: ClassVar[str] = "rate_limiting"
-    labels: ClassVar[dict[str, str]] = both(N_("Rate limiting"))
+    labels: ClassVar[Mapping[str, str]] = both(N_("Rate limiting"))
     stage: ClassVar[Stage] = "account"
 
     messages_per_account_hour: Rate = Field(description="Most messages an authenticated account may send per hour.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,7 +17,7 @@ class ReceiverFiltering(Countermeasure):
     """Content filters at the recipients' side."""
 
     key: ClassVar[str] = "receiver_filtering"
-    labels: ClassVar[dict[str, str]] = both(N_("Receiver filtering"))
+    labels: ClassVar[Mapping[str, str]] = both(N_("Receiver filtering"))
     stage: ClassVar[Stage] = "filter"
 
     catch_rate: Probability = Field(description="Share of delivered spam the filters catch.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,7 +22,7 @@ class SubmissionAuth(Countermeasure):
     """
 
     key: ClassVar[str] = "submission_auth"
-    labels: ClassVar[dict[str, str]] = both(N_("Submission auth"))
+    labels: ClassVar[Mapping[str, str]] = both(N_("Submission auth"))
     stage: ClassVar[Stage] = "submission"
     series: ClassVar[tuple[str, str] | None] = ("smtp_auth", "mode_share.smtp_auth")
 
