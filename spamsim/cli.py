@@ -22,16 +22,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__
+from . import __version__, fmt
 from .analysis.analytic import SocialCost, expected
 from .analysis.calibration import calibrate
 from .analysis.effects import Comparison, compare
-from .analysis.result import METRIC_DOCS, Result
+from .analysis.result import Result
 from .analysis.sensitivity import sensitivity
 from .analysis.summary import CI_ZERO_EVENTS
 from .api import run as run_scenario
 from .atomic import write_atomic, write_text_atomic
 from .folder import Identity, ResultsFolder, data_digest, safe_slug, scenario_digest
+from .i18n import N_, gettext
+from .names import channel_label, countermeasure_label, currency_label, metric_doc, metric_name, unit_label
 from .outputs import dump_json, write_comparison_files, write_run_files
 from .runner.backends import make_backend
 from .runner.replications import RefusedError
@@ -40,6 +42,7 @@ from .runner.sweep import partial_folder, run_sweep
 from .scenario import ScenarioError, load
 from .scenario.schema import Scenario
 from .scenario.sweep import load_sweep
+from .tables import Cell, Column, Grid, fit
 
 app = typer.Typer(
     name="spamsim",
@@ -465,45 +468,59 @@ def compare_command(
             err.print(f"wrote {len(written)} files and figures {', '.join(figures)} to {out_dir}/", markup=False)
 
 
-def comparison_table(comparison: Comparison) -> Table:
-    """Countermeasure effects as a slide-ready table."""
+def comparison_table(comparison: Comparison, width: int | None = None, lang: str = "en") -> Table:
+    """Countermeasure effects as a slide-ready table that fits the terminal."""
     sc = comparison.scenario
-    currency = sc.market.currency
+    cur = currency_label(sc.market.currency, lang)
     base = comparison.baseline()
-    table = Table(
-        title=f"{sc.name}: what each countermeasure takes from the spammer ({comparison.reps:,} paired replications)",
-        caption=(
-            f"revenue with every countermeasure on: {_fmt(base['revenue']['mean'])} {currency}, "
-            f"net profit {_fmt(base['net_profit']['mean'])} {currency}; changes are means of paired "
-            "differences with 95 % CI. alone = added to a world without countermeasures; "
-            "removed = taken out of the world with all of them."
+    grid = Grid(
+        title=_w(
+            N_("{name}: what each countermeasure takes from the spammer ({reps} paired replications)"),
+            lang,
+            name=sc.name,
+            reps=fmt.number(comparison.reps, lang=lang),
         ),
+        caption=_w(
+            N_(
+                "revenue with every countermeasure on: {revenue}, net profit {net}; changes are means of paired "
+                "differences with 95 % CI. alone = added to a world without countermeasures; "
+                "removed = taken out of the world with all of them."
+            ),
+            lang,
+            revenue=fmt.money(base["revenue"]["mean"], sc.market.currency, lang),
+            net=fmt.money(base["net_profit"]["mean"], sc.market.currency, lang),
+        ),
+        corner=_w(N_("countermeasure"), lang),
+        columns=[
+            Column(_w(N_("alone: revenue change ({cur})"), lang, cur=cur)),
+            Column("%"),
+            Column(_w(N_("removed: revenue change ({cur})"), lang, cur=cur)),
+            Column("%"),
+        ],
     )
-    table.add_column("countermeasure")
-    table.add_column(f"alone: revenue change ({currency})", justify="right")
-    table.add_column("%", justify="right")
-    table.add_column(f"removed: revenue change ({currency})", justify="right")
-    table.add_column("%", justify="right")
     shapley = comparison.shapley() if comparison.shapley_computed else None
+    total = 0.0
     if shapley:
-        table.add_column(f"Shapley share of profit reduction ({currency})", justify="right")
-        table.add_column("share", justify="right")
+        grid.columns += [
+            Column(_w(N_("Shapley share of profit reduction ({cur})"), lang, cur=cur)),
+            Column(_w(N_("share"), lang)),
+        ]
         total = sum(v["mean"] for v in shapley.values())
     for effect in comparison.effects():
         name = effect["countermeasure"]
-        cells = [name.replace("_", " ")]
+        cells = []
         for context in ("alone", "removed"):
             e = effect[context]
             change = e["revenue_change"]
-            cells.append(f"{_short(change['mean'])} [{_short(change['ci95'][0])}, {_short(change['ci95'][1])}]")
+            cells.append(Cell(fmt.compact(change["mean"], lang), _interval(*change["ci95"], lang)))
             pct = e["revenue_change_pct"]
-            cells.append("—" if pct is None else f"{pct:+.1f}")
+            cells.append(Cell(fmt.DASH if pct is None else fmt.signed_percent(pct / 100.0, 3, lang)))
         if shapley:
             v = shapley[name]
-            cells.append(f"{_short(v['mean'])} [{_short(v['ci95'][0])}, {_short(v['ci95'][1])}]")
-            cells.append(f"{100 * v['mean'] / total:.0f} %" if total else "—")
-        table.add_row(*cells)
-    return table
+            cells.append(Cell(fmt.compact(v["mean"], lang), _interval(*v["ci95"], lang)))
+            cells.append(Cell(fmt.percent(v["mean"] / total, 2, lang) if total else fmt.DASH))
+        grid.add(countermeasure_label(name, lang), cells)
+    return fit(grid, _width(width))
 
 
 @app.command("analytic")
@@ -536,43 +553,14 @@ def analytic_command(
     if not result.applicable:
         err.print("closed form does not apply fully: " + "; ".join(result.reasons), markup=False)
         err.print("the numbers below are the lecture arithmetic for the fixed-campaign core only", markup=False)
-    table = Table(title=f"{scenario.name}: expected values (closed form{'' if result.exact else ', first order'})")
-    table.add_column("spammer")
-    labels = {
-        "messages": "messages",
-        "sales": "sales",
-        "revenue": f"revenue ({currency})",
-        "cost": f"cost ({currency})",
-        "fines": f"expected fines ({currency})",
-        "net_profit": f"net profit ({currency})",
-        "p_convicted": "P(convicted)",
-        "break_even_success_rate": "break-even success rate",
-        "cost_per_sale": f"cost per sale ({currency})",
-    }
-    for label in labels.values():
-        table.add_column(label, justify="right")
-    for name, row in result.per_spammer.iterrows():
-        table.add_row(str(name), *[_fmt_small(row[k]) for k in labels])
-    out.print(table)
+    out.print(analytic_table(scenario.name, result, currency))
     t = result.totals
     out.print(
         f"lecture arithmetic N x p x profit: {_fmt(t['lecture_revenue'])} {currency}; "
         f"society's cost {_fmt(t['social_cost'])} {currency} = "
         f"{_fmt_small(t['externality_ratio'])} x the spammers' revenue (externality ratio)"
     )
-    frontier = result.frontier
-    marks = Table(title="deterrence frontier: fine at which expected profit is zero")
-    marks.add_column("P(caught over campaign)", justify="right")
-    for name in frontier["spammer"].unique():
-        marks.add_column(f"{name} ({currency})", justify="right")
-    for p in (0.001, 0.01, 0.05, 0.1, 0.5, 1.0):
-        row = [f"{p:g}"]
-        for name in frontier["spammer"].unique():
-            f = frontier[frontier.spammer == name]
-            nearest = f.iloc[(f["caught_probability"] - p).abs().argmin()]
-            row.append(_fmt_small(nearest["zero_profit_fine"]))
-        marks.add_row(*row)
-    out.print(marks)
+    out.print(frontier_table(result, currency))
 
 
 @app.command("sweep")
@@ -645,20 +633,7 @@ def sweep_command(
         }
         sys.stdout.write(dump_json(payload))
         return
-    table = Table(title=f"{spec.name}: {len(result.points)} points x {spec.reps} replications")
-    for column in summary.columns:
-        if column == "point" or column.endswith((".se", ".ci95_low", ".ci95_high")):
-            continue
-        table.add_column(column, justify="right")
-    for _, row in summary.head(40).iterrows():
-        table.add_row(
-            *[
-                _fmt_small(row[c])
-                for c in summary.columns
-                if not (c == "point" or c.endswith((".se", ".ci95_low", ".ci95_high")))
-            ]
-        )
-    out.print(table)
+    out.print(sweep_table(spec.name, summary, len(result.points), spec.reps))
     if len(summary) > 40:
         out.print(f"… {len(summary) - 40} more points in {out_dir}/summary.parquet", style="dim")
     err.print(
@@ -722,15 +697,7 @@ def sensitivity_command(
     if as_json:
         sys.stdout.write(dump_json(payload))
     else:
-        table = Table(
-            title=f"{scenario.name}: {method} sensitivity of {metric} ({payload['runs']} points x {reps} reps)"
-        )
-        table.add_column("parameter")
-        for column in result.indices.columns:
-            table.add_column(column, justify="right")
-        for name, row in result.indices.iterrows():
-            table.add_row(str(name), *[_fmt_small(v) for v in row])
-        out.print(table)
+        out.print(sensitivity_table(scenario.name, method, metric, result, payload["runs"], reps))
 
 
 @app.command("calibrate")
@@ -792,21 +759,7 @@ def calibrate_command(
     if as_json:
         sys.stdout.write(dump_json(result.to_json()))
         return
-    table = Table(
-        title=f"{scenario.name}: calibrated to {observed}", caption=f"log-likelihood {result.log_likelihood:.4g}"
-    )
-    table.add_column("parameter")
-    table.add_column("estimate", justify="right")
-    table.add_column("95 % CI", justify="right")
-    table.add_column("interval", style="dim")
-    for name, row in result.estimates.iterrows():
-        table.add_row(
-            str(name),
-            _fmt_small(row["estimate"]),
-            f"[{_fmt_small(row['ci_low'])}, {_fmt_small(row['ci_high'])}]",
-            str(row["method"]),
-        )
-    out.print(table)
+    out.print(calibration_table(scenario.name, str(observed), result))
 
 
 def _file_digest(path: Path) -> str | None:
@@ -886,40 +839,183 @@ class _progress:
             self.bar.stop()
 
 
-def result_table(result: Result) -> Table:
-    """The funnel and the money as a rich table: mean and 95 % CI per metric."""
-    sc = result.scenario
-    table = Table(
-        title=f"{sc.name} — {result.reps:,} replications",
-        caption=f"mean and 95 % confidence interval of the mean; money in {result.currency}",
+def _w(msgid: str, lang: str, **values: object) -> str:
+    """A table's words from the catalogue (:mod:`spamsim.i18n`)."""
+    return gettext(msgid, lang, **values)
+
+
+def _width(width: int | None) -> int:
+    return out.width if width is None else width
+
+
+def _money_name(metric: str, currency: str, lang: str) -> str:
+    """A metric's name from the catalogue, with the currency for money (``Revenue (JPY)``)."""
+    name = metric_name(metric, lang)
+    return unit_label(name, currency_label(currency, lang), lang) if metric in MONEY else name
+
+
+def sweep_table(
+    name: str, summary: pd.DataFrame, points: int, reps: int, width: int | None = None, lang: str = "en"
+) -> Table:
+    """The first 40 points of a sweep (``spamsim sweep``): parameters and metric means."""
+    shown = [c for c in summary.columns if not (c == "point" or c.endswith((".se", ".ci95_low", ".ci95_high")))]
+    grid = Grid(
+        title=_w(N_("{name}: {points} points x {reps} replications"), lang, name=name, points=points, reps=reps),
+        corner=_w(N_("point"), lang),
+        columns=[Column(str(c)) for c in shown],
     )
-    wide = out.width >= 110
-    table.add_column("metric")
-    table.add_column("mean", justify="right")
-    table.add_column("95 % CI", justify="right")
-    if wide:
-        table.add_column("what it counts", style="dim")
+    for index, row in summary.head(40).iterrows():
+        label = str(row["point"]) if "point" in summary.columns else str(index)
+        grid.add(label, [Cell(fmt.compact(row[c], lang)) for c in shown])
+    return fit(grid, _width(width))
+
+
+def sensitivity_table(
+    name: str, method: str, metric: str, result: Any, runs: int, reps: int, width: int | None = None, lang: str = "en"
+) -> Table:
+    """Sobol or Morris indices per parameter (``spamsim sensitivity``)."""
+    grid = Grid(
+        title=_w(
+            N_("{name}: {method} sensitivity of {metric} ({runs} points x {reps} reps)"),
+            lang,
+            name=name,
+            method=method,
+            metric=metric,
+            runs=runs,
+            reps=reps,
+        ),
+        corner=_w(N_("parameter"), lang),
+        columns=[Column(str(c)) for c in result.indices.columns],
+    )
+    for parameter, row in result.indices.iterrows():
+        grid.add(str(parameter), [Cell(fmt.compact(v, lang)) for v in row])
+    return fit(grid, _width(width))
+
+
+def calibration_table(name: str, observed: str, result: Any, width: int | None = None, lang: str = "en") -> Table:
+    """Calibrated parameters with their 95 % CIs (``spamsim calibrate``)."""
+    grid = Grid(
+        title=_w(N_("{name}: calibrated to {observed}"), lang, name=name, observed=observed),
+        caption=_w(N_("log-likelihood {value}"), lang, value=fmt.compact(result.log_likelihood, lang, 4)),
+        corner=_w(N_("parameter"), lang),
+        columns=[
+            Column(_w(N_("estimate"), lang)),
+            Column(_w(N_("95 % CI"), lang)),
+            Column(_w(N_("interval"), lang), number=False, style="dim"),
+        ],
+    )
+    for parameter, row in result.estimates.iterrows():
+        cells = [
+            Cell(fmt.compact(row["estimate"], lang)),
+            Cell(_interval(row["ci_low"], row["ci_high"], lang)),
+            Cell(str(row["method"]), number=False),
+        ]
+        grid.add(str(parameter), cells)
+    return fit(grid, _width(width))
+
+
+def analytic_table(name: str, result: Any, currency: str, width: int | None = None, lang: str = "en") -> Table:
+    """Closed-form expectations per spammer (``spamsim analytic``), laid out to fit the terminal."""
+    cur = currency_label(currency, lang)
+    columns = {
+        "messages": metric_name("messages", lang),
+        "sales": metric_name("sales", lang),
+        "revenue": unit_label(metric_name("revenue", lang), cur, lang),
+        "cost": unit_label(metric_name("cost", lang), cur, lang),
+        "fines": unit_label(_w(N_("Expected fines"), lang), cur, lang),
+        "net_profit": unit_label(metric_name("net_profit", lang), cur, lang),
+        "p_convicted": metric_name("p_convicted", lang),
+        "break_even_success_rate": metric_name("break_even_success_rate", lang),
+        "cost_per_sale": unit_label(metric_name("cost_per_sale", lang), cur, lang),
+    }
+    grid = Grid(
+        title=_w(
+            N_("{name}: expected values (closed form)")
+            if result.exact
+            else N_("{name}: expected values (closed form, first order)"),
+            lang,
+            name=name,
+        ),
+        corner=_w(N_("spammer"), lang),
+        columns=[Column(label) for label in columns.values()],
+        transposable=True,
+    )
+    for spammer, row in result.per_spammer.iterrows():
+        grid.add(str(spammer), [Cell(fmt.compact(row[k], lang)) for k in columns])
+    return fit(grid, _width(width))
+
+
+def frontier_table(result: Any, currency: str, width: int | None = None, lang: str = "en") -> Table:
+    """The deterrence frontier (``spamsim analytic``): the fine at which expected profit is zero."""
+    frontier = result.frontier
+    spammers = list(frontier["spammer"].unique())
+    cur = currency_label(currency, lang)
+    grid = Grid(
+        title=_w(N_("deterrence frontier: fine at which expected profit is zero"), lang),
+        corner=_w(N_("P(caught over campaign)"), lang),
+        columns=[Column(unit_label(str(name), cur, lang)) for name in spammers],
+    )
+    for p in (0.001, 0.01, 0.05, 0.1, 0.5, 1.0):
+        cells = []
+        for name in spammers:
+            f = frontier[frontier.spammer == name]
+            nearest = f.iloc[(f["caught_probability"] - p).abs().argmin()]
+            cells.append(Cell(fmt.compact(nearest["zero_profit_fine"], lang)))
+        grid.add(fmt.compact(p, lang), cells)
+    return fit(grid, _width(width))
+
+
+def result_table(result: Result, width: int | None = None, lang: str = "en") -> Table:
+    """The funnel and the money as a rich table: mean and 95 % CI per metric.
+
+    Parameters
+    ----------
+    result
+        A run.
+    width
+        Terminal width in columns (default: the console's); the layout is chosen to fit it.
+    lang
+        ``"en"`` or ``"ja"``.
+    """
+    sc = result.scenario
+    grid = Grid(
+        title=_w(N_("{name} — {reps} replications"), lang, name=sc.name, reps=fmt.number(result.reps, lang=lang)),
+        caption=_w(
+            N_("mean and 95 % confidence interval of the mean; money in {cur}"),
+            lang,
+            cur=currency_label(result.currency, lang),
+        ),
+        corner=_w(N_("metric"), lang),
+        columns=[
+            Column(_w(N_("mean"), lang)),
+            Column(_w(N_("95 % CI"), lang)),
+            Column(_w(N_("what it counts"), lang), number=False, optional=True, style="dim"),
+        ],
+    )
     summary = result.summary
     for metric in summary.index:
         row = summary.loc[metric]
-        name = f"{metric} ({result.currency})" if metric in MONEY else str(metric)
-        ci = _ci_cell(row)
-        doc = METRIC_DOCS.get(str(metric), "")
-        if str(metric).startswith("blocked_by."):
-            doc = f"blocked by {str(metric).split('.', 1)[1].replace('_', ' ')}"
         style = "bold" if metric in ("revenue", "net_profit") else None
-        cells = [name, _fmt(row["mean"]), ci] + ([doc] if wide else [])
-        table.add_row(*cells, style=style)
-    return table
+        cells = [
+            Cell(_compact_or_share(metric, row["mean"], lang)),
+            Cell(_ci_cell(row, lang, share=str(metric).endswith("_share"))),
+            Cell(metric_doc(str(metric), lang), number=False),
+        ]
+        grid.add(_money_name(str(metric), result.currency, lang), cells, style=style)
+    return fit(grid, _width(width))
 
 
-def _ci_cell(row: pd.Series) -> str:
+def _ci_cell(row: pd.Series, lang: str = "en", share: bool = False) -> str:
     """The 95 % CI of one summary row as shown in the table.
 
     Parameters
     ----------
     row
         A row of ``Result.summary``.
+    lang
+        ``"en"`` or ``"ja"``.
+    share
+        Whether the metric is a share (written in per cent).
 
     Returns
     -------
@@ -929,76 +1025,73 @@ def _ci_cell(row: pd.Series) -> str:
     """
     lo, hi = row["ci95_low"], row["ci95_high"]
     if lo != lo:
-        return "—"
+        return fmt.DASH
     if row["ci_method"] == CI_ZERO_EVENTS:
-        return f"0 of {int(row['n']):,} (upper bound {_fmt_small(hi)})"
-    return f"[{_fmt(lo)}, {_fmt(hi)}]"
+        return _w(
+            N_("0 of {n} (upper bound {high})"),
+            lang,
+            n=fmt.number(int(row["n"]), lang=lang),
+            high=fmt.compact(hi, lang),
+        )
+    if share:
+        return f"[{fmt.percent(lo, 3, lang)}, {fmt.percent(hi, 3, lang)}]"
+    return _interval(lo, hi, lang)
 
 
-def channel_table(result: Result) -> Table:
+def _interval(lo: float, hi: float, lang: str = "en") -> str:
+    return f"[{fmt.compact(lo, lang)}, {fmt.compact(hi, lang)}]"
+
+
+def channel_table(result: Result, width: int | None = None, lang: str = "en") -> Table:
     """Where the spam went: per channel, mean per replication of each stage and blocker."""
     frame = result.by_channel
-    table = Table(title="by channel (mean per replication)")
-    table.add_column("channel")
-    columns = (
-        ["attempted", "unsent"]
-        + [f"blocked_by.{n}" for n in result.blocked_by]
-        + [
-            "delivered",
-            "filtered",
-            "sales",
-            "revenue",
-        ]
+    columns = ["attempted", "unsent", *[f"blocked_by.{n}" for n in result.blocked_by]]
+    columns += ["delivered", "filtered", "sales", "revenue"]
+    grid = Grid(
+        title=_w(N_("by channel (mean per replication)"), lang),
+        corner=_w(N_("channel"), lang),
+        columns=[Column(_money_name(c, result.currency, lang)) for c in columns],
+        transposable=True,
     )
-    for column in columns:
-        label = column.replace("blocked_by.", "blocked: ").replace("_", " ")
-        table.add_column(label, justify="right")
     for channel, row in frame.iterrows():
-        table.add_row(str(channel), *[_fmt(row[c]) for c in columns])
-    return table
+        grid.add(channel_label(str(channel), lang), [Cell(fmt.compact(row[c], lang)) for c in columns])
+    return fit(grid, _width(width))
 
 
-def spammer_table(result: Result) -> Table:
+def spammer_table(result: Result, width: int | None = None, lang: str = "en") -> Table:
     """Per spammer: money (mean per replication) and how often it was convicted or quit."""
     frame = result.by_spammer
-    table = Table(title=f"by spammer (mean per replication, money in {result.currency})")
-    table.add_column("spammer")
-    for column in frame.columns:
-        table.add_column(column.replace("_", " "), justify="right")
+    grid = Grid(
+        title=_w(
+            N_("by spammer (mean per replication, money in {cur})"), lang, cur=currency_label(result.currency, lang)
+        ),
+        corner=_w(N_("spammer"), lang),
+        columns=[Column(metric_name(str(c), lang)) for c in frame.columns],
+        transposable=True,
+    )
     for spammer, row in frame.iterrows():
-        table.add_row(str(spammer), *[_fmt(v) for v in row])
-    return table
+        grid.add(str(spammer), [Cell(_compact_or_share(c, v, lang)) for c, v in row.items()])
+    return fit(grid, _width(width))
 
 
-def _short(x: float | None) -> str:
-    """Compact money for tables: 1.23M, -45.6k (SI prefixes, three significant digits)."""
-    if x is None or x != x:
-        return "—"
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= scale:
-            return f"{x / scale:.3g}{suffix}"
-    return f"{x:.3g}"
+def _compact_or_share(column: object, value: float, lang: str) -> str:
+    """Shares (``*_share``) in per cent, everything else compact."""
+    return fmt.percent(value, 3, lang) if str(column).endswith("_share") else fmt.compact(value, lang)
 
 
-def _fmt_small(x: float) -> str:
-    """Like :func:`_fmt`, but keeps significant digits of small numbers (rates, ratios)."""
-    if x != x:
-        return "—"
-    if x in (float("inf"), float("-inf")):
-        return "∞" if x > 0 else "-∞"
-    if 0 < abs(x) < 1:
-        return f"{x:.3g}"
-    return _fmt(x)
+def _short(x: float | None, lang: str = "en") -> str:
+    """Compact numbers for tables: ``1.23M``, ``−45.6K`` (:func:`spamsim.fmt.compact`)."""
+    return fmt.compact(x, lang)
 
 
-def _fmt(x: float) -> str:
-    if x != x:
-        return "—"
-    if abs(x) >= 1e12:
-        return f"{x:.4g}"
-    if abs(x - round(x)) < 1e-9 or abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:,.4g}"
+def _fmt_small(x: float, lang: str = "en") -> str:
+    """Numbers in tables, small ones with their significant digits (:func:`spamsim.fmt.compact`)."""
+    return fmt.compact(x, lang)
+
+
+def _fmt(x: float, lang: str = "en") -> str:
+    """Numbers in prose, in full with thousands separators (:func:`spamsim.fmt.number`)."""
+    return fmt.number(x, "count", lang)
 
 
 def main() -> None:

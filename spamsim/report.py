@@ -11,19 +11,25 @@ Shapley attribution), the time series, the closed-form expectations (the lecture
 arithmetic, the break-even success rate, the externality ratio) and the provenance with
 the commands that repeat the numbers exactly.
 
+This module computes what the page shows — sections made of blocks (paragraphs, tables,
+figures) holding plain text and numbers written by :mod:`spamsim.fmt` — and the Jinja2
+templates in ``spamsim/templates/report/`` (autoescape on) write the HTML. Words come from
+the catalogue (:mod:`spamsim.i18n`); the few phrases with markup (``<strong>``) are
+translated templates whose values are escaped when they are filled in.
+
 Nothing is fetched from anywhere: figures are PNG ``data:`` URIs, the CSS is inline, there
 is no script, and a Content-Security-Policy ``<meta>`` forbids the browser to load anything
 but ``data:`` images and fonts. Japanese text comes with a subset of IPAexGothic (shipped by
 ``matplotlib-fontja``) embedded as a ``data:`` font, used only where the reader's computer
 has no Japanese font. Everything from the scenario file (names, descriptions, the YAML) is
-HTML-escaped: scenario files are untrusted data.
+HTML-escaped by the templates: scenario files are untrusted data.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
+import functools
 import io
 import math
 import os
@@ -34,30 +40,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import matplotlib as mpl
 import pandas as pd
 import yaml
+from babel.lists import format_list
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from . import __version__
+from . import __version__, fmt
 from .analysis.analytic import AnalyticResult, expected
 from .analysis.effects import Comparison, countermeasure_names
 from .analysis.effects import compare as run_compare
-from .analysis.result import METRIC_DOCS, Result
+from .analysis.result import Result
 from .api import run
 from .atomic import write_text_atomic
+from .i18n import LANGS, N_, gettext, translations
 from .outputs import provenance as run_provenance
-from .plots.labels import currency_label
+from .plots.labels import currency_label, metric_doc, metric_name, text, unit_label
 from .scenario.loader import load, scenario_data
 from .scenario.schema import Scenario
 
-LANGS = ("en", "ja")
 THEMES = ("lecture", "paper")
 FIGURE_DPI = {"lecture": 120, "paper": 220}
 """PNG resolution per figure theme: ~1,600 px wide either way (sharp on screen and paper)."""
 
-MINUS = "\u2212"
-SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+TEMPLATES = Path(__file__).with_name("templates") / "report"
 MONEY = {
     "revenue",
     "cost",
@@ -74,426 +82,214 @@ SHARES = {"spam_share", "convicted_share", "quit_share", "p_convicted"}
 RATES = {"break_even_success_rate"}
 
 
-# -- words -----------------------------------------------------------------------------------
+# -- words (English msgids; Japanese in the catalogue) ---------------------------------------
 
-TEXT: dict[str, tuple[str, str]] = {
-    # page
-    "title": ("spamsim report: {name}", "spamsim レポート: {name}"),
-    "subtitle": (
-        "What spam earns, and what stops it — a Monte Carlo simulation with {reps} replications",
-        "スパムはいくら稼ぎ、何がそれを止めるか — {reps}回反復のモンテカルロ・シミュレーション",
-    ),
-    "generated": (
-        "Generated {when} by spamsim {version}; seed {seed}.",
-        "{when}に spamsim {version} で作成（シード {seed}）。",
-    ),
-    "contents": ("Contents", "目次"),
-    "no_description": ("(The scenario has no description.)", "（シナリオに説明はありません。）"),
-    "footer": (
+TEXT: dict[str, str] = {
+    "title": N_("spamsim report: {name}"),
+    "subtitle": N_("What spam earns, and what stops it — a Monte Carlo simulation with {reps} replications"),
+    "generated": N_("Generated {when} by spamsim {version}; seed {seed}."),
+    "contents": N_("Contents"),
+    "no_description": N_("(The scenario has no description.)"),
+    "footer": N_(
         "Made with spamsim {version}, a spam cost-benefit simulation toolkit. This page is "
-        "self-contained: it loads nothing from the network.",
-        "spamsim {version}（スパムの費用便益シミュレーション）で作成。このページは単独で完結しており、"
-        "ネットワークから何も読み込みません。",
+        "self-contained: it loads nothing from the network."
     ),
-    # sections
-    "sec_glance": ("At a glance", "概要"),
-    "sec_scenario": ("The scenario", "シナリオ"),
-    "sec_results": ("Funnel and money", "ファネルと収支"),
-    "sec_countermeasures": ("Countermeasures", "対策の効果"),
-    "sec_time": ("Over time", "時間推移"),
-    "sec_closed": ("Closed-form expectations", "解析解による期待値"),
-    "sec_provenance": ("Provenance and how to reproduce", "来歴と再現方法"),
-    # glance
-    "glance_revenue": ("Spammers' revenue", "スパマーの収益"),
-    "glance_net": ("Net profit", "純利益"),
-    "glance_share": ("Spam share of all mail", "全メールに占めるスパムの割合"),
-    "glance_sales": ("Sales", "販売数"),
-    "glance_ci": ("95% CI {low} to {high}", "95%信頼区間 {low}〜{high}"),
-    "glance_note": (
-        "Means per run over {reps} replications, with the 95% confidence interval of the mean.",
-        "{reps}回の反復の1回あたり平均と、平均の95%信頼区間。",
+    "sec_glance": N_("At a glance"),
+    "sec_scenario": N_("The scenario"),
+    "sec_results": N_("Funnel and money"),
+    "sec_countermeasures": N_("Countermeasures"),
+    "sec_time": N_("Over time"),
+    "sec_closed": N_("Closed-form expectations"),
+    "sec_provenance": N_("Provenance and how to reproduce"),
+    "glance_revenue": N_("Spammers' revenue"),
+    "glance_net": N_("Net profit"),
+    "glance_share": N_("Spam share of all mail"),
+    "glance_sales": N_("Sales"),
+    "glance_ci": N_("95% CI {low} to {high}"),
+    "glance_note": N_("Means per run over {reps} replications, with the 95% confidence interval of the mean."),
+    "scenario_intro": N_(
+        "The scenario exactly as run (defaults filled in, overrides applied), as YAML. Save it as "
+        "a file to run it again."
     ),
-    # scenario
-    "scenario_intro": (
-        "The scenario exactly as run (defaults filled in, overrides applied), as YAML. "
-        "Save it as a file to run it again.",
-        "実行したとおりのシナリオ（既定値・上書きを反映）のYAML。ファイルに保存すれば再実行できます。",
+    "scenario_yaml": N_("Scenario YAML"),
+    "metric": N_("Metric"),
+    "mean": N_("Mean"),
+    "ci_low": N_("95% CI low"),
+    "ci_high": N_("95% CI high"),
+    "meaning": N_("What it counts"),
+    "summary_caption": N_(
+        "Table {n}. Funnel and money per run: mean over {reps} replications and the 95% confidence "
+        "interval of the mean; money in {cur}."
     ),
-    "scenario_yaml": ("Scenario YAML", "シナリオのYAML"),
-    # tables
-    "metric": ("Metric", "指標"),
-    "mean": ("Mean", "平均"),
-    "ci_low": ("95% CI low", "95%信頼区間 下限"),
-    "ci_high": ("95% CI high", "95%信頼区間 上限"),
-    "meaning": ("What it counts", "説明"),
-    "summary_caption": (
-        "Table {n}. Funnel and money per run: mean over {reps} replications and the 95% "
-        "confidence interval of the mean; money in {cur}.",
-        "表{n}. 1回あたりのファネルと収支: {reps}回の反復の平均と平均の95%信頼区間（金額の単位は{cur}）。",
+    "channel_caption": N_("Table {n}. Where the spam went: mean per run, by channel (money in {cur})."),
+    "spammer_caption": N_(
+        "Table {n}. Per spammer: mean per run (money in {cur}) and the share of runs in which the "
+        "spammer was convicted or quit."
     ),
-    "channel_caption": (
-        "Table {n}. Where the spam went: mean per run, by channel (money in {cur}).",
-        "表{n}. スパムの経路別の行方: 1回あたり平均（金額の単位は{cur}）。",
-    ),
-    "spammer_caption": (
-        "Table {n}. Per spammer: mean per run (money in {cur}) and the share of runs in "
-        "which the spammer was convicted or quit.",
-        "表{n}. スパマー別: 1回あたり平均（金額の単位は{cur}）と、有罪・撤退となった反復の割合。",
-    ),
-    "quantity": ("Quantity", "項目"),
-    "item": ("Item", "項目"),
-    "value": ("Value", "値"),
-    "total": ("Total", "合計"),
-    # figures
-    "figure": ("Figure {n}.", "図{n}."),
-    "fig_funnel": (
+    "quantity": N_("Quantity"),
+    "item": N_("Item"),
+    "value": N_("Value"),
+    "total": N_("Total"),
+    "figure": N_("Figure {n}."),
+    "fig_funnel": N_(
         "The funnel: mean messages per run at each stage (log scale) with 95% CIs; the share "
-        "passing from the stage before is written under each stage, the mean revenue in the corner.",
-        "ファネル: 各段階の1回あたり平均通数（対数軸）と95%信頼区間。段階名の下は前段階からの通過率、右上は平均収益。",
+        "passing from the stage before is written under each stage, the mean revenue in the corner."
     ),
-    "fig_effects": (
-        "Each countermeasure's effect on the spammer's revenue: added alone to a world "
-        "without countermeasures, and removed from the world with all of them "
-        "(paired replications, 95% CIs; labels: change in per cent).",
-        "対策ごとのスパマーの収益への効果: 対策のない世界に単独で導入した場合と、全対策のある世界から"
-        "除外した場合（対応のある反復, 95%信頼区間。ラベルは変化率）。",
+    "fig_effects": N_(
+        "Each countermeasure's effect on the spammer's revenue: added alone to a world without "
+        "countermeasures, and removed from the world with all of them (paired replications, 95% "
+        "CIs; labels: change in per cent)."
     ),
-    "fig_shapley": (
+    "fig_shapley": N_(
         "From the net profit with no countermeasures to that with all of them: each "
-        "countermeasure's Shapley share of the reduction (95% CIs).",
-        "対策なしから全対策までの純利益: 削減に対する各対策のシャープレイ寄与（95%信頼区間）。",
+        "countermeasure's Shapley share of the reduction (95% CIs)."
     ),
-    "fig_timeline": (
-        "Over the run: the channels spam takes, spam's share of all mail and the adoption "
-        "of countermeasures (means over replications, bands: 95% CIs).",
-        "期間中の推移: スパムの送信経路、全メールに占めるスパムの割合、対策の導入率（反復の平均, 帯は95%信頼区間）。",
+    "fig_timeline": N_(
+        "Over the run: the channels spam takes, spam's share of all mail and the adoption of "
+        "countermeasures (means over replications, bands: 95% CIs)."
     ),
-    "fig_populations": (
-        "The infrastructure spam runs on over time: bots, open relays, stolen accounts "
-        "(means over replications, bands: 95% CIs).",
-        "スパム送信基盤の推移: ボット、オープンリレー、乗っ取りアカウント（反復の平均, 帯は95%信頼区間）。",
+    "fig_populations": N_(
+        "The infrastructure spam runs on over time: bots, open relays, stolen accounts (means over "
+        "replications, bands: 95% CIs)."
     ),
-    "fig_break_even": (
-        "Closed form: expected revenue against cost plus expected fines over the success "
-        "rate; spam pays where the revenue line is above the other.",
-        "解析解: 成功率に対する期待収益と費用＋罰金の期待値。収益の線が上にある範囲でスパムは採算が合う。",
+    "fig_break_even": N_(
+        "Closed form: expected revenue against cost plus expected fines over the success rate; "
+        "spam pays where the revenue line is above the other."
     ),
-    "not_drawn": ("Not drawn: {reason}", "描画なし: {reason}"),
-    "no_populations": (
-        "the scenario has no botnet, open relays or compromised accounts.",
-        "シナリオにボットネット、オープンリレー、乗っ取りアカウントがないため。",
+    "not_drawn": N_("Not drawn: {reason}"),
+    "no_populations": N_("the scenario has no botnet, open relays or compromised accounts."),
+    "one_step": N_("this run has a single step, so there is no time series (see the funnel above)."),
+    "no_countermeasures": N_(
+        "This scenario defines no countermeasures (and no enforcement that can catch anyone), so "
+        "there is nothing to compare."
     ),
-    "one_step": (
-        "this run has a single step, so there is no time series (see the funnel above).",
-        "この実行は1ステップのみのため時系列はありません（上のファネルを参照）。",
+    "compare_off": N_("Countermeasures defined: {names}. The comparison was not run (compare=False)."),
+    "compare_intro": N_(
+        "Every variant of the scenario — each countermeasure switched on or off — is run with the "
+        "same seed, so differences come from paired replications (common random numbers). "
+        "<em>Alone</em>: the countermeasure added to a world with none (negative: it lowers the "
+        "spammer's revenue). <em>Removed</em>: taken out of the world with all of them (positive: "
+        "revenue recovers without it)."
     ),
-    # countermeasures
-    "no_countermeasures": (
-        "This scenario defines no countermeasures (and no enforcement that can catch "
-        "anyone), so there is nothing to compare.",
-        "このシナリオには対策（および摘発の可能性のある法執行）がないため、比較は行いません。",
+    "baseline": N_("Mean revenue per run with every countermeasure on: {on}; with none: {off}."),
+    "countermeasure": N_("Countermeasure"),
+    "context": N_("Context"),
+    "alone": N_("Alone"),
+    "removed": N_("Removed"),
+    "d_revenue": N_("Revenue change ({cur})"),
+    "d_net": N_("Net profit change ({cur})"),
+    "ci95": N_("95% CI"),
+    "pct_revenue": N_("% of revenue"),
+    "effects_caption": N_(
+        "Table {n}. What each countermeasure does to the spammer's money: mean change per run over "
+        "{reps} paired replications, with 95% CIs."
     ),
-    "compare_off": (
-        "Countermeasures defined: {names}. The comparison was not run (compare=False).",
-        "定義された対策: {names}。比較は実行していません（compare=False）。",
+    "shapley_caption": N_(
+        "Table {n}. Shapley attribution: each countermeasure's share of the reduction in net "
+        "profit from no countermeasures to all of them (exact, over all {k} on/off combinations); "
+        "the shares add up to the total."
     ),
-    "compare_intro": (
-        "Every variant of the scenario — each countermeasure switched on or off — is run "
-        "with the same seed, so differences come from paired replications (common random "
-        "numbers). <em>Alone</em>: the countermeasure added to a world with none "
-        "(negative: it lowers the spammer's revenue). <em>Removed</em>: taken out of the "
-        "world with all of them (positive: revenue recovers without it).",
-        "シナリオの各変種（対策ごとのオン・オフ）を同じシードで実行するため、差は対応のある反復"
-        "（共通乱数）から推定されます。<em>単独</em>: 対策のない世界にその対策だけを導入"
-        "（負の値: スパマーの収益を下げる）。<em>除外</em>: 全対策のある世界からその対策を外す"
-        "（正の値: それがないと収益が回復する）。",
+    "shapley_share": N_("Share of the reduction ({cur})"),
+    "share_of_total": N_("Share of total"),
+    "shapley_hint": N_("Run with shapley=True for the Shapley attribution of the total reduction (2^k variants)."),
+    "closed_intro": N_(
+        "Closed-form expectations (no sampling error) from the formulas of the lecture: E[revenue] "
+        "= N · p · profit − cost − P(caught) · fine."
     ),
-    "baseline": (
-        "Mean revenue per run with every countermeasure on: {on}; with none: {off}.",
-        "1回あたり平均収益: 全対策あり {on}、対策なし {off}。",
-    ),
-    "countermeasure": ("Countermeasure", "対策"),
-    "context": ("Context", "条件"),
-    "alone": ("Alone", "単独"),
-    "removed": ("Removed", "除外"),
-    "d_revenue": ("Revenue change ({cur})", "収益の変化 [{cur}]"),
-    "d_net": ("Net profit change ({cur})", "純利益の変化 [{cur}]"),
-    "ci95": ("95% CI", "95%信頼区間"),
-    "pct_revenue": ("% of revenue", "収益比"),
-    "effects_caption": (
-        "Table {n}. What each countermeasure does to the spammer's money: mean change per "
-        "run over {reps} paired replications, with 95% CIs.",
-        "表{n}. 各対策がスパマーの収支に与える効果: 対応のある{reps}回の反復での1回あたり平均変化と95%信頼区間。",
-    ),
-    "shapley_caption": (
-        "Table {n}. Shapley attribution: each countermeasure's share of the reduction in "
-        "net profit from no countermeasures to all of them (exact, over all {k} on/off "
-        "combinations); the shares add up to the total.",
-        "表{n}. シャープレイ値による寄与: 対策なしから全対策までの純利益の削減に対する各対策の寄与"
-        "（全{k}通りのオン・オフの組み合わせによる厳密計算）。寄与の合計は削減の総額に一致します。",
-    ),
-    "shapley_share": ("Share of the reduction ({cur})", "削減への寄与 [{cur}]"),
-    "share_of_total": ("Share of total", "全体に占める割合"),
-    "shapley_hint": (
-        "Run with shapley=True for the Shapley attribution of the total reduction (2^k variants).",
-        "全体の削減のシャープレイ値による分解は shapley=True で実行できます（2^k 通りの変種）。",
-    ),
-    # closed form
-    "closed_intro": (
-        "Closed-form expectations (no sampling error) from the formulas of the lecture: "
-        "E[revenue] = N · p · profit − cost − P(caught) · fine.",
-        "講義の公式による解析的な期待値（標本誤差なし）: E[収益] = N · p · 利益 − 費用 − P(摘発) · 罰金。",
-    ),
-    "applicable": (
-        "The closed form applies to this scenario{exact}.",
-        "このシナリオには解析解がそのまま当てはまります{exact}。",
-    ),
-    "first_order": (
-        " (to first order: enforcement parameters are uncertain)",
-        "（法執行のパラメータが不確実なため1次近似）",
-    ),
-    "not_applicable": (
-        "The closed form does not fully apply to this scenario, because:",
-        "このシナリオには解析解が完全には当てはまりません。理由:",
-    ),
-    "core_only": (
+    "applicable": N_("The closed form applies to this scenario{exact}."),
+    "first_order": N_(" (to first order: enforcement parameters are uncertain)"),
+    "not_applicable": N_("The closed form does not fully apply to this scenario, because:"),
+    "core_only": N_(
         "The numbers below are those of the scenario's own-server, no-dynamics core; only the "
-        "lecture arithmetic is meaningful for the whole scenario. The simulation above is "
-        "the answer.",
-        "以下の数値は自前サーバ・動的要素なしの中核部分についてのもので、シナリオ全体について意味があるのは"
-        "講義の計算だけです。答えは上のシミュレーションです。",
+        "lecture arithmetic is meaningful for the whole scenario. The simulation above is the "
+        "answer."
     ),
-    "lecture_arithmetic": ("The lecture's arithmetic", "講義の計算"),
-    "lecture_line": (
-        "{n} messages × success rate {p} × {profit} per sale = <strong>{rev}</strong> if "
-        "every message reached an inbox and nothing stopped the spammer.",
-        "{n}通 × 成功率 {p} × 1件あたり{profit} = <strong>{rev}</strong>"
-        "（全通が受信箱に届き、何もスパマーを止めない場合）。",
+    "lecture_arithmetic": N_("The lecture's arithmetic"),
+    "lecture_line": N_(
+        "{n} messages × success rate {p} × {profit} per sale = <strong>{rev}</strong> if every "
+        "message reached an inbox and nothing stopped the spammer."
     ),
-    "break_even_title": ("Break-even success rate", "損益分岐の成功率"),
-    "break_even_line": (
-        "Spam pays when the success rate (sales per message that reaches an inbox) is "
-        "above <strong>{be}</strong>; this scenario's success rate is {rate}{ratio}.",
-        "受信箱に届いたメールのうち販売に至る割合が<strong>{be}</strong>を超えればスパムは採算が合います。"
-        "このシナリオの成功率は{rate}です{ratio}。",
+    "break_even_title": N_("Break-even success rate"),
+    "break_even_line": N_(
+        "Spam pays when the success rate (sales per message that reaches an inbox) is above "
+        "<strong>{be}</strong>; this scenario's success rate is {rate}{ratio}."
     ),
-    "break_even_ratio": (", {x} times the break-even rate", "（損益分岐の{x}倍）"),
-    "break_even_zero": (
-        "Sending costs nothing and nobody is fined: any success rate above zero pays.",
-        "送信コストも罰金もないため、成功率が0より大きければ必ず採算が合います。",
+    "break_even_ratio": N_(", {x} times the break-even rate"),
+    "break_even_zero": N_("Sending costs nothing and nobody is fined: any success rate above zero pays."),
+    "break_even_inf": N_("Nothing reaches an inbox: no success rate makes spam pay."),
+    "externality_title": N_("Externality ratio"),
+    "externality_line": N_(
+        "Spam costs everyone else about <strong>{social}</strong> (recipients' time, legitimate "
+        "mail lost to filters): <strong>{ratio}</strong> times the spammers' expected revenue. Rao "
+        '&amp; Reiley ("The Economics of Spam", Journal of Economic Perspectives, 2012) estimate '
+        "the ratio at roughly 100 : 1."
     ),
-    "break_even_inf": (
-        "Nothing reaches an inbox: no success rate makes spam pay.",
-        "受信箱に何も届かないため、どんな成功率でも採算は合いません。",
+    "externality_assumptions": N_(
+        "Assumptions (illustrative): {sec} seconds of a recipient's time per spam in an inbox, "
+        "valued at {hour} per hour; {lost} per legitimate message lost."
     ),
-    "externality_title": ("Externality ratio", "外部性比率"),
-    "externality_line": (
-        "Spam costs everyone else about <strong>{social}</strong> (recipients' time, "
-        "legitimate mail lost to filters): <strong>{ratio}</strong> times the spammers' "
-        'expected revenue. Rao &amp; Reiley ("The Economics of Spam", Journal of '
-        "Economic Perspectives, 2012) estimate the ratio at roughly 100 : 1.",
-        "スパムが社会に負わせる費用（受信者の時間、フィルタで失われた正規メール）は約"
-        "<strong>{social}</strong>で、スパマーの期待収益の<strong>{ratio}</strong>倍です。"
-        'Rao &amp; Reiley（"The Economics of Spam", Journal of Economic Perspectives, 2012）は'
-        "この比率をおよそ100対1と推定しています。",
-    ),
-    "externality_assumptions": (
-        "Assumptions (illustrative): {sec} seconds of a recipient's time per "
-        "spam in an inbox, valued at {hour} per hour; {lost} per legitimate "
-        "message lost.",
-        "仮定（例示）: 受信箱のスパム1通あたり受信者の時間{sec}秒、1時間あたり{hour}と評価。"
-        "失われた正規メール1通あたり{lost}。",
-    ),
-    "closed_caption": (
-        "Table {n}. Closed-form expectations per spammer (money in {cur}).",
-        "表{n}. スパマー別の解析的期待値（金額の単位は{cur}）。",
-    ),
-    "break_even_not_drawn": (
-        "the closed form does not apply to the whole scenario.",
-        "解析解がシナリオ全体には当てはまらないため。",
-    ),
-    "infinite": ("never", "なし"),
-    # provenance
-    "prov_intro": (
+    "closed_caption": N_("Table {n}. Closed-form expectations per spammer (money in {cur})."),
+    "break_even_not_drawn": N_("the closed form does not apply to the whole scenario."),
+    "infinite": N_("never"),
+    "prov_intro": N_(
         "Everything needed to repeat these numbers exactly: the same scenario and seed give "
-        "identical numbers, whatever the number of worker processes.",
-        "この数値を正確に再現するための情報: 同じシナリオと同じシードからは、ワーカー数によらず同一の"
-        "数値が得られます。",
+        "identical numbers, whatever the number of worker processes."
     ),
-    "reproduce": ("To reproduce", "再現するには"),
-    "reproduce_save": (
-        "Save the scenario YAML above as {file}, then run:",
-        "上のシナリオのYAMLを {file} として保存し、次を実行します:",
-    ),
-    "reproduce_file": ("From the scenario file, run:", "シナリオファイルから次を実行します:"),
-    "spamsim_version": ("spamsim version", "spamsimのバージョン"),
-    "seed_entropy": ("Seed (entropy)", "シード（エントロピー）"),
-    "reps": ("Replications", "反復回数"),
-    "workers": ("Worker processes", "ワーカープロセス数"),
-    "command": ("Command", "コマンド"),
-    "timestamp_utc": ("Time (UTC)", "作成時刻（UTC）"),
-    "git_commit": ("Git commit", "Gitコミット"),
-    "python": ("Python", "Python"),
-    "numpy": ("NumPy", "NumPy"),
-    "platform": ("Platform", "プラットフォーム"),
-    "prov_caption": ("Table {n}. Provenance of this report.", "表{n}. このレポートの来歴。"),
-    "unknown": ("unknown", "不明"),
+    "reproduce": N_("To reproduce"),
+    "reproduce_save": N_("Save the scenario YAML above as {file}, then run:"),
+    "reproduce_file": N_("From the scenario file, run:"),
+    "spamsim_version": N_("spamsim version"),
+    "seed_entropy": N_("Seed (entropy)"),
+    "reps": N_("Replications"),
+    "workers": N_("Worker processes"),
+    "command": N_("Command"),
+    "timestamp_utc": N_("Time (UTC)"),
+    "git_commit": N_("Git commit"),
+    "python": N_("Python"),
+    "numpy": N_("NumPy"),
+    "platform": N_("Platform"),
+    "prov_caption": N_("Table {n}. Provenance of this report."),
+    "unknown": N_("unknown"),
 }
 
-LABELS: dict[str, tuple[str, str]] = {
-    "unsent": ("Unsent (no capacity)", "未送信（容量不足）"),
-    "attempted": ("Attempted", "送信試行"),
-    "blocked": ("Blocked", "阻止"),
-    "delivered": ("Delivered", "配送"),
-    "filtered": ("Filtered", "フィルタ除去"),
-    "inbox": ("Inbox", "受信箱"),
-    "opened": ("Opened", "開封"),
-    "clicked": ("Clicked", "クリック"),
-    "sales": ("Sales", "販売数"),
-    "revenue": ("Revenue", "収益"),
-    "cost": ("Sending cost", "送信コスト"),
-    "fines": ("Fines", "罰金"),
-    "net_profit": ("Net profit", "純利益"),
-    "detections": ("Detections", "摘発数"),
-    "convictions": ("Convictions", "有罪判決数"),
-    "quits": ("Spammers who quit", "撤退したスパマー"),
-    "switches": ("Channel switches", "経路の切り替え"),
-    "spam_share": ("Spam share of all mail", "スパムの割合"),
-    "legit_lost": ("Legitimate mail lost", "誤判定された正規メール"),
-    "convicted_share": ("Runs in which it was convicted", "有罪となった反復の割合"),
-    "quit_share": ("Runs in which it quit", "撤退した反復の割合"),
-    "messages": ("Messages", "通数"),
-    "p_convicted": ("Probability of conviction", "有罪となる確率"),
-    "break_even_success_rate": ("Break-even success rate", "損益分岐の成功率"),
-    "cost_per_sale": ("Cost per sale", "販売1件あたりの費用"),
-    "lecture_revenue": ("Lecture arithmetic N·p·profit", "講義の計算 N·p·利益"),
-    "fine": ("Fine if convicted", "有罪時の罰金"),
-}
-
-METRIC_DOCS_JA = {
-    "unsent": "経路の容量が足りず送れなかった通数",
-    "attempted": "スパマーが送信を試みた通数",
-    "blocked": "受信側サーバに届く前に阻止された通数",
-    "delivered": "受信側サーバが受け取った通数",
-    "filtered": "届いたうち受信フィルタに捕捉された通数",
-    "inbox": "受信箱に届いた通数",
-    "opened": "開封された通数",
-    "clicked": "クリックされたリンク数",
-    "sales": "販売件数",
-    "revenue": "販売による利益",
-    "cost": "送信コスト（1通ごと・1送信ごと・固定費）",
-    "fines": "支払った罰金",
-    "net_profit": "収益 − 送信コスト − 罰金",
-    "detections": "スパマーが摘発された回数",
-    "convictions": "スパマーが有罪となった回数",
-    "quits": "採算が合わず撤退したスパマーの数",
-    "switches": "スパマーが最良の経路を切り替えた回数",
-    "spam_share": "受信側サーバに届くメールに占めるスパムの割合",
-    "legit_lost": "誤って除去された正規メールの通数",
-}
+HTML_KEYS = {"compare_intro", "lecture_line", "break_even_line", "externality_line"}
+"""Phrases holding markup (``<em>``, ``<strong>``): filled with escaped values, not escaped."""
 
 
 def _t(key: str, lang: str, **values: Any) -> str:
-    entry = TEXT[key]
-    phrase = entry[1] if lang == "ja" else entry[0]
-    return phrase.format(**values) if values else phrase
+    """The report's phrase ``key`` in ``lang``; phrases with markup come back as ``Markup``."""
+    if key in HTML_KEYS:
+        # The catalogue's markup is ours; the values (numbers, names) are escaped by format.
+        return Markup(translations(lang).gettext(TEXT[key])).format(**values)
+    return gettext(TEXT[key], lang, **values)
 
 
 def _name(key: str, lang: str) -> str:
     """A channel's or countermeasure's name as the figures write it."""
-    from .plots.labels import text
-
     return text(key, lang)
 
 
-def _metric_name(metric: str, lang: str) -> str:
-    if metric.startswith("blocked_by."):
-        cm = _name(metric.split(".", 1)[1], lang)
-        return f"うち{cm}による阻止" if lang == "ja" else f"Blocked by {cm}"
-    entry = LABELS.get(metric)
-    if entry is None:
-        return metric.replace("_", " ")
-    return entry[1] if lang == "ja" else entry[0]
-
-
 def _metric_label(metric: str, lang: str, currency: str) -> str:
-    name = _metric_name(metric, lang)
+    name = metric_name(metric, lang)
     if metric in MONEY:
-        cur = currency_label(currency, lang)
-        return f"{name} [{cur}]" if lang == "ja" else f"{name} ({cur})"
+        return unit_label(name, currency_label(currency, lang), lang)
     if metric in SHARES:
         return f"{name} (%)"
     return name
 
 
-def _metric_doc(metric: str, lang: str) -> str:
-    if metric.startswith("blocked_by."):
-        cm = _name(metric.split(".", 1)[1], lang)
-        return f"{cm}に阻止された通数" if lang == "ja" else f"messages stopped by {cm}"
-    if lang == "ja":
-        return METRIC_DOCS_JA.get(metric, "")
-    # The unit is in the metric's label already.
-    return METRIC_DOCS.get(metric, "").replace(" (currency)", "")
-
-
 # -- numbers ---------------------------------------------------------------------------------
 
 
-def _finite(x: Any) -> float | None:
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
-
-
-def _scientific(x: float, digits: int = 2) -> str:
-    mantissa, exponent = f"{abs(x):.{digits - 1}e}".split("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    power = "10" + str(int(exponent)).translate(SUPERSCRIPT)
-    return (MINUS if x < 0 else "") + f"{mantissa} × {power}"
-
-
-def fmt_number(x: Any, kind: str = "count") -> str:
+def fmt_number(x: Any, kind: str = "count", lang: str = "en") -> str:
     """A number for people: ``5,000,000``, ``12.3``, ``0.0123``, ``8 × 10⁻⁸``, ``84.8%``.
 
     ``kind`` is ``"count"`` (counts and money: thousands separators, whole numbers from 100
     up), ``"share"`` (a 0–1 share written in per cent) or ``"rate"`` (small probabilities:
     scientific notation below 0.001). NaN is a dash, infinity ``∞``; negative numbers use the
-    minus sign.
+    minus sign. (:func:`spamsim.fmt.number`.)
     """
-    value = _finite(x)
-    if value is None:
-        return "—"
-    if math.isinf(value):
-        return "∞" if value > 0 else MINUS + "∞"
-    if kind == "share":
-        pct = 100.0 * value
-        if pct == 0:
-            return "0%"
-        if abs(pct) < 0.01:
-            return _scientific(pct) + "%"
-        return (MINUS if pct < 0 else "") + _significant(abs(pct), 3) + "%"
-    sign = MINUS if value < 0 else ""
-    a = abs(value)
-    if a == 0:
-        return "0"
-    if a >= 1e15:
-        return _scientific(value, 3)
-    if a >= 100:
-        return sign + f"{a:,.0f}"
-    if a >= 1e-3:
-        return sign + _significant(a, 3)
-    return _scientific(value, 2)
-
-
-def _significant(a: float, digits: int) -> str:
-    decimals = max(digits - 1 - int(math.floor(math.log10(a))), 0)
-    s = f"{a:,.{decimals}f}"
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
-    return s
+    return fmt.number(x, kind, lang)
 
 
 def _kind(metric: str) -> str:
@@ -505,80 +301,53 @@ def _kind(metric: str) -> str:
 
 
 def _money(x: Any, currency: str, lang: str) -> str:
-    text = fmt_number(x, "count")
-    cur = currency_label(currency, lang)
-    return f"{text}{cur}" if cur == "円" else f"{text} {cur}"
+    return fmt.money(x, currency, lang)
 
 
 def _money_prose(x: Any, currency: str, lang: str) -> str:
     """Money in a sentence: the full number, and for large amounts how it is read aloud
-    (``109,942,122,459 JPY (≈ 110bn)``, ``109,942,122,459円（約1099億円）``)."""
-    from .plots.labels import format_number
-
-    text = _money(x, currency, lang)
-    value = _finite(x)
+    (``109,942,122,459 JPY (≈ 110B)``, ``109,942,122,459円（約1099億円）``)."""
+    written = _money(x, currency, lang)
+    value = fmt.finite(x)
     if value is None or math.isinf(value) or abs(value) < (1e5 if lang == "ja" else 1e6):
-        return text
-    short = format_number(value, lang)
-    if lang == "ja":
-        return f"{text}（約{short}{currency_label(currency, lang)}）"
-    return f"{text} (≈ {short})"
+        return written
+    return gettext(N_("{amount} (≈ {short})"), lang, amount=written, short=fmt.money(value, currency, lang, short=True))
 
 
 def _raw(x: Any) -> str:
-    value = _finite(x)
+    value = fmt.finite(x)
     return "" if value is None else repr(value)
 
 
-# -- HTML building blocks --------------------------------------------------------------------
-
-
-def esc(value: Any) -> str:
-    """HTML-escape anything (quotes too, so it is safe inside attributes)."""
-    return html.escape(str(value), quote=True)
+# -- blocks the templates render ------------------------------------------------------------
 
 
 @dataclass
 class _Cell:
     text: str
-    """Already-escaped HTML."""
+    """Plain text (the template escapes it)."""
     cls: str = ""
     title: str = ""
     header: bool = False
     rowspan: int = 1
+    ci: str = ""
+    """A second, smaller line (a 95 % CI)."""
 
 
-def _num(x: Any, kind: str = "count") -> _Cell:
-    return _Cell(esc(fmt_number(x, kind)), "num", _raw(x))
+def _num(x: Any, kind: str = "count", lang: str = "en") -> _Cell:
+    return _Cell(fmt.number(x, kind, lang), "num", _raw(x))
 
 
 def _txt(value: Any, header: bool = False, cls: str = "") -> _Cell:
-    return _Cell(esc(value), cls, header=header)
+    return _Cell(str(value), cls, header=header)
 
 
-def _table(caption: str, head: Sequence[_Cell], rows: Sequence[Sequence[_Cell]], cls: str = "") -> str:
-    # Short tables stay on one printed page; long ones break between rows (header repeated).
-    wrap = "table-wrap short" if len(rows) <= 16 else "table-wrap"
-    out = [f'<div class="{wrap}"><table class="{esc(cls)}">', f"<caption>{caption}</caption>", "<thead><tr>"]
-    for cell in head:
-        attrs = f' class="{esc(cell.cls)}"' if cell.cls else ""
-        out.append(f'<th scope="col"{attrs}>{cell.text}</th>')
-    out.append("</tr></thead><tbody>")
-    for row in rows:
-        out.append("<tr>")
-        for cell in row:
-            tag = "th" if cell.header else "td"
-            attrs = ' scope="row"' if cell.header else ""
-            if cell.cls:
-                attrs += f' class="{esc(cell.cls)}"'
-            if cell.title:
-                attrs += f' title="{esc(cell.title)}"'
-            if cell.rowspan > 1:
-                attrs += f' rowspan="{cell.rowspan}"'
-            out.append(f"<{tag}{attrs}>{cell.text}</{tag}>")
-        out.append("</tr>")
-    out.append("</tbody></table></div>")
-    return "".join(out)
+def _table(caption: str, head: Sequence[_Cell], rows: Sequence[Sequence[_Cell]], cls: str = "") -> dict[str, Any]:
+    return {"kind": "table", "caption": caption, "head": list(head), "rows": [list(r) for r in rows], "cls": cls}
+
+
+def _p(content: str, cls: str = "") -> dict[str, Any]:
+    return {"kind": "p", "text": content, "cls": cls}
 
 
 def _figure_png(fig: Figure, theme: str) -> bytes:
@@ -592,6 +361,24 @@ def _figure_png(fig: Figure, theme: str) -> bytes:
     with mpl.rc_context(rc):
         fig.savefig(buf, format="png", dpi=FIGURE_DPI[theme], metadata={"Software": "spamsim"})
     return buf.getvalue()
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The report's Jinja2 environment: package templates, HTML autoescaped, strict variables."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of the report's templates (``spamsim/templates/report/``)."""
+    return _environment().get_template(template).render(**context)
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -639,22 +426,19 @@ class Report:
 
     def _repr_html_(self) -> str:
         # In a notebook: the page in a sandboxed frame, so its CSS does not restyle the notebook.
-        return (
-            f'<iframe sandbox="" srcdoc="{esc(self.html)}" title="{esc(self.title)}" '
-            'style="width:100%;height:80vh;border:1px solid #ccc"></iframe>'
-        )
+        return render("notebook_frame.html.j2", page=self.html, title=self.title)
 
     def __repr__(self) -> str:
         return f"<Report {self.title!r}: {len(self.html):,} characters, figures {', '.join(self.figures)}>"
 
 
 class _Builder:
-    """Collects sections, numbering figures and tables as they come."""
+    """Collects sections of blocks, numbering figures and tables as they come."""
 
     def __init__(self, lang: str, theme: str):
         self.lang = lang
         self.theme = theme
-        self.sections: list[tuple[str, str, list[str]]] = []
+        self.sections: list[dict[str, Any]] = []
         self.figures: list[str] = []
         self.skipped: dict[str, str] = {}
         self.n_figures = 0
@@ -667,15 +451,15 @@ class _Builder:
         self.n_tables += 1
         return self.n_tables
 
-    def section(self, anchor: str, key: str) -> list[str]:
-        parts: list[str] = []
-        self.sections.append((anchor, self.t(key), parts))
-        return parts
+    def section(self, anchor: str, key: str) -> list[dict[str, Any]]:
+        blocks: list[dict[str, Any]] = []
+        self.sections.append({"anchor": anchor, "heading": self.t(key), "blocks": blocks})
+        return blocks
 
     def figure(
         self, kind: str, draw: Callable[[], Figure], caption_key: str, skip: tuple[type[BaseException], ...] = ()
-    ) -> str:
-        """A ``<figure>`` with the PNG inline, or a note saying why it is not there."""
+    ) -> dict[str, Any]:
+        """A figure with the PNG inline, or a note saying why it is not there."""
         try:
             fig = draw()
         except skip as exc:
@@ -683,18 +467,18 @@ class _Builder:
         png = _figure_png(fig, self.theme)
         self.n_figures += 1
         self.figures.append(kind)
-        caption = self.t(caption_key)
-        data = base64.b64encode(png).decode("ascii")
-        return (
-            f'<figure id="fig-{esc(kind)}" class="theme-{esc(self.theme)}" data-kind="{esc(kind)}">'
-            f'<img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
-            f'<figcaption><span class="label">{esc(self.t("figure", n=self.n_figures))}</span> '
-            f"{esc(caption)}</figcaption></figure>"
-        )
+        return {
+            "kind": "figure",
+            "figure": kind,
+            "theme": self.theme,
+            "data": base64.b64encode(png).decode("ascii"),
+            "caption": self.t(caption_key),
+            "label": self.t("figure", n=self.n_figures),
+        }
 
-    def not_drawn(self, kind: str, reason: str) -> str:
+    def not_drawn(self, kind: str, reason: str) -> dict[str, Any]:
         self.skipped[kind] = reason
-        return f'<p class="note" data-skipped="{esc(kind)}">{esc(self.t("not_drawn", reason=reason))}</p>'
+        return {"kind": "skipped", "figure": kind, "text": self.t("not_drawn", reason=reason)}
 
 
 def build_report(
@@ -766,7 +550,7 @@ def build_report(
     summary = result.summary
 
     # -- at a glance -------------------------------------------------------------------------
-    parts = b.section("glance", "sec_glance")
+    blocks = b.section("glance", "sec_glance")
     cards = []
     for metric, key in (
         ("revenue", "glance_revenue"),
@@ -782,33 +566,32 @@ def build_report(
             value = _money(row["mean"], currency, lang)
             low, high = _money(row["ci95_low"], currency, lang), _money(row["ci95_high"], currency, lang)
         else:
-            value, low, high = (fmt_number(row[c], kind) for c in ("mean", "ci95_low", "ci95_high"))
-        extra = ""
+            value, low, high = (fmt.number(row[c], kind, lang) for c in ("mean", "ci95_low", "ci95_high"))
+        alt = ""
         if lang == "ja" and metric in MONEY and abs(row["mean"]) >= 1e4:
-            from .plots.labels import format_number
-
-            approx = esc(format_number(row["mean"], "ja")) + esc(currency_label(currency, lang))
-            extra = f'<span class="alt">（約{approx}）</span>'
+            # Japanese reads large amounts in 万 and 億: the short form under the full number.
+            alt = f"（約{fmt.money(row['mean'], currency, lang, short=True)}）"
         cards.append(
-            f'<div class="card" data-metric="{esc(metric)}"><div class="card-label">{esc(b.t(key))}</div>'
-            f'<div class="card-value" title="{esc(_raw(row["mean"]))}">{esc(value)}{extra}</div>'
-            f'<div class="card-ci">{esc(b.t("glance_ci", low=low, high=high))}</div></div>'
+            {
+                "metric": metric,
+                "label": b.t(key),
+                "value": value,
+                "raw": _raw(row["mean"]),
+                "alt": alt,
+                "ci": b.t("glance_ci", low=low, high=high),
+            }
         )
-    parts.append(f'<div class="cards">{"".join(cards)}</div>')
-    parts.append(f'<p class="small">{esc(b.t("glance_note", reps=f"{reps:,}"))}</p>')
+    blocks.append({"kind": "cards", "cards": cards})
+    blocks.append(_p(b.t("glance_note", reps=fmt.number(reps, lang=lang)), "small"))
 
     # -- the scenario ------------------------------------------------------------------------
-    parts = b.section("scenario", "sec_scenario")
-    data = scenario_data(loaded)
-    dumped = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    parts.append(f"<p>{esc(b.t('scenario_intro'))}</p>")
-    parts.append(
-        f"<details open><summary>{esc(b.t('scenario_yaml'))}</summary>"
-        f'<pre class="yaml" id="scenario-yaml">{esc(dumped)}</pre></details>'
-    )
+    blocks = b.section("scenario", "sec_scenario")
+    dumped = yaml.safe_dump(scenario_data(loaded), sort_keys=False, allow_unicode=True)
+    blocks.append(_p(b.t("scenario_intro")))
+    blocks.append({"kind": "yaml", "summary": b.t("scenario_yaml"), "yaml": dumped})
 
     # -- funnel and money ---------------------------------------------------------------------
-    parts = b.section("results", "sec_results")
+    blocks = b.section("results", "sec_results")
     rows = []
     for metric in summary.index:
         row = summary.loc[metric]
@@ -817,24 +600,25 @@ def build_report(
         rows.append(
             [
                 _txt(_metric_label(str(metric), lang, currency), header=True, cls=strong),
-                _num(row["mean"], kind),
-                _num(row["ci95_low"], kind),
-                _num(row["ci95_high"], kind),
-                _txt(_metric_doc(str(metric), lang), cls="doc"),
+                _num(row["mean"], kind, lang),
+                _num(row["ci95_low"], kind, lang),
+                _num(row["ci95_high"], kind, lang),
+                _txt(metric_doc(str(metric), lang), cls="doc"),
             ]
         )
     head = [
         _txt(b.t("metric")),
-        _Cell(esc(b.t("mean")), "num"),
-        _Cell(esc(b.t("ci_low")), "num"),
-        _Cell(esc(b.t("ci_high")), "num"),
+        _Cell(b.t("mean"), "num"),
+        _Cell(b.t("ci_low"), "num"),
+        _Cell(b.t("ci_high"), "num"),
         _txt(b.t("meaning")),
     ]
-    caption = esc(b.t("summary_caption", n=b.next_table(), reps=f"{result.reps:,}", cur=currency_label(currency, lang)))
-    parts.append(_table(caption, head, rows, "summary"))
-    parts.append(b.figure("funnel", lambda: plots.funnel(result, theme=theme, lang=lang), "fig_funnel"))
-    channels = list(result.ledger.channels)
-    if len(channels) > 1:
+    caption = b.t(
+        "summary_caption", n=b.next_table(), reps=fmt.number(result.reps, lang=lang), cur=currency_label(currency, lang)
+    )
+    blocks.append(_table(caption, head, rows, "summary"))
+    blocks.append(b.figure("funnel", lambda: plots.funnel(result, theme=theme, lang=lang), "fig_funnel"))
+    if len(result.ledger.channels) > 1:
         frame = result.by_channel
         columns = [
             "attempted",
@@ -848,62 +632,41 @@ def build_report(
             columns += ["opened", "clicked"]
         columns += ["sales", "revenue"]
         columns = [c for c in columns if c in frame.columns]
-        parts.append(
-            _transposed(
-                b,
-                "channel_caption",
-                frame,
-                columns,
-                [_name(str(c), lang) for c in frame.index],
-                currency,
-                "by-channel",
-                with_total=True,
-            )
-        )
-    spammers = list(result.ledger.spammers)
-    if len(spammers) > 1:
+        entities = [_name(str(c), lang) for c in frame.index]
+        blocks.append(_transposed(b, "channel_caption", frame, columns, entities, currency, "by-channel", True))
+    if len(result.ledger.spammers) > 1:
         frame = result.by_spammer
-        parts.append(
-            _transposed(
-                b,
-                "spammer_caption",
-                frame,
-                list(frame.columns),
-                [str(s) for s in frame.index],
-                currency,
-                "by-spammer",
-                with_total=False,
-            )
+        entities = [str(s) for s in frame.index]
+        blocks.append(
+            _transposed(b, "spammer_caption", frame, list(frame.columns), entities, currency, "by-spammer", False)
         )
 
     # -- countermeasures -----------------------------------------------------------------------
-    parts = b.section("countermeasures", "sec_countermeasures")
+    blocks = b.section("countermeasures", "sec_countermeasures")
     if not names:
-        parts.append(f'<p class="note">{esc(b.t("no_countermeasures"))}</p>')
+        blocks.append(_p(b.t("no_countermeasures"), "note"))
     elif comparison is None:
-        listed = ", ".join(_name(n, lang) for n in names)
-        parts.append(f'<p class="note">{esc(b.t("compare_off", names=listed))}</p>')
+        listed = format_list([_name(n, lang) for n in names], style="unit", locale=lang)
+        blocks.append(_p(b.t("compare_off", names=listed), "note"))
     else:
-        parts.append(f"<p>{b.t('compare_intro')}</p>")
+        blocks.append(_p(b.t("compare_intro")))
         on = comparison.outcomes[comparison.all_on].replications["revenue"].mean()
         off = comparison.outcomes[comparison.all_off].replications["revenue"].mean()
-        parts.append(
-            f"<p>{esc(b.t('baseline', on=_money_prose(on, currency, lang), off=_money_prose(off, currency, lang)))}</p>"
-        )
-        parts.append(_effects_table(b, comparison, currency))
-        parts.append(b.figure("effects", lambda: plots.effects(comparison, theme=theme, lang=lang), "fig_effects"))
+        blocks.append(_p(b.t("baseline", on=_money_prose(on, currency, lang), off=_money_prose(off, currency, lang))))
+        blocks.append(_effects_table(b, comparison, currency))
+        blocks.append(b.figure("effects", lambda: plots.effects(comparison, theme=theme, lang=lang), "fig_effects"))
         if comparison.shapley_computed:
-            parts.append(_shapley_table(b, comparison, currency))
-            parts.append(
+            blocks.append(_shapley_table(b, comparison, currency))
+            blocks.append(
                 b.figure("shapley", lambda: plots.shapley_waterfall(comparison, theme=theme, lang=lang), "fig_shapley")
             )
         else:
-            parts.append(f'<p class="small">{esc(b.t("shapley_hint"))}</p>')
+            blocks.append(_p(b.t("shapley_hint"), "small"))
 
     # -- over time ------------------------------------------------------------------------------
-    parts = b.section("time", "sec_time")
+    blocks = b.section("time", "sec_time")
     if loaded.n_steps > 1:
-        parts.append(
+        blocks.append(
             b.figure(
                 "timeline", lambda: plots.timeline(result, theme=theme, lang=lang), "fig_timeline", skip=(ValueError,)
             )
@@ -911,7 +674,7 @@ def build_report(
         from .plots.populations import population_columns
 
         if population_columns(result):
-            parts.append(
+            blocks.append(
                 b.figure(
                     "populations",
                     lambda: plots.populations(result, theme=theme, lang=lang),
@@ -920,17 +683,17 @@ def build_report(
                 )
             )
         else:
-            parts.append(b.not_drawn("populations", b.t("no_populations")))
+            blocks.append(b.not_drawn("populations", b.t("no_populations")))
     else:
-        parts.append(b.not_drawn("timeline", b.t("one_step")))
+        blocks.append(b.not_drawn("timeline", b.t("one_step")))
 
     # -- closed form ----------------------------------------------------------------------------
-    parts = b.section("closed", "sec_closed")
-    parts.append(_closed_form(b, analytic, loaded, currency, plots))
+    blocks = b.section("closed", "sec_closed")
+    blocks.extend(_closed_form(b, analytic, loaded, currency, plots))
 
     # -- provenance -----------------------------------------------------------------------------
-    parts = b.section("provenance", "sec_provenance")
-    parts.append(f"<p>{esc(b.t('prov_intro'))}</p>")
+    blocks = b.section("provenance", "sec_provenance")
+    blocks.append(_p(b.t("prov_intro")))
     rows = []
     for key, value in prov.items():
         shown = value
@@ -940,13 +703,12 @@ def build_report(
             shown = b.t("unknown")
         cls = "mono" if key in ("seed_entropy", "git_commit", "command") else ""
         label = b.t(key) if key in TEXT else key
-        rows.append([_txt(label, header=True), _Cell(esc(shown), cls)])
-    parts.append(
-        _table(esc(b.t("prov_caption", n=b.next_table())), [_txt(b.t("item")), _txt(b.t("value"))], rows, "provenance")
-    )
+        rows.append([_txt(label, header=True), _Cell(str(shown), cls)])
+    caption = b.t("prov_caption", n=b.next_table())
+    blocks.append(_table(caption, [_txt(b.t("item")), _txt(b.t("value"))], rows, "provenance"))
     file = source or f"{re.sub(r'[^A-Za-z0-9._-]+', '-', loaded.name).strip('-') or 'scenario'}.yaml"
-    parts.append(f"<h3>{esc(b.t('reproduce'))}</h3>")
-    parts.append(f"<p>{esc(b.t('reproduce_file') if source else b.t('reproduce_save', file=file))}</p>")
+    blocks.append({"kind": "h3", "text": b.t("reproduce")})
+    blocks.append(_p(b.t("reproduce_file") if source else b.t("reproduce_save", file=file)))
     lines = [
         f"spamsim run {shlex.quote(file)} --reps {reps} --seed {entropy}"
         + (f" --workers {workers}" if workers != 1 else "")
@@ -965,7 +727,7 @@ def build_report(
         + (f", theme={theme!r}" if theme != "lecture" else "")
         + ").write('report.html')"
     )
-    parts.append(f'<pre class="commands" id="reproduce">{esc(chr(10).join(lines))}</pre>')
+    blocks.append({"kind": "pre", "cls": "commands", "id": "reproduce", "text": "\n".join(lines)})
 
     page = _page(b, title, loaded, prov, entropy, reps)
     return Report(
@@ -993,81 +755,83 @@ def _transposed(
     currency: str,
     cls: str,
     with_total: bool,
-) -> str:
+) -> dict[str, Any]:
     """A per-entity table with quantities as rows and entities (channels, spammers) as columns."""
     lang = b.lang
-    head = [_txt(b.t("quantity"))] + [_Cell(esc(label), "num") for label in entity_labels]
+    head = [_txt(b.t("quantity"))] + [_Cell(label, "num") for label in entity_labels]
     if with_total:
-        head.append(_Cell(esc(b.t("total")), "num total"))
+        head.append(_Cell(b.t("total"), "num total"))
     rows = []
     for column in columns:
         kind = _kind(column)
         values = frame[column].tolist()
-        row = [_txt(_metric_label(column, lang, currency), header=True)] + [_num(v, kind) for v in values]
+        row = [_txt(_metric_label(column, lang, currency), header=True)] + [_num(v, kind, lang) for v in values]
         if with_total:
-            cell = _num(sum(values), kind)
+            cell = _num(sum(values), kind, lang)
             cell.cls += " total"
             row.append(cell)
         rows.append(row)
-    caption = esc(b.t(caption_key, n=b.next_table(), cur=currency_label(currency, lang)))
+    caption = b.t(caption_key, n=b.next_table(), cur=currency_label(currency, lang))
     return _table(caption, head, rows, cls)
 
 
-def _effects_table(b: _Builder, comparison: Comparison, currency: str) -> str:
+def _effects_table(b: _Builder, comparison: Comparison, currency: str) -> dict[str, Any]:
     lang = b.lang
     cur = currency_label(currency, lang)
     frame = comparison.effects_frame
     head = [
         _txt(b.t("countermeasure")),
         _txt(b.t("context")),
-        _Cell(esc(b.t("d_revenue", cur=cur)) + f'<span class="ci">{esc(b.t("ci95"))}</span>', "num"),
-        _Cell(esc(b.t("pct_revenue")), "num"),
-        _Cell(esc(b.t("d_net", cur=cur)) + f'<span class="ci">{esc(b.t("ci95"))}</span>', "num"),
+        _Cell(b.t("d_revenue", cur=cur), "num", ci=b.t("ci95")),
+        _Cell(b.t("pct_revenue"), "num"),
+        _Cell(b.t("d_net", cur=cur), "num", ci=b.t("ci95")),
     ]
     rows = []
     for name in comparison.names:
         for i, context in enumerate(("alone", "removed")):
             sel = frame[(frame["countermeasure"] == name) & (frame["context"] == context)].set_index("metric")
             rev, net = sel.loc["revenue"], sel.loc["net_profit"]
-            pct = _finite(rev["revenue_change_pct"])
-            pct_text = "—" if pct is None else ("+" if pct > 0 else "") + fmt_number(pct / 100.0, "share")
+            pct = fmt.finite(rev["revenue_change_pct"])
+            pct_text = fmt.DASH if pct is None else fmt.signed_percent(pct / 100.0, 3, lang)
             row = []
             if i == 0:
-                row.append(_Cell(esc(_name(name, lang)), header=True, rowspan=2))
+                row.append(_Cell(_name(name, lang), header=True, rowspan=2))
             row += [
                 _txt(b.t(context), cls="context"),
-                _with_ci(rev["mean_change"], rev["ci95_low"], rev["ci95_high"]),
-                _Cell(esc(pct_text), "num", _raw(pct)),
-                _with_ci(net["mean_change"], net["ci95_low"], net["ci95_high"]),
+                _with_ci(rev["mean_change"], rev["ci95_low"], rev["ci95_high"], lang=lang),
+                _Cell(pct_text, "num", _raw(pct)),
+                _with_ci(net["mean_change"], net["ci95_low"], net["ci95_high"], lang=lang),
             ]
             rows.append(row)
-    caption = esc(b.t("effects_caption", n=b.next_table(), reps=f"{comparison.reps:,}"))
+    caption = b.t("effects_caption", n=b.next_table(), reps=fmt.number(comparison.reps, lang=lang))
     return _table(caption, head, rows, "effects")
 
 
-def _with_ci(mean: Any, low: Any, high: Any, kind: str = "count") -> _Cell:
+def _with_ci(mean: Any, low: Any, high: Any, kind: str = "count", lang: str = "en") -> _Cell:
     """The mean, with its 95 % CI on a second, smaller line."""
     return _Cell(
-        f"{esc(fmt_number(mean, kind))}"
-        f'<span class="ci">{esc(fmt_number(low, kind))} … {esc(fmt_number(high, kind))}</span>',
+        fmt.number(mean, kind, lang),
         "num",
         f"{_raw(mean)} (95% CI {_raw(low)} … {_raw(high)})",
+        ci=f"{fmt.number(low, kind, lang)} … {fmt.number(high, kind, lang)}",
     )
 
 
-def _ci(low: Any, high: Any, kind: str = "count") -> _Cell:
-    return _Cell(esc(f"{fmt_number(low, kind)} … {fmt_number(high, kind)}"), "num ci", f"{_raw(low)} … {_raw(high)}")
+def _ci(low: Any, high: Any, kind: str = "count", lang: str = "en") -> _Cell:
+    return _Cell(
+        f"{fmt.number(low, kind, lang)} … {fmt.number(high, kind, lang)}", "num ci", f"{_raw(low)} … {_raw(high)}"
+    )
 
 
-def _shapley_table(b: _Builder, comparison: Comparison, currency: str) -> str:
+def _shapley_table(b: _Builder, comparison: Comparison, currency: str) -> dict[str, Any]:
     lang = b.lang
     frame = comparison.shapley_frame
     total = float(frame["mean"].sum())
     head = [
         _txt(b.t("countermeasure")),
-        _Cell(esc(b.t("shapley_share", cur=currency_label(currency, lang))), "num"),
-        _Cell(esc(b.t("ci95")), "num"),
-        _Cell(esc(b.t("share_of_total")), "num"),
+        _Cell(b.t("shapley_share", cur=currency_label(currency, lang)), "num"),
+        _Cell(b.t("ci95"), "num"),
+        _Cell(b.t("share_of_total"), "num"),
     ]
     rows = []
     for name, row in frame.iterrows():
@@ -1075,16 +839,21 @@ def _shapley_table(b: _Builder, comparison: Comparison, currency: str) -> str:
         rows.append(
             [
                 _txt(_name(str(name), lang), header=True),
-                _num(row["mean"]),
-                _ci(row["ci95_low"], row["ci95_high"]),
-                _num(share, "share"),
+                _num(row["mean"], lang=lang),
+                _ci(row["ci95_low"], row["ci95_high"], lang=lang),
+                _num(share, "share", lang),
             ]
         )
-    total_row = [_txt(b.t("total"), header=True), _num(total), _txt(""), _num(1.0 if total else math.nan, "share")]
+    total_row = [
+        _txt(b.t("total"), header=True),
+        _num(total, lang=lang),
+        _txt(""),
+        _num(1.0 if total else math.nan, "share", lang),
+    ]
     for cell in total_row:
         cell.cls = (cell.cls + " total").strip()
     rows.append(total_row)
-    caption = esc(b.t("shapley_caption", n=b.next_table(), k=f"{2 ** len(comparison.names):,}"))
+    caption = b.t("shapley_caption", n=b.next_table(), k=fmt.number(2 ** len(comparison.names), lang=lang))
     return _table(caption, head, rows, "shapley")
 
 
@@ -1095,29 +864,20 @@ def _expected_value(value: Any) -> float:
 
 
 _REASONS = (
-    (
-        re.compile(r"^spammer (?P<n>.+) adapts its channel mix$"),
-        ("spammer {n} adapts its channel mix", "スパマー{n}は送信経路の配分を適応的に変える"),
-    ),
+    (re.compile(r"^spammer (?P<n>.+) adapts its channel mix$"), N_("spammer {n} adapts its channel mix")),
     (
         re.compile(r"^spammer (?P<n>.+) uses channels with dynamics: (?P<c>.+)$"),
-        ("spammer {n} uses channels with dynamics: {c}", "スパマー{n}は動的な経路を使う: {c}"),
+        N_("spammer {n} uses channels with dynamics: {c}"),
     ),
-    (re.compile(r"^spammer (?P<n>.+) has a budget$"), ("spammer {n} has a budget", "スパマー{n}に予算の上限がある")),
-    (
-        re.compile(r"^own_server has a capacity limit$"),
-        ("the own server has a capacity limit", "自前サーバに容量の上限がある"),
-    ),
-    (
-        re.compile(r"^blacklist listings evolve with use$"),
-        ("blacklist listings evolve with use", "ブラックリストへの登録が利用に応じて変化する"),
-    ),
+    (re.compile(r"^spammer (?P<n>.+) has a budget$"), N_("spammer {n} has a budget")),
+    (re.compile(r"^own_server has a capacity limit$"), N_("the own server has a capacity limit")),
+    (re.compile(r"^blacklist listings evolve with use$"), N_("blacklist listings evolve with use")),
 )
 
 
 def _reason(reason: str, lang: str) -> str:
     """One reason the closed form does not apply, in ``lang`` (the analysis words them in English)."""
-    for pattern, phrases in _REASONS:
+    for pattern, msgid in _REASONS:
         match = pattern.match(reason)
         if match:
             values = match.groupdict()
@@ -1125,24 +885,54 @@ def _reason(reason: str, lang: str) -> str:
                 name = values["n"]
                 if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
                     name = name[1:-1]
-                values["n"] = f"「{name}」" if lang == "ja" else f"“{name}”"
+                values["n"] = gettext(N_("“{name}”"), lang, name=name)
             if "c" in values:
-                sep = "、" if lang == "ja" else ", "
-                values["c"] = sep.join(_name(c.strip(), lang) for c in values["c"].split(","))
-            return phrases[1 if lang == "ja" else 0].format(**values)
+                channels = [_name(c.strip(), lang) for c in values["c"].split(",")]
+                values["c"] = format_list(channels, style="unit", locale=lang)
+            return gettext(msgid, lang, **values)
     return reason
 
 
-def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, currency: str, plots: Any) -> str:
+def _externality(b: _Builder, analytic: AnalyticResult, currency: str) -> dict[str, Any]:
+    """The externality block: the values it shows, written for people (templates/report/externality.html.j2).
+
+    To show more of society's cost (e.g. its parts), add values here and lines to the template.
+    """
     lang = b.lang
-    out = [f"<p>{esc(b.t('closed_intro'))}</p>"]
+    social = analytic.social_cost
+    totals = analytic.totals
+    return {
+        "kind": "externality",
+        "title": b.t("externality_title"),
+        "line": b.t(
+            "externality_line",
+            social=_money_prose(totals.get("social_cost", math.nan), currency, lang),
+            ratio=fmt.number(totals.get("externality_ratio", math.nan), lang=lang),
+        ),
+        "assumptions": b.t(
+            "externality_assumptions",
+            sec=fmt.number(social.seconds_per_spam, lang=lang),
+            hour=_money(social.value_of_time_per_hour, currency, lang),
+            lost=_money(social.value_of_lost_legit_mail, currency, lang),
+        ),
+    }
+
+
+def _closed_form(
+    b: _Builder, analytic: AnalyticResult, scenario: Scenario, currency: str, plots: Any
+) -> list[dict[str, Any]]:
+    lang = b.lang
+    blocks = [_p(b.t("closed_intro"))]
     if analytic.applicable:
-        out.append(f"<p>{esc(b.t('applicable', exact='' if analytic.exact else b.t('first_order')))}</p>")
+        blocks.append(_p(b.t("applicable", exact="" if analytic.exact else b.t("first_order"))))
     else:
-        items = "".join(f"<li>{esc(_reason(r, lang))}</li>" for r in analytic.reasons)
-        out.append(
-            f'<div class="caveat"><p>{esc(b.t("not_applicable"))}</p><ul>{items}</ul>'
-            f"<p>{esc(b.t('core_only'))}</p></div>"
+        blocks.append(
+            {
+                "kind": "caveat",
+                "intro": b.t("not_applicable"),
+                "reasons": [_reason(r, lang) for r in analytic.reasons],
+                "outro": b.t("core_only"),
+            }
         )
     totals = analytic.totals
 
@@ -1154,75 +944,48 @@ def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, curr
         curve = break_even_curve(scenario)
     except (ValueError, ZeroDivisionError):
         curve = None
-    market = scenario.market
-    profit = _expected_value(market.profit_per_sale)
+    profit = _expected_value(scenario.market.profit_per_sale)
     rate = curve.success_rate if curve is not None else math.nan
     lecture = totals.get("lecture_revenue", math.nan)
     per_message = rate * profit
     n_messages = (
         lecture / per_message if per_message and math.isfinite(per_message) else totals.get("messages", math.nan)
     )
-    out.append(f"<h3>{esc(b.t('lecture_arithmetic'))}</h3>")
-    out.append(
-        "<p>"
-        + b.t(
-            "lecture_line",
-            n=esc(fmt_number(n_messages)),
-            p=esc(fmt_number(rate, "rate")),
-            profit=esc(_money(profit, currency, lang)),
-            rev=esc(_money_prose(lecture, currency, lang)),
+    blocks.append({"kind": "h3", "text": b.t("lecture_arithmetic")})
+    blocks.append(
+        _p(
+            b.t(
+                "lecture_line",
+                n=fmt.number(n_messages, lang=lang),
+                p=fmt.number(rate, "rate", lang),
+                profit=_money(profit, currency, lang),
+                rev=_money_prose(lecture, currency, lang),
+            )
         )
-        + "</p>"
     )
 
     # Break-even success rate.
-    out.append(f"<h3>{esc(b.t('break_even_title'))}</h3>")
+    blocks.append({"kind": "h3", "text": b.t("break_even_title")})
     if curve is not None:
         be = curve.break_even_success_rate
         if be == 0:
-            out.append(f"<p>{esc(b.t('break_even_zero'))}</p>")
+            blocks.append(_p(b.t("break_even_zero")))
         elif math.isinf(be):
-            out.append(f"<p>{esc(b.t('break_even_inf'))}</p>")
+            blocks.append(_p(b.t("break_even_inf")))
         else:
-            ratio = ""
-            if be > 0 and rate > 0:
-                ratio = b.t("break_even_ratio", x=fmt_number(rate / be))
-            out.append(
-                "<p>"
-                + b.t(
-                    "break_even_line",
-                    be=esc(fmt_number(be, "rate")),
-                    rate=esc(fmt_number(rate, "rate")),
-                    ratio=esc(ratio),
+            ratio = b.t("break_even_ratio", x=fmt.number(rate / be, lang=lang)) if be > 0 and rate > 0 else ""
+            blocks.append(
+                _p(
+                    b.t(
+                        "break_even_line",
+                        be=fmt.number(be, "rate", lang),
+                        rate=fmt.number(rate, "rate", lang),
+                        ratio=ratio,
+                    )
                 )
-                + "</p>"
             )
 
-    # Externality ratio.
-    social = analytic.social_cost
-    out.append(f"<h3>{esc(b.t('externality_title'))}</h3>")
-    ratio = totals.get("externality_ratio", math.nan)
-    out.append(
-        "<p>"
-        + b.t(
-            "externality_line",
-            social=esc(_money_prose(totals.get("social_cost", math.nan), currency, lang)),
-            ratio=esc(fmt_number(ratio)),
-        )
-        + "</p>"
-    )
-    out.append(
-        '<p class="small">'
-        + esc(
-            b.t(
-                "externality_assumptions",
-                sec=fmt_number(social.seconds_per_spam),
-                hour=_money(social.value_of_time_per_hour, currency, lang),
-                lost=_money(social.value_of_lost_legit_mail, currency, lang),
-            )
-        )
-        + "</p>"
-    )
+    blocks.append(_externality(b, analytic, currency))
 
     # Per spammer.
     frame = analytic.per_spammer
@@ -1244,22 +1007,19 @@ def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, curr
         )
         if c in frame.columns
     ]
-    head = [_txt(b.t("quantity"))] + [_Cell(esc(str(s)), "num") for s in frame.index]
+    head = [_txt(b.t("quantity"))] + [_Cell(str(s), "num") for s in frame.index]
     rows = []
     for column in columns:
         kind = _kind(column)
         label = _metric_label(column, lang, currency)
         if column == "fines":
-            label = {
-                "en": f"Expected fines ({currency_label(currency, lang)})",
-                "ja": f"罰金の期待値 [{currency_label(currency, lang)}]",
-            }[lang]
-        rows.append([_txt(label, header=True)] + [_num(v, kind) for v in frame[column].tolist()])
-    caption = esc(b.t("closed_caption", n=b.next_table(), cur=currency_label(currency, lang)))
-    out.append(_table(caption, head, rows, "closed-form"))
+            label = unit_label(gettext(N_("Expected fines"), lang), currency_label(currency, lang), lang)
+        rows.append([_txt(label, header=True)] + [_num(v, kind, lang) for v in frame[column].tolist()])
+    caption = b.t("closed_caption", n=b.next_table(), cur=currency_label(currency, lang))
+    blocks.append(_table(caption, head, rows, "closed-form"))
 
     if analytic.applicable:
-        out.append(
+        blocks.append(
             b.figure(
                 "break_even",
                 lambda: plots.break_even(scenario, theme=b.theme, lang=lang),
@@ -1268,8 +1028,8 @@ def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, curr
             )
         )
     else:
-        out.append(b.not_drawn("break_even", b.t("break_even_not_drawn")))
-    return "".join(out)
+        blocks.append(b.not_drawn("break_even", b.t("break_even_not_drawn")))
+    return blocks
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -1277,89 +1037,6 @@ def _closed_form(b: _Builder, analytic: AnalyticResult, scenario: Scenario, curr
 CSP = (
     "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 )
-
-CSS = """
-:root { color-scheme: light; --ink: #1a1a1a; --muted: #5a5a5a; --rule: #d8d8d8; --accent: #0072b2;
-  --soft: #f4f6f8; --warn: #fff6e0; }
-* { box-sizing: border-box; }
-html { -webkit-text-size-adjust: 100%; }
-body { margin: 0; color: var(--ink); background: #fff; line-height: 1.55; font-size: 16px;
-  font-family: "spamsim-ja", "Segoe UI", "Helvetica Neue", Helvetica, Arial, "Liberation Sans", "DejaVu Sans",
-    "Hiragino Sans", "Hiragino Kaku Gothic ProN", "Yu Gothic", YuGothic, Meiryo, "Noto Sans CJK JP",
-    "Noto Sans JP", "IPAexGothic", sans-serif; }
-main, header.page, footer.page { max-width: 64rem; margin: 0 auto; padding: 0 1.5rem; }
-header.page { padding-top: 2rem; border-bottom: 3px solid var(--accent); padding-bottom: 1rem; }
-h1 { font-size: 1.9rem; line-height: 1.25; margin: 0 0 .4rem; overflow-wrap: anywhere; }
-h2 { font-size: 1.4rem; margin: 2.4rem 0 .8rem; padding-bottom: .25rem; border-bottom: 1px solid var(--rule); }
-h3 { font-size: 1.1rem; margin: 1.6rem 0 .5rem; }
-p { margin: .6rem 0; }
-.subtitle { font-size: 1.1rem; color: var(--muted); margin: 0 0 .6rem; }
-.description { font-size: 1.05rem; margin: .6rem 0; overflow-wrap: anywhere; }
-.meta, .small, .note, figcaption, caption { color: var(--muted); font-size: .9rem; }
-.note { background: var(--soft); border-left: 4px solid var(--rule); padding: .5rem .8rem; }
-.caveat { background: var(--warn); border-left: 4px solid #e69f00; padding: .3rem .9rem; margin: .8rem 0; }
-.caveat ul { margin: .3rem 0; }
-nav.toc { margin: 1rem 0 0; font-size: .95rem; }
-nav.toc ol { margin: 0; padding-left: 1.4rem; columns: 2; }
-nav.toc a { color: var(--accent); text-decoration: none; }
-nav.toc a:hover { text-decoration: underline; }
-.cards { display: flex; flex-wrap: wrap; gap: .8rem; margin: .8rem 0; }
-.card { flex: 1 1 13rem; border: 1px solid var(--rule); border-radius: 6px; padding: .7rem .9rem;
-  background: var(--soft); }
-.card-label { font-size: .85rem; color: var(--muted); }
-.card-value { font-size: 1.45rem; font-weight: 600; font-variant-numeric: tabular-nums; }
-.card-value .alt { display: block; font-size: .85rem; font-weight: normal; color: var(--muted); line-height: 1.3; }
-.card-ci { font-size: .8rem; color: var(--muted); font-variant-numeric: tabular-nums; }
-.table-wrap { overflow-x: auto; margin: 1rem 0 1.4rem; }
-table { border-collapse: collapse; font-size: .9rem; min-width: min(100%, 48rem); }
-caption { caption-side: top; text-align: left; padding: 0 0 .4rem; }
-th, td { padding: .3rem .6rem; border-bottom: 1px solid var(--rule); vertical-align: top; text-align: left; }
-thead th { border-bottom: 2px solid #888; vertical-align: bottom; font-weight: 600; }
-tbody th { font-weight: normal; }
-tbody th.key { font-weight: 700; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.total, th.total { font-weight: 600; background: var(--soft); }
-td.doc { color: var(--muted); font-size: .85rem; }
-td.mono, pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace; }
-td.mono { font-size: .8rem; overflow-wrap: anywhere; }
-table.summary tbody tr:nth-child(even), table.by-channel tbody tr:nth-child(even),
-table.by-spammer tbody tr:nth-child(even), table.closed-form tbody tr:nth-child(even) { background: #fafafa; }
-table.effects td.context { color: var(--muted); white-space: nowrap; }
-td .ci, th .ci { display: block; font-size: .78rem; color: var(--muted); font-weight: normal; }
-table.provenance tbody th { white-space: nowrap; }
-table.effects tbody th { font-weight: 600; }
-figure { margin: 1.2rem 0 1.8rem; }
-figure img { display: block; width: 100%; max-width: 60rem; height: auto; margin: 0 auto;
-  border: 1px solid #eee; }
-figure.theme-paper img { width: 36rem; max-width: 100%; }
-figcaption { margin-top: .4rem; }
-figcaption .label { font-weight: 600; color: var(--ink); }
-details summary { cursor: pointer; color: var(--accent); margin: .3rem 0; }
-pre { background: var(--soft); border: 1px solid var(--rule); border-radius: 4px; padding: .7rem .9rem;
-  font-size: .8rem; line-height: 1.4; overflow: auto; white-space: pre; }
-pre.yaml { max-height: 28rem; }
-footer.page { margin-top: 3rem; padding-top: 1rem; padding-bottom: 2rem; border-top: 1px solid var(--rule);
-  color: var(--muted); font-size: .85rem; }
-@media print {
-  @page { size: A4; margin: 15mm 14mm; }
-  body { font-size: 10pt; }
-  main, header.page, footer.page { max-width: none; padding: 0; }
-  nav.toc { display: none; }
-  h2 { break-after: avoid; page-break-after: avoid; margin-top: 1.4rem; }
-  h3 { break-after: avoid; page-break-after: avoid; }
-  figure, .cards, .card, tr, .caveat { break-inside: avoid; page-break-inside: avoid; }
-  table { break-inside: auto; font-size: 8.5pt; }
-  thead { display: table-header-group; }
-  .table-wrap { overflow: visible; }
-  pre, pre.yaml { max-height: none; overflow: visible; white-space: pre-wrap; font-size: 7.5pt; }
-  pre.yaml { columns: 2; column-gap: 2em; }
-  .table-wrap.short { break-inside: avoid; page-break-inside: avoid; }
-  figure img { max-width: 100%; border: none; }
-  a { color: inherit; text-decoration: none; }
-  .card { background: none; }
-}
-"""
-
 
 CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -1421,39 +1098,29 @@ def _when(stamp: Any) -> str:
 
 
 def _page(b: _Builder, title: str, scenario: Scenario, prov: Mapping[str, Any], entropy: int, reps: int) -> str:
-    lang = b.lang
-    toc = "".join(f'<li><a href="#{esc(anchor)}">{esc(heading)}</a></li>' for anchor, heading, _ in b.sections)
-    body_sections = "".join(
-        f'<section id="{esc(anchor)}"><h2>{esc(heading)}</h2>{"".join(parts)}</section>'
-        for anchor, heading, parts in b.sections
-    )
     when = _when(prov.get("timestamp_utc"))
-    description = scenario.description.strip()
-    desc_html = (
-        f'<p class="description" id="scenario-description">{esc(description)}</p>'
-        if description
-        else f'<p class="description note" id="scenario-description">{esc(b.t("no_description"))}</p>'
+    body = render(
+        "body.html.j2",
+        title=title,
+        subtitle=b.t("subtitle", reps=fmt.number(reps, lang=b.lang)),
+        description=scenario.description.strip(),
+        no_description=b.t("no_description"),
+        generated=b.t("generated", when=when, version=__version__, seed=entropy),
+        contents=b.t("contents"),
+        sections=b.sections,
+        footer=b.t("footer", version=__version__),
     )
-    header = (
-        f'<header class="page"><h1 id="report-title">{esc(title)}</h1>'
-        f'<p class="subtitle">{esc(b.t("subtitle", reps=f"{reps:,}"))}</p>'
-        f"{desc_html}"
-        f'<p class="meta">{esc(b.t("generated", when=when, version=__version__, seed=entropy))}</p>'
-        f'<nav class="toc" aria-label="{esc(b.t("contents"))}"><ol>{toc}</ol></nav></header>'
-    )
-    footer = f'<footer class="page"><p>{esc(b.t("footer", version=__version__))}</p></footer>'
-    body = f"{header}<main>{body_sections}</main>{footer}"
+    # The font subset covers exactly the characters the page shows.
     fonts = _font_face(title + body)
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{esc(lang)}">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta name="generator" content="spamsim {esc(__version__)}">\n'
-        '<meta name="referrer" content="no-referrer">\n'
-        f"<title>{esc(title)}</title>\n<style>\n{fonts}{CSS}</style>\n</head>\n"
-        f"<body>\n{body}\n</body>\n</html>\n"
+    return render(
+        "page.html.j2",
+        lang=b.lang,
+        csp=CSP,
+        version=__version__,
+        title=title,
+        fonts=Markup(fonts),
+        body=Markup(body),
     )
 
 
-__all__ = ["Report", "build_report", "fmt_number"]
+__all__ = ["Report", "build_report", "fmt_number", "render"]

@@ -72,7 +72,7 @@ def test_run_json_is_exactly_one_object_with_the_contract():
 def test_run_table_shows_the_lecture_numbers():
     res = spamsim_cli("run", LECTURE, "--reps", "200", "--seed", "1")
     assert res.returncode == 0, res.stderr
-    assert "revenue (JPY)" in res.stdout and "lecture" in res.stdout
+    assert "Revenue (JPY)" in res.stdout and "lecture" in res.stdout
     assert "repeat with --seed 1" in res.stdout
 
 

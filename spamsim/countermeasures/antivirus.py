@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, ClassVar
 
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Days, Rate
 from .base import Countermeasure, Stage
 
@@ -14,7 +16,7 @@ class Antivirus(Countermeasure):
     """Antivirus cleanup of bots, blind to a new variant until its signature ships."""
 
     key: ClassVar[str] = "antivirus"
-    labels: ClassVar[dict[str, str]] = {"en": "Antivirus", "ja": "ウイルス対策"}
+    labels: ClassVar[Mapping[str, str]] = both(N_("Antivirus"))
     stage: ClassVar[Stage] = "population"
 
     cleanup_rate_per_day: Rate = Field(description="Probability per day that a detectable bot is cleaned up.")

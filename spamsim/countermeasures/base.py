@@ -31,6 +31,7 @@ Stages (the engine calls them where a message meets them):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -78,14 +79,22 @@ class Countermeasure(BaseModel):
 
     key: ClassVar[str]
     """Its name under ``countermeasures:`` and in results."""
-    labels: ClassVar[dict[str, str]]
-    """Its name in figures and tables: ``{"en": ..., "ja": ...}``."""
+    labels: ClassVar[Mapping[str, str]]
+    """Its name in figures, tables and the report: ``{"en": ..., "ja": ...}``. Built-in
+    countermeasures take it from the catalogue (``both(N_("English name"))``, see
+    :mod:`spamsim.i18n`); others may give both names directly."""
     stage: ClassVar[Stage]
     """Where it acts (see the module's docstring)."""
     series: ClassVar[tuple[str, str] | None] = None
     """(world series, dotted field) of an adoption share recorded at every step, if any."""
 
     enabled: bool = Field(True, description="Switch this countermeasure off (for comparisons).")
+
+    @classmethod
+    def display_name(cls, lang: str) -> str:
+        """Its name in ``lang`` (English when it has none in ``lang``)."""
+        labels = getattr(cls, "labels", None) or {}
+        return labels.get(lang) or labels.get("en") or cls.key.replace("_", " ")
 
     @classmethod
     def blocked_share(cls, values: Any, world: World, where: Where) -> float | np.ndarray:

@@ -3,10 +3,12 @@ dynamic addresses (e.g. Spamhaus PBL)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Hours, Probability, Schedule
 from .base import Countermeasure, Stage, Where
 
@@ -18,7 +20,7 @@ class Blacklists(Countermeasure):
     """DNS blacklists consulted by receivers."""
 
     key: ClassVar[str] = "blacklists"
-    labels: ClassVar[dict[str, str]] = {"en": "Blacklists", "ja": "ブラックリスト"}
+    labels: ClassVar[Mapping[str, str]] = both(N_("Blacklists"))
     stage: ClassVar[Stage] = "mx"
     series: ClassVar[tuple[str, str] | None] = ("blacklists", "adoption")
 

@@ -7,10 +7,12 @@ where the submission mode decides (JEAG recommended OP25B together with the subm
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Schedule
 from .base import Countermeasure, Stage, Where
 
@@ -22,7 +24,7 @@ class Op25b(Countermeasure):
     """Outbound Port 25 Blocking by ISPs for dynamic (consumer) addresses."""
 
     key: ClassVar[str] = "op25b"
-    labels: ClassVar[dict[str, str]] = {"en": "OP25B", "ja": "OP25B"}
+    labels: ClassVar[Mapping[str, str]] = both(N_("OP25B"))
     stage: ClassVar[Stage] = "port25"
     series: ClassVar[tuple[str, str] | None] = ("op25b", "adoption")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Schedule
 from .base import Countermeasure, Stage, Where
 
@@ -17,7 +19,7 @@ class OpenRelayPrevention(Countermeasure):
     """Relays that relay only for their own networks (RFC 2505, 1999)."""
 
     key: ClassVar[str] = "open_relay_prevention"
-    labels: ClassVar[dict[str, str]] = {"en": "Relay prevention", "ja": "オープンリレー対策"}
+    labels: ClassVar[Mapping[str, str]] = both(N_("Open relay prevention"))
     stage: ClassVar[Stage] = "relay"
     series: ClassVar[tuple[str, str] | None] = ("relay_prevention", "adoption")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Rate
 from .base import Countermeasure, Stage, Where
 
@@ -17,7 +19,7 @@ class RateLimiting(Countermeasure):
     """Per-account rate limits at submission servers."""
 
     key: ClassVar[str] = "rate_limiting"
-    labels: ClassVar[dict[str, str]] = {"en": "Rate limiting", "ja": "送信数制限"}
+    labels: ClassVar[Mapping[str, str]] = both(N_("Rate limiting"))
     stage: ClassVar[Stage] = "account"
 
     messages_per_account_hour: Rate = Field(description="Most messages an authenticated account may send per hour.")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.params import Probability
 from .base import Countermeasure, Stage, Where
 
@@ -17,7 +19,7 @@ class ReceiverFiltering(Countermeasure):
     """Content filters at the recipients' side."""
 
     key: ClassVar[str] = "receiver_filtering"
-    labels: ClassVar[dict[str, str]] = {"en": "Content filtering", "ja": "受信フィルタ"}
+    labels: ClassVar[Mapping[str, str]] = both(N_("Receiver filtering"))
     stage: ClassVar[Stage] = "filter"
 
     catch_rate: Probability = Field(description="Share of delivered spam the filters catch.")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from ..i18n import N_, both
 from ..scenario.schema import SubmissionModes
 from .base import Countermeasure, Stage, Where
 
@@ -22,7 +24,7 @@ class SubmissionAuth(Countermeasure):
     """
 
     key: ClassVar[str] = "submission_auth"
-    labels: ClassVar[dict[str, str]] = {"en": "Submission auth", "ja": "送信認証（SMTP認証）"}
+    labels: ClassVar[Mapping[str, str]] = both(N_("Submission auth"))
     stage: ClassVar[Stage] = "submission"
     series: ClassVar[tuple[str, str] | None] = ("smtp_auth", "mode_share.smtp_auth")
 

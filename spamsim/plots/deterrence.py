@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.figure import Figure
 
+from .. import fmt
 from ..analysis.curves import BreakEvenCurve, break_even_curve
 from ..analysis.result import Result
 from ..scenario.schema import Scenario
@@ -71,8 +72,7 @@ def deterrence_heatmap(
         reference_fines = LECTURE_FINES if cur.upper() == "JPY" else {}
     with plot_context(theme, lang) as style:
         labels = {
-            f"{text('fine_' + form, lang)} {format_number(value, lang)}"
-            f"{'' if lang == 'ja' and cur.upper() == 'JPY' else ' '}{currency_label(cur, lang)}": value
+            f"{text('fine_' + form, lang)} {fmt.money(value, cur, lang, short=True)}": value
             for form, value in reference_fines.items()
         }
         x_ref = labels if x.startswith("enforcement.fines") else None
