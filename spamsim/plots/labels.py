@@ -75,6 +75,22 @@ TEXT: dict[str, dict[str, str]] = {
     "channel_mix_pct_2l": {"en": "Share of spam\ndelivered (%)", "ja": "配信スパムの\n経路別割合 (%)"},
     "spam_share_pct_2l": {"en": "Spam share\nof mail (%)", "ja": "スパムの\n割合 (%)"},
     "adoption_pct_2l": {"en": "Adoption\n(%)", "ja": "導入率\n(%)"},
+    "channel_mix_delivered_pct": {"en": "Delivered spam by channel (%)", "ja": "配信されたスパムの経路別割合 (%)"},
+    "channel_mix_delivered_pct_2l": {"en": "Delivered spam\nby channel (%)", "ja": "配信スパムの\n経路別割合 (%)"},
+    "spam_share_arriving": {
+        "en": "Spam share of mail arriving at receivers' servers",
+        "ja": "受信側サーバに届くメールに占めるスパムの割合",
+    },
+    "spam_share_arriving_2l": {
+        "en": "Spam share of mail\narriving at\nreceivers' servers",
+        "ja": "受信側サーバに届く\nメールに占める\nスパムの割合",
+    },
+    "spam_share_arriving_pct": {"en": "Spam share (%)", "ja": "スパム割合 (%)"},
+    "spam_share_arriving_pct_2l": {"en": "Spam\nshare (%)", "ja": "スパム\n割合 (%)"},
+    "delivered_note": {
+        "en": "delivered: accepted by receivers' servers (refused mail not counted)",
+        "ja": "配信: 受信側サーバが受理したもの（拒否されたメールは含まない）",
+    },
     "mean_ci": {"en": "mean, 95% CI ({n} runs)", "ja": "平均, 95%信頼区間（{n}回）"},
     "ci_band": {"en": "shaded: 95% CI over {n} runs", "ja": "帯: 95%信頼区間（{n}回）"},
     "ci_band_mean": {"en": "shaded: 95% CI of the mean", "ja": "帯: 平均の95%信頼区間"},
