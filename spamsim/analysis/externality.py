@@ -66,8 +66,8 @@ DEFAULTS: dict[str, dict[str, tuple[float, str]]] = {
         ),
         "value_of_lost_legit_mail": (
             1.0,
-            "illustrative (no published estimate used): about a minute of work to notice and recover "
-            "a lost message, or the lecture's 100 JPY at about 100 JPY per USD",
+            "illustrative (no published estimate used): the JPY default of 100 JPY (about 1.25 USD at "
+            "2011's 80 JPY per USD), rounded down",
         ),
     },
     "JPY": {
@@ -89,11 +89,12 @@ DEFAULTS: dict[str, dict[str, tuple[float, str]]] = {
 """Unit costs per currency, each ``(value, source)``."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SocialCost:
     """Unit costs of what spam costs everyone else, in the scenario's currency.
 
-    A value of NaN means "not set": :meth:`for_currency` fills the defaults of a currency it
+    Keyword-only (the fields were once positional in another order). A value of NaN means
+    "not set": :meth:`for_currency` fills the defaults of a currency it
     knows (:data:`DEFAULTS`, with sources) and leaves the others NaN, so that an externality in
     an unknown currency is reported as not computed rather than guessed.
 
@@ -153,10 +154,16 @@ class SocialCost:
         """This cost in ``currency``: values the user set are kept, the rest take that currency's defaults.
 
         A :class:`SocialCost` made without a currency (``SocialCost()``, or with some values
-        given) is completed here for the scenario it is applied to.
+        given) is completed here for the scenario it is applied to; one made for another
+        currency is refused (ValueError) rather than read in the wrong money.
         """
         if self.currency and self.currency.upper() == currency.upper():
             return self
+        if self.currency:
+            raise ValueError(
+                f"these social-cost values are in {self.currency}, the scenario's money in {currency}: "
+                f"make them with SocialCost.for_currency({currency!r}, ...)"
+            )
         given = {
             name: getattr(self, name)
             for name in UNIT_FIELDS
