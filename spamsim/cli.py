@@ -528,13 +528,27 @@ def comparison_table(comparison: Comparison, width: int | None = None, lang: str
 def analytic_command(
     file: FileArg,
     set_: SetOption = None,
-    seconds_per_spam: Annotated[float, typer.Option(help="Recipient seconds lost per inbox spam.", min=0)] = 5.0,
+    seconds_per_spam: Annotated[
+        float | None, typer.Option(help="Recipient seconds lost per inbox spam [default: 5, Rao & Reiley].", min=0)
+    ] = None,
     value_of_time: Annotated[
-        float, typer.Option(help="Value of one hour of recipients' time (currency).", min=0)
-    ] = 2000.0,
+        float | None,
+        typer.Option(
+            help="Value of one hour of recipients' time, in the scenario's currency [default: per currency].", min=0
+        ),
+    ] = None,
+    filtering_cost_per_spam: Annotated[
+        float | None,
+        typer.Option(
+            help="Filtering and server cost per spam arriving, in the currency [default: per currency].", min=0
+        ),
+    ] = None,
     value_of_lost_mail: Annotated[
-        float, typer.Option(help="Cost of one legitimate message lost to a filter (currency).", min=0)
-    ] = 100.0,
+        float | None,
+        typer.Option(
+            help="Cost of one legitimate message lost to a filter, in the currency [default: per currency].", min=0
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Closed-form expectations: revenue, profit, break-even success rate, deterrence, externality.
@@ -545,7 +559,14 @@ def analytic_command(
     Example:  spamsim analytic scenarios/lecture.yaml --set enforcement.caught_probability=0.1
     """
     scenario = load(file, set_ or [])
-    result = expected(scenario, SocialCost(seconds_per_spam, value_of_time, value_of_lost_mail))
+    social = SocialCost.for_currency(
+        scenario.market.currency,
+        seconds_per_spam=seconds_per_spam,
+        value_of_time_per_hour=value_of_time,
+        filtering_cost_per_spam=filtering_cost_per_spam,
+        value_of_lost_legit_mail=value_of_lost_mail,
+    )
+    result = expected(scenario, social)
     if as_json:
         sys.stdout.write(dump_json(result.to_json()))
         return
@@ -555,11 +576,18 @@ def analytic_command(
         err.print("the numbers below are the lecture arithmetic for the fixed-campaign core only", markup=False)
     out.print(analytic_table(scenario.name, result, currency))
     t = result.totals
-    out.print(
-        f"lecture arithmetic N x p x profit: {_fmt(t['lecture_revenue'])} {currency}; "
-        f"society's cost {_fmt(t['social_cost'])} {currency} = "
-        f"{_fmt_small(t['externality_ratio'])} x the spammers' revenue (externality ratio)"
-    )
+    ext = result.externality
+    if ext.computed:
+        society = (
+            f"society's cost {_fmt(t['social_cost'])} {currency} = "
+            f"{_fmt_small(t['externality_ratio'])} x the spammers' revenue (externality ratio: "
+            + ", ".join(f"{p.label} {_fmt(p.amount)}" for p in ext.parts)
+            + ")"
+        )
+    else:
+        society = "externality not computed"
+    out.print(f"lecture arithmetic N x p x profit: {_fmt(t['lecture_revenue'])} {currency}; {society}", markup=False)
+    out.print(ext.note, markup=False)
     out.print(frontier_table(result, currency))
 
 

@@ -219,15 +219,18 @@ TEXT: dict[str, str] = {
     "break_even_inf": N_("Nothing reaches an inbox: no success rate makes spam pay."),
     "externality_title": N_("Externality ratio"),
     "externality_line": N_(
-        "Spam costs everyone else about <strong>{social}</strong> (recipients' time, legitimate "
-        "mail lost to filters): <strong>{ratio}</strong> times the spammers' expected revenue. Rao "
-        '&amp; Reiley ("The Economics of Spam", Journal of Economic Perspectives, 2012) estimate '
-        "the ratio at roughly 100 : 1."
+        "Spam costs everyone else about <strong>{social}</strong> (recipients' time, filtering and "
+        "infrastructure, legitimate mail lost to filters): <strong>{ratio}</strong> times the "
+        'spammers\' expected revenue. Rao &amp; Reiley ("The Economics of Spam", Journal of Economic '
+        "Perspectives, 2012) estimate the ratio at roughly 100 : 1 (about 70 for users' time, 30 for "
+        "anti-spam technology); the note below says why this scenario differs."
     ),
-    "externality_assumptions": N_(
-        "Assumptions (illustrative): {sec} seconds of a recipient's time per spam in an inbox, "
-        "valued at {hour} per hour; {lost} per legitimate message lost."
-    ),
+    "ext_part": N_("Part"),
+    "ext_formula": N_("Formula"),
+    "ext_amount": N_("Amount"),
+    "ext_times_revenue": N_("x revenue"),
+    "ext_caption": N_("Society's cost of the spam in this scenario, by part (money in {cur})."),
+    "ext_sources": N_("Unit costs and their sources"),
     "closed_caption": N_("Table {n}. Closed-form expectations per spammer (money in {cur})."),
     "break_even_not_drawn": N_("the closed form does not apply to the whole scenario."),
     "infinite": N_("never"),
@@ -894,28 +897,38 @@ def _reason(reason: str, lang: str) -> str:
 
 
 def _externality(b: _Builder, analytic: AnalyticResult, currency: str) -> dict[str, Any]:
-    """The externality block: the values it shows, written for people (templates/report/externality.html.j2).
+    """The externality block (templates/report/externality.html.j2): its parts, total, note, sources.
 
-    To show more of society's cost (e.g. its parts), add values here and lines to the template.
+    The terms come from :func:`spamsim.analysis.externality.externality` through the closed
+    form; where a unit cost is not known for the scenario's currency nothing is guessed and
+    only the note (what to set) is shown.
     """
     lang = b.lang
-    social = analytic.social_cost
-    totals = analytic.totals
-    return {
-        "kind": "externality",
-        "title": b.t("externality_title"),
-        "line": b.t(
+    ext = analytic.externality
+    block: dict[str, Any] = {"kind": "externality", "title": b.t("externality_title"), "note": ext.note}
+    if not ext.computed:
+        block.update(line="", table=None, sources=[])
+        return block
+    head = [_txt(b.t(k)) for k in ("ext_part", "ext_formula", "ext_amount", "ext_times_revenue")]
+    rows = [
+        [
+            _txt(gettext(p.label, lang), header=True),
+            _txt(p.formula),
+            _Cell(_money(p.amount, currency, lang), "num", _raw(p.amount)),
+            _num(p.ratio_to_revenue, "count", lang),
+        ]
+        for p in ext.parts
+    ]
+    block.update(
+        line=b.t(
             "externality_line",
-            social=_money_prose(totals.get("social_cost", math.nan), currency, lang),
-            ratio=fmt.number(totals.get("externality_ratio", math.nan), lang=lang),
+            social=_money_prose(ext.total, currency, lang),
+            ratio=fmt.number(ext.ratio, lang=lang),
         ),
-        "assumptions": b.t(
-            "externality_assumptions",
-            sec=fmt.number(social.seconds_per_spam, lang=lang),
-            hour=_money(social.value_of_time_per_hour, currency, lang),
-            lost=_money(social.value_of_lost_legit_mail, currency, lang),
-        ),
-    }
+        table=_table(b.t("ext_caption", cur=currency), head, rows),
+        sources=[f"{gettext(p.label, lang)}: {p.source}" for p in ext.parts],
+    )
+    return block
 
 
 def _closed_form(

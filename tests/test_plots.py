@@ -178,7 +178,8 @@ def render(data: dict[str, Any], case: str, theme: str, lang: str) -> tuple[Figu
 
 
 def data_axes(fig: Figure) -> list[Any]:
-    return [ax for ax in fig.axes if ax.get_visible() and not hasattr(ax, "_colorbar")]
+    # An axes drawn without its axis (the timeline's milestone-label band) holds no data.
+    return [ax for ax in fig.axes if ax.get_visible() and ax.axison and not hasattr(ax, "_colorbar")]
 
 
 def labelled(ax: Any, which: str) -> bool:

@@ -32,8 +32,9 @@ an uncertain volume with a volume-dependent detection hazard (``E[f(V)] != f(E[V
 
 From the same terms follow the break-even success rate, the deterrence frontier (fine x
 probability of being caught at which expected profit is zero), the cost per sale, and the
-externality ratio of society's cost to the spammer's revenue (Rao & Reiley, "The Economics
-of Spam", Journal of Economic Perspectives 26(3), 2012, estimate it at roughly 100 : 1).
+externality ratio of society's cost to the spammer's revenue, term by term
+(:mod:`spamsim.analysis.externality`; Rao & Reiley, "The Economics of Spam", Journal of
+Economic Perspectives 26(3), 2012, estimate it at roughly 100 : 1).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ from ..scenario.distributions import _Dist
 from ..scenario.errors import dotted_path
 from ..scenario.params import PiecewiseLinear
 from ..scenario.schema import Scenario, Spammer, schedules
+from .externality import Externality, SocialCost, externality
+
+__all__ = ["AnalyticResult", "SocialCost", "applicability", "deterrence_frontier", "expected", "is_exact"]
 
 CLOSED_FORM_PARTS = (
     ("market",),
@@ -71,30 +75,15 @@ def _mean(value: Any) -> float:
     return float(value)
 
 
-@dataclass(frozen=True)
-class SocialCost:
-    """What spam costs everyone else (illustrative defaults; set your own).
-
-    Attributes
-    ----------
-    seconds_per_spam
-        Recipient time lost per spam that reaches an inbox (illustrative: a few seconds to
-        recognise and delete it).
-    value_of_time_per_hour
-        Value of an hour of recipients' time, in the scenario's currency (illustrative:
-        2,000 JPY, about an average hourly wage in Japan).
-    value_of_lost_legit_mail
-        Cost of one legitimate message lost to a filter's false positive.
-    """
-
-    seconds_per_spam: float = 5.0
-    value_of_time_per_hour: float = 2000.0
-    value_of_lost_legit_mail: float = 100.0
-
-
 @dataclass
 class AnalyticResult:
-    """Closed-form expectations for a scenario."""
+    """Closed-form expectations for a scenario.
+
+    ``externality`` breaks society's cost into its parts (recipients' time, filtering and
+    infrastructure, lost legitimate mail) with their formulas, sources and a note on how the
+    ratio compares with Rao & Reiley's ~100 : 1; ``totals["social_cost"]`` and
+    ``totals["externality_ratio"]`` are its total and ratio (NaN when not computed).
+    """
 
     scenario: Scenario
     applicable: bool
@@ -103,6 +92,7 @@ class AnalyticResult:
     per_spammer: pd.DataFrame
     frontier: pd.DataFrame
     social_cost: SocialCost
+    externality: Externality
     totals: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -125,6 +115,7 @@ class AnalyticResult:
                 ]
                 for name, rows in self.frontier.groupby("spammer", sort=False)
             },
+            "externality": self.externality.to_json(),
         }
 
 
@@ -318,7 +309,8 @@ def expected(scenario: Scenario, social: SocialCost | None = None) -> AnalyticRe
     scenario
         A loaded scenario.
     social
-        Parameters of society's cost for the externality ratio.
+        Unit costs of society's cost (default: the scenario currency's, with sources; an
+        unknown currency leaves the externality not computed).
 
     Returns
     -------
@@ -327,7 +319,6 @@ def expected(scenario: Scenario, social: SocialCost | None = None) -> AnalyticRe
         closed form; the numbers are then those of the scenario's own-server, no-dynamics
         core and only the lecture arithmetic is meaningful.
     """
-    social = social or SocialCost()
     reasons = applicability(scenario)
     exact = is_exact(scenario)
     rows = {s.name: _spammer_terms(scenario, s) for s in scenario.spammers}
@@ -350,12 +341,25 @@ def expected(scenario: Scenario, social: SocialCost | None = None) -> AnalyticRe
     legit = _mean(scenario.legitimate_mail.messages_per_day) * scenario.horizon_days
     filtering = scenario.countermeasures.receiver_filtering
     fp = _mean(filtering.false_positive_rate) if filtering is not None and filtering.enabled else 0.0
-    society = (
-        totals["inbox"] * social.seconds_per_spam / 3600.0 * social.value_of_time_per_hour
-        + legit * fp * social.value_of_lost_legit_mail
+    scope = ""
+    if reasons:
+        scope = (
+            "These counts are the closed form's, for the scenario's fixed-campaign, own-server core "
+            "(the closed form does not apply fully); externality_of_run() gives the simulated ones."
+        )
+    # Through the spammer's own server nothing stops mail before the receivers' servers: all
+    # of it arrives there.
+    ext = externality(
+        social or SocialCost(),
+        currency=scenario.market.currency,
+        inbox=totals["inbox"],
+        arriving=totals["messages"],
+        legit_lost=legit * fp,
+        revenue=totals["revenue"],
+        scope=scope,
     )
-    totals["social_cost"] = society
-    totals["externality_ratio"] = society / totals["revenue"] if totals["revenue"] else math.inf
+    totals["social_cost"] = ext.total
+    totals["externality_ratio"] = ext.ratio
     totals["cost_per_sale"] = totals["cost"] / totals["sales"] if totals["sales"] else math.inf
     return AnalyticResult(
         scenario=scenario,
@@ -364,6 +368,7 @@ def expected(scenario: Scenario, social: SocialCost | None = None) -> AnalyticRe
         exact=exact,
         per_spammer=frame,
         frontier=deterrence_frontier(scenario),
-        social_cost=social,
+        social_cost=ext.social,
+        externality=ext,
         totals=totals,
     )

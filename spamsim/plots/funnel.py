@@ -17,8 +17,10 @@ def funnel(result: Result, *, theme: str = "lecture", lang: str = "en") -> Figur
 
     Stages: attempted → delivered → inbox → (opened → clicked →) sales. Bars are the mean
     over replications (``result.summary``), error bars the 95 % CI of the mean; the share
-    passing from one stage to the next is written between the bars, and the mean revenue
-    with its CI in the corner, in the scenario's currency.
+    passing from one stage to the next is written under each stage's name, and the mean
+    revenue with its CI above the axes (outside the data), in the scenario's currency.
+    *Attempted* counts every message the spammers tried to send, *delivered* only those the
+    receivers' servers accepted.
 
     Parameters
     ----------
@@ -59,11 +61,22 @@ def funnel(result: Result, *, theme: str = "lecture", lang: str = "en") -> Figur
             zorder=3,
         )
         ax.set_yscale("log")
-        top = float(np.nanmax(np.concatenate([high, mean]))) * 40
+        # Room above the tallest bar for its value (the notes are above the axes).
+        top = float(np.nanmax(np.concatenate([high, mean]))) * 8
         ax.set_ylim(floor, top)
         for i, value in enumerate(mean):
-            y = max(high[i] if np.isfinite(high[i]) else value, floor) * 1.25
-            ax.text(x[i], y, format_number(value, lang), ha="center", va="bottom", fontsize=size)
+            # Each value just above its bar's error bar, a fixed distance in points (a
+            # multiple of the value would vary on the page with the axis' span).
+            y = max(high[i] if np.isfinite(high[i]) else value, floor)
+            ax.annotate(
+                format_number(value, lang),
+                xy=(x[i], y),
+                xytext=(0, 0.5 * size),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=size,
+            )
         rates = stages["pass_rate"].to_numpy(dtype=float)
         ticks = [text(str(s), lang) for s in stages.index]
         for i in range(1, len(stages)):
@@ -84,15 +97,13 @@ def funnel(result: Result, *, theme: str = "lecture", lang: str = "en") -> Figur
             high=format_number(revenue["ci95_high"], lang),
             cur=currency_label(currency, lang),
         )
-        ax.text(
-            0.99,
-            0.98,
+        # The note sits above the axes, right-aligned: inside them it could cover a bar.
+        ax.set_title(
             note + "\n" + text("error_bars", lang, n=n) + "\n" + text("pass_note", lang),
-            transform=ax.transAxes,
-            ha="right",
-            va="top",
+            loc="right",
             fontsize=size,
-            bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "#bbbbbb"},
+            fontweight="normal",
+            linespacing=1.3,
         )
         title(ax, style, text("funnel_title", lang, name=result.scenario.name))
     return fig

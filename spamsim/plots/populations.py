@@ -77,6 +77,8 @@ def populations(result: Result, *, theme: str = "lecture", lang: str = "en") -> 
             nrows, ncols = k, 1
         fig = new_figure(style, rows=nrows, min_height=1.15 * nrows + 0.6)
         axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+        # Room between stacked panels, so that the tick labels at their edges never touch.
+        fig.get_layout_engine().set(hspace=0.06)
         for ax, column in zip(axes, columns, strict=False):
             group = series[series["variable"] == column]
             channel = curves.POPULATION_COLUMNS[column]
@@ -93,6 +95,8 @@ def populations(result: Result, *, theme: str = "lecture", lang: str = "en") -> 
                 fontsize=style.theme.label_size,
                 color=color if channel != "own_server" else None,
                 fontweight="normal",
+                # Clear of the top y tick label, which reaches above the axes.
+                pad=style.theme.tick_size * 0.7,
             )
             top = float(group["ci95_high"].max())
             ax.set_ylim(0, top * 1.08 if math.isfinite(top) and top > 0 else 1)
