@@ -32,6 +32,7 @@ from .api import run as run_scenario
 from .atomic import write_atomic, write_text_atomic
 from .outputs import dump_json, save_comparison, save_run
 from .runner.backends import make_backend
+from .runner.preflight import preflight
 from .runner.replications import RefusedError
 from .runner.sweep import run_sweep
 from .scenario import ScenarioError, load
@@ -176,7 +177,7 @@ def run_command(
             show_default=False,
         ),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
+    workers: Annotated[int, typer.Option(help="Local worker processes (at most the cores).", min=1)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
     out_dir: Annotated[
         Path | None,
@@ -192,6 +193,7 @@ def run_command(
 
     Example:  spamsim run scenarios/lecture.yaml --reps 1000 --seed 1 --set market.success_rate=0.02
     """
+    preflight(workers)
     scenario = load(file, set_ or [])
     with _progress(reps, quiet=as_json) as advance:
         result = run_scenario(scenario, reps=reps, seed=seed, workers=workers, progress=advance)
@@ -311,7 +313,7 @@ def report_command(
     shapley: Annotated[bool, typer.Option("--shapley", help="Include Shapley attribution (2^k variants).")] = False,
     no_compare: Annotated[bool, typer.Option("--no-compare", help="Skip the countermeasure comparison.")] = False,
     set_: SetOption = None,
-    workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
+    workers: Annotated[int, typer.Option(help="Local worker processes (at most the cores).", min=1)] = 1,
 ) -> None:
     """One self-contained HTML report (figures inlined, no external URLs) to e-mail or put online.
 
@@ -319,6 +321,7 @@ def report_command(
     """
     from .report import build_report
 
+    preflight(workers)
     if lang not in ("en", "ja") or theme not in ("lecture", "paper"):
         raise RefusedError("--lang is en or ja; --theme is lecture or paper")
     scenario = load(file, set_ or [])
@@ -356,7 +359,7 @@ def compare_command(
     reps: Annotated[int, typer.Option(help="Replications per variant.", min=2)] = 200,
     seed: Annotated[int | None, typer.Option(help="Seed shared by all variants.", min=0)] = None,
     set_: SetOption = None,
-    workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
+    workers: Annotated[int, typer.Option(help="Local worker processes (at most the cores).", min=1)] = 1,
     as_json: JsonOption = False,
     out_dir: Annotated[
         Path | None,
@@ -373,6 +376,7 @@ def compare_command(
 
     Example:  spamsim compare scenarios/japan-2011.yaml --shapley --reps 200 --seed 1
     """
+    preflight(workers)
     scenario = load(file, set_ or [])
     bar = _VariantProgress(quiet=as_json)
     with bar:
@@ -518,9 +522,18 @@ def sweep_command(
         Path | None,
         typer.Option("--out", help="Results folder (default: out/sweeps/NAME).", file_okay=False),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).", min=1)] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes (default and most: all cores). A sweep estimated to take longer than "
+            "SPAMSIM_MAX_SECONDS (default 3600) on them is refused; set SPAMSIM_ACCEPT_LONG=1 to run it anyway.",
+            min=1,
+        ),
+    ] = None,
     backend: Annotated[str, typer.Option(help="local (worker processes) or dask (a LocalCluster).")] = "local",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (checked before running).")
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in --out.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -532,6 +545,7 @@ def sweep_command(
 
     Example:  spamsim sweep scenarios/deterrence-sweep.yaml --workers 2 --out out/deterrence
     """
+    preflight(workers, backend, scheduler)
     spec, base_path = load_sweep(file)
     base = load(base_path)
     out_dir = out_dir or Path("out") / "sweeps" / spec.name
@@ -599,7 +613,7 @@ def sensitivity_command(
     reps: Annotated[int, typer.Option(help="Replications per point.", min=2)] = 20,
     seed: Annotated[int, typer.Option(help="Seed for sampling and runs.", min=0)] = 0,
     set_: SetOption = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).", min=1)] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default and most: all cores).", min=1)] = None,
     backend: Annotated[str, typer.Option(help="local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     as_json: JsonOption = False,
@@ -612,6 +626,7 @@ def sensitivity_command(
     Example:  spamsim sensitivity scenarios/japan-2011.yaml --method sobol --n 64
     -p market.profit_per_sale=1000:10000 -p enforcement.reach_abroad=0:1 --metric net_profit
     """
+    preflight(workers, backend, scheduler)
     scenario = load(file, set_ or [])
     bar = _VariantProgress(quiet=as_json, label="points")
     with make_backend(workers, backend, scheduler) as engine, bar:

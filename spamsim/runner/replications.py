@@ -8,10 +8,9 @@ bit-identical numbers whether one process or many run the blocks.
 from __future__ import annotations
 
 import math
-import multiprocessing
+import numbers
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,16 +19,15 @@ from ..model.ledger import Ledger
 from ..model.sampling import EXACT_MODE_MAX_MESSAGES, ExactModeTooLarge
 from ..model.world import simulate_block
 from ..scenario.schema import Scenario
+from .backends import local_pool
+from .errors import RefusedError
+from .preflight import check_workers
 from .seeding import SeedLike, entropy_of, seed_sequence
 
 BLOCK_SIZE = 256
 """Replications simulated together in one vectorised world (and one random-stream block)."""
 
 MAX_REPS = 10_000_000
-
-
-class RefusedError(ValueError):
-    """Work that would not finish in reasonable time or memory was refused up front."""
 
 
 @dataclass(frozen=True)
@@ -86,10 +84,25 @@ def estimate(scenario: Scenario, reps: int) -> dict[str, float]:
     return {"events": events, "seconds": seconds, "ledger_bytes": ledger}
 
 
-def check_feasible(scenario: Scenario, reps: int) -> None:
-    """Refuse runs that could not finish, with an estimate of what they would take."""
+def check_reps(reps: object) -> None:
+    """Refuse a replication count that is not a whole number in ``[1, MAX_REPS]``.
+
+    Raises
+    ------
+    TypeError
+        ``reps`` is not an integer (a float such as ``2.5`` or ``1e6``, or a bool).
+    RefusedError
+        ``reps`` is out of range.
+    """
+    if isinstance(reps, bool) or not isinstance(reps, numbers.Integral):
+        raise TypeError(f"reps must be a whole number of replications (an int), got {reps!r} ({type(reps).__name__})")
     if not 1 <= reps <= MAX_REPS:
-        raise RefusedError(f"reps must be between 1 and {MAX_REPS:,}, got {reps:,}")
+        raise RefusedError(f"reps must be between 1 and {MAX_REPS:,}, got {int(reps):,}")
+
+
+def check_feasible(scenario: Scenario, reps: int, workers: int = 1) -> None:
+    """Refuse runs that could not finish, with an estimate of what they would take."""
+    check_reps(reps)
     cost = estimate(scenario, reps)
     if cost["ledger_bytes"] > MAX_LEDGER_BYTES:
         raise RefusedError(
@@ -184,9 +197,19 @@ def replicate(
         Local worker processes (1 runs in this process). Results do not depend on it.
     progress
         Called with the number of replications finished after each block.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or range (the message names it).
+    RefusedError
+        Work this machine could not do in reasonable time or memory.
     """
-    check_feasible(scenario, reps)
-    entropy = entropy_of(seed_sequence(seed))
+    check_reps(reps)
+    check_workers(workers, cli=False)
+    root = seed_sequence(seed)
+    check_feasible(scenario, reps, workers)
+    entropy = entropy_of(root)
     sizes = blocks(reps)
     ledgers = list(_run_blocks(scenario, entropy, sizes, workers, progress))
     return Replications(scenario, entropy, reps, stitch(ledgers))
@@ -205,10 +228,7 @@ def _run_blocks(
             if progress:
                 progress(size)
         return
-    # forkserver: no fork of a process that may hold threads (BLAS, rich), no start-method
-    # side effect at import time (a Mesa lesson, ../shared/STYLE.md).
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=min(workers, len(sizes)), mp_context=context) as pool:
+    with local_pool(min(workers, len(sizes))) as pool:
         futures = [pool.submit(_simulate, scenario, entropy, b, size) for b, size in enumerate(sizes)]
         for future, size in zip(futures, sizes, strict=True):
             yield future.result()
