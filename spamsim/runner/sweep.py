@@ -29,7 +29,7 @@ from ..scenario.loader import load, scenario_data
 from ..scenario.schema import Scenario
 from ..scenario.sweep import SweepSpec
 from .backends import Backend
-from .replications import RefusedError, replicate
+from .replications import RefusedError, check_sweep_feasible, replicate
 
 
 def point_overrides(params: dict[str, Any]) -> list[str]:
@@ -130,6 +130,7 @@ def run_sweep(
     base = load(base, spec.set)
     points = spec.expand()
     check_points(base, points)
+    check_sweep_feasible(spec, base, points, backend, out)
     done: set[int] = set()
     if out is not None:
         manifest = out / "sweep.json"
