@@ -122,8 +122,8 @@ def preflight(
         An unknown backend, too many workers, a missing Dask extra or an unreachable scheduler.
     """
     if backend not in (*BACKENDS, "inline"):
-        option = "--backend" if cli else "backend="
-        raise RefusedError(f"unknown {option} {backend!r}; use local or dask")
+        typed = f"--backend {backend!r}" if cli else f"backend={backend!r}"
+        raise RefusedError(f"unknown {typed}; use local or dask")
     if scheduler is None:
         check_workers(workers, cli=cli)
     if scheduler is not None or backend == "dask":
