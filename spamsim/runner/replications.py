@@ -55,6 +55,13 @@ def blocks(reps: int) -> list[int]:
 MAX_MESSAGES_PER_STEP = 2**62
 """Counts are int64 inside a step; more messages than this in one step would overflow."""
 
+SECONDS_PER_EVENT = 8e-4
+"""CPU seconds a block of replications spends per event (a send, a step end, a reaction)."""
+
+SECONDS_PER_EVENT_AND_ROUTE = 2e-4
+"""Further CPU seconds per event and spammer x channel route (measured: japan-2011, 2 x 4
+routes, 0.78 s per block of 339 events; spambot-era, one route, 0.40 s for 317)."""
+
 TABLE_OVERHEAD_BYTES = 40 * 2**20
 """Memory the first DataFrame/Parquet work of a run takes whatever its size (pyarrow's memory
 pool and writer buffers, allocator arenas): measured, ~30-50 MiB above a baseline after imports."""
@@ -164,9 +171,12 @@ def memory_estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str
 def estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str, float]:
     """Rough cost of a run: events, seconds (on one core of a 2020s CPU) and memory bytes.
 
-    The engine's cost is Python overhead per step and per event, not messages (see
-    DESIGN.md, "Performance"); the constants were measured on the development machine. The
-    memory entries are those of :func:`memory_estimate`.
+    The engine's cost is Python overhead per event (steps included), growing with the
+    spammer x channel routes each event moves mail along, not with messages (see DESIGN.md,
+    "Performance"). The constants are CPU seconds per block measured on the development
+    machine with the event-exact engine: within ~1.5x for the shipped scenarios (lecture,
+    one event, is 2x high but takes milliseconds). The memory entries are those of
+    :func:`memory_estimate`.
     """
     blocks_ = math.ceil(reps / BLOCK_SIZE)
     channels = max(1, len(scenario.channels.names()))
@@ -179,8 +189,7 @@ def estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str, float
     )
     steps = scenario.n_steps
     events = sends + adapts + variants + steps
-    per_step = 3e-4 + 5e-5 * len(scenario.spammers) * channels
-    seconds = blocks_ * (steps * per_step + events * 2e-5)
+    seconds = blocks_ * events * (SECONDS_PER_EVENT + SECONDS_PER_EVENT_AND_ROUTE * len(scenario.spammers) * channels)
     return {"events": events, "seconds": seconds, **memory_estimate(scenario, reps, workers)}
 
 
