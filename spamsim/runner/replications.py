@@ -236,6 +236,8 @@ def check_reps(reps: object) -> None:
 def check_feasible(scenario: Scenario, reps: int, workers: int = 1) -> None:
     """Refuse runs that could not finish, with an estimate of what they would take."""
     check_reps(reps)
+    # Memory first: it is a hard limit, where the time limit can be raised.
+    check_memory(scenario, reps, workers)
     cost = estimate(scenario, reps, workers)
     if cost["seconds"] > max_seconds():
         raise RefusedError(
@@ -243,7 +245,6 @@ def check_feasible(scenario: Scenario, reps: int, workers: int = 1) -> None:
             f"over {scenario.n_steps:,} steps x {math.ceil(reps / BLOCK_SIZE)} blocks); shorten the "
             "horizon, coarsen horizon.step_hours, send less often, or raise SPAMSIM_MAX_SECONDS"
         )
-    check_memory(scenario, reps, workers)
     step_days = scenario.horizon.step_hours / 24.0
     total = sum(_max_count(s.campaign.messages_per_send) * s.campaign.n_sends for s in scenario.spammers)
     if total > MAX_MESSAGES_PER_STEP:
