@@ -9,12 +9,37 @@ from typing import Any
 
 from .analysis.result import Result
 from .runner.backends import make_backend
+from .runner.preflight import preflight
 from .runner.replications import replicate
 from .runner.seeding import SeedLike
 from .runner.sweep import SweepResult, run_sweep
 from .scenario.loader import load
 from .scenario.schema import Scenario
 from .scenario.sweep import load_sweep
+
+
+def check_overrides(overrides: object) -> list[str]:
+    """``overrides`` as a list, refusing a single string (it would be split per character).
+
+    Raises
+    ------
+    TypeError
+        ``overrides`` is a string, not iterable, or holds something other than strings.
+    """
+    if isinstance(overrides, str | bytes):
+        raise TypeError(
+            f"overrides must be a list of 'dotted.path=value' strings, got the single string {overrides!r}; "
+            f"write overrides=[{overrides!r}]"
+        )
+    if not isinstance(overrides, Iterable):
+        raise TypeError(f"overrides must be a list of 'dotted.path=value' strings, got {overrides!r}")
+    items = list(overrides)
+    wrong = [item for item in items if not isinstance(item, str)]
+    if wrong:
+        raise TypeError(
+            f"overrides must hold 'dotted.path=value' strings, got {wrong[0]!r} ({type(wrong[0]).__name__})"
+        )
+    return items
 
 
 def run(
@@ -37,7 +62,8 @@ def run(
         Integer seed for an exactly repeatable run; ``None`` draws fresh entropy, reported
         as ``Result.entropy``.
     workers
-        Local worker processes. The numbers do not depend on it.
+        Local worker processes, at most the cores this machine gives the process. The
+        numbers do not depend on it.
     overrides
         ``dotted.path=value`` edits, as with ``spamsim run --set``.
     progress
@@ -48,6 +74,14 @@ def run(
     Result
         With ``.summary``, ``.replications`` and ``.timeseries`` DataFrames.
 
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or range (``reps=2.5``, ``workers=0``,
+        ``overrides="a=b"``); the message names it.
+    spamsim.runner.RefusedError
+        Work this machine could not do in reasonable time or memory (a ``ValueError``).
+
     Examples
     --------
     >>> import spamsim as ss
@@ -55,7 +89,7 @@ def run(
     >>> round(res.summary.loc["revenue", "mean"], -5)
     5000000.0
     """
-    loaded = load(scenario, overrides)
+    loaded = load(scenario, check_overrides(overrides))
     return Result(replicate(loaded, reps=reps, seed=seed, workers=workers, progress=progress))
 
 
@@ -91,6 +125,7 @@ def sweep(
     SweepResult
         ``.replications`` (one row per point x replication) and ``.summary`` (per point).
     """
+    preflight(workers, backend, scheduler, cli=False)
     spec, base_path = load_sweep(file)
     with make_backend(workers, backend, scheduler) as engine:
         return run_sweep(spec, load(base_path), engine, Path(out) if out is not None else None, resume, force=force)

@@ -36,6 +36,7 @@ from .i18n import N_, gettext
 from .names import channel_label, countermeasure_label, currency_label, metric_doc, metric_name, unit_label
 from .outputs import dump_json, write_comparison_files, write_run_files
 from .runner.backends import make_backend
+from .runner.preflight import preflight
 from .runner.replications import RefusedError
 from .runner.seeding import entropy_of, seed_sequence
 from .runner.sweep import partial_folder, run_sweep
@@ -201,7 +202,7 @@ def run_command(
             show_default=False,
         ),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
+    workers: Annotated[int, typer.Option(help="Local worker processes (at most the cores).", min=1)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
     out_dir: Annotated[
         Path | None,
@@ -218,6 +219,7 @@ def run_command(
 
     Example:  spamsim run scenarios/lecture.yaml --reps 1000 --seed 1 --set market.success_rate=0.02
     """
+    preflight(workers)
     scenario = load(file, set_ or [])
     # A fresh seed is drawn here, before --out is opened, so the folder's mixing check knows it.
     entropy = entropy_of(seed_sequence(seed))
@@ -368,7 +370,7 @@ def report_command(
     shapley: Annotated[bool, typer.Option("--shapley", help="Include Shapley attribution (2^k variants).")] = False,
     no_compare: Annotated[bool, typer.Option("--no-compare", help="Skip the countermeasure comparison.")] = False,
     set_: SetOption = None,
-    workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
+    workers: Annotated[int, typer.Option(help="Local worker processes (at most the cores).", min=1)] = 1,
 ) -> None:
     """One self-contained HTML report (figures inlined, no external URLs) to e-mail or put online.
 
@@ -376,6 +378,7 @@ def report_command(
     """
     from .report import build_report
 
+    preflight(workers)
     if lang not in ("en", "ja") or theme not in ("lecture", "paper"):
         raise RefusedError("--lang is en or ja; --theme is lecture or paper")
     _check_output_file(output, "--output", (".html", ".htm"))
@@ -414,7 +417,7 @@ def compare_command(
     reps: Annotated[int, typer.Option(help="Replications per variant.", min=2)] = 200,
     seed: Annotated[int | None, typer.Option(help="Seed shared by all variants.", min=0)] = None,
     set_: SetOption = None,
-    workers: Annotated[int, typer.Option(help="Local worker processes.", min=1)] = 1,
+    workers: Annotated[int, typer.Option(help="Local worker processes (at most the cores).", min=1)] = 1,
     as_json: JsonOption = False,
     out_dir: Annotated[
         Path | None,
@@ -435,6 +438,7 @@ def compare_command(
 
     Example:  spamsim compare scenarios/japan-2011.yaml --shapley --reps 200 --seed 1
     """
+    preflight(workers)
     scenario = load(file, set_ or [])
     entropy = entropy_of(seed_sequence(seed))  # drawn before --out is opened, for its mixing check
     folder = _open_out(out_dir, Identity("compare", scenario_digest(scenario), entropy, scenario.name), force)
@@ -601,9 +605,18 @@ def sweep_command(
             "--out", help="Results folder (default: out/sweeps/NAME, NAME made file-name safe).", file_okay=False
         ),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).", min=1)] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes (default and most: all cores). A sweep estimated to take longer than "
+            "SPAMSIM_MAX_SECONDS (default 3600) on them is refused; set SPAMSIM_ACCEPT_LONG=1 to run it anyway.",
+            min=1,
+        ),
+    ] = None,
     backend: Annotated[str, typer.Option(help="local (worker processes) or dask (a LocalCluster).")] = "local",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (checked before running).")
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in --out.")] = False,
     as_json: JsonOption = False,
     force: ForceOption = False,
@@ -616,6 +629,7 @@ def sweep_command(
 
     Example:  spamsim sweep scenarios/deterrence-sweep.yaml --workers 2 --out out/deterrence
     """
+    preflight(workers, backend, scheduler)
     spec, base_path = load_sweep(file)
     base = load(base_path)
     # The sweep file's name only ever names one safe folder under out/sweeps/; paths come from the command line.
@@ -681,7 +695,7 @@ def sensitivity_command(
     reps: Annotated[int, typer.Option(help="Replications per point.", min=2)] = 20,
     seed: Annotated[int, typer.Option(help="Seed for sampling and runs.", min=0)] = 0,
     set_: SetOption = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).", min=1)] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default and most: all cores).", min=1)] = None,
     backend: Annotated[str, typer.Option(help="local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     as_json: JsonOption = False,
@@ -698,6 +712,7 @@ def sensitivity_command(
     Example:  spamsim sensitivity scenarios/japan-2011.yaml --method sobol --n 64
     -p market.profit_per_sale=1000:10000 -p enforcement.reach_abroad=0:1 --metric net_profit
     """
+    preflight(workers, backend, scheduler)
     scenario = load(file, set_ or [])
     folder = _open_out(out_dir, Identity("sensitivity", scenario_digest(scenario), seed, scenario.name), force)
     with _within(folder), make_backend(workers, backend, scheduler) as engine, _points_bar(as_json) as bar:

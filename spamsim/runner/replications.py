@@ -8,28 +8,32 @@ bit-identical numbers whether one process or many run the blocks.
 from __future__ import annotations
 
 import math
-import multiprocessing
+import numbers
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..model.ledger import Ledger
+from ..model.ledger import CHANNEL_METRICS, SPAMMER_METRICS, Ledger, blocking_order, world_metrics
 from ..model.sampling import EXACT_MODE_MAX_MESSAGES, ExactModeTooLarge
 from ..model.world import simulate_block
 from ..scenario.schema import Scenario
+from .backends import local_pool
+from .errors import RefusedError
+from .preflight import check_workers
 from .seeding import SeedLike, entropy_of, seed_sequence
+
+if TYPE_CHECKING:
+    from ..scenario.sweep import SweepSpec
+    from .backends import Backend
 
 BLOCK_SIZE = 256
 """Replications simulated together in one vectorised world (and one random-stream block)."""
 
 MAX_REPS = 10_000_000
-
-
-class RefusedError(ValueError):
-    """Work that would not finish in reasonable time or memory was refused up front."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,30 @@ def blocks(reps: int) -> list[int]:
     return [BLOCK_SIZE] * full + ([rest] if rest else [])
 
 
-MAX_LEDGER_BYTES = 8 * 2**30
-"""Largest ledger a run may allocate (the machines this runs on have tens of GiB)."""
-
 MAX_MESSAGES_PER_STEP = 2**62
 """Counts are int64 inside a step; more messages than this in one step would overflow."""
+
+SECONDS_PER_EVENT = 8e-4
+"""CPU seconds a block of replications spends per event (a send, a step end, a reaction)."""
+
+SECONDS_PER_EVENT_AND_ROUTE = 2e-4
+"""Further CPU seconds per event and spammer x channel route (measured: japan-2011, 2 x 4
+routes, 0.78 s per block of 339 events; spambot-era, one route, 0.40 s for 317)."""
+
+TABLE_OVERHEAD_BYTES = 40 * 2**20
+"""Memory the first DataFrame/Parquet work of a run takes whatever its size (pyarrow's memory
+pool and writer buffers, allocator arenas): measured, ~30-50 MiB above a baseline after imports."""
+
+WORKER_BASELINE_BYTES = 200 * 2**20
+"""Resident memory of one local worker process after importing spamsim (measured ~190 MiB)."""
+
+REPLICATION_COLUMN_COPIES = 3
+"""``Result.replications`` holds its columns three times while it is built: the dict of
+per-metric arrays, the DataFrame made from it, and the column selection it returns."""
+
+TIMESERIES_COPIES = 2
+"""Copies of ``Result.timeseries`` alive at the peak of ``run --out``: the cached frame and the
+Arrow table ``to_parquet`` converts it to (the frame's own building copies are freed first)."""
 
 
 def max_seconds() -> float:
@@ -63,11 +86,97 @@ def max_seconds() -> float:
         return 3600.0
 
 
-def estimate(scenario: Scenario, reps: int) -> dict[str, float]:
-    """Rough cost of a run: events, seconds (on one core of a 2020s CPU) and ledger bytes.
+def available_memory() -> float | None:
+    """Bytes of memory a run may use: ``SPAMSIM_MAX_MEMORY_GB`` if set, else what the machine
+    has available now (``MemAvailable`` in /proc/meminfo, else free physical pages), else None."""
+    override = os.environ.get("SPAMSIM_MAX_MEMORY_GB")
+    if override:
+        try:
+            return float(override) * 2**30
+        except ValueError:
+            pass
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
 
-    The engine's cost is Python overhead per step and per event, not messages (see
-    DESIGN.md, "Performance"); the constants were measured on the development machine.
+
+def _blocking_present(scenario: Scenario) -> int:
+    """Countermeasures of the scenario that can block messages (each one a ledger series)."""
+    configured = set(scenario.countermeasures.names())
+    return sum(1 for name in blocking_order() if name in configured)
+
+
+def memory_estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str, float]:
+    """Peak resident memory of a run, in bytes, modelled from the arrays the code allocates.
+
+    The estimate is of the peak resident memory *above the interpreter's baseline after
+    imports* of ``spamsim run --out`` (the worst case of the CLI and of ``spamsim.run`` followed
+    by ``save_run``): the larger of two phases.
+
+    * Replicating: the block ledgers and the stitched ledger they are concatenated into
+      (2 x ledger with more than one block; one block is returned as is).
+    * Tables: the ledger, ``Result.replications`` while it is built, and ``Result.timeseries``
+      with the Arrow table Parquet writing converts it to, plus a fixed overhead.
+
+    With ``workers > 1`` each local worker process also holds its interpreter and one block
+    ledger twice (the result and its pickle); that is ``workers_bytes``, and ``total_bytes``
+    is what the machine needs.
+
+    Returns
+    -------
+    dict
+        ``ledger_bytes``, ``replications_bytes``, ``timeseries_bytes`` (one copy of each),
+        ``peak_bytes`` (this process), ``workers_bytes`` and ``total_bytes``.
+    """
+    steps = scenario.n_steps
+    spammers = len(scenario.spammers)
+    channels = max(1, len(scenario.channels.names()))
+    blocking = _blocking_present(scenario)
+    flows_per_step = (len(CHANNEL_METRICS) + blocking) * spammers * channels
+    per_rep = steps * 8.0 * (flows_per_step + len(SPAMMER_METRICS) * spammers + len(world_metrics()))
+    ledger = per_rep * reps
+    n_blocks = math.ceil(reps / BLOCK_SIZE)
+    replicate_phase = ledger * (2 if n_blocks > 1 else 1)
+    replication_columns = 21 + blocking
+    replications = replication_columns * 8.0 * reps
+    funnel_skip = 0 if scenario.market.funnel is not None else 2
+    ts_columns = 5 + len(CHANNEL_METRICS) - funnel_skip + blocking  # rep, step, day, spammer, channel + flows
+    timeseries = steps * spammers * channels * reps * ts_columns * 8.0
+    tables_phase = (
+        ledger + REPLICATION_COLUMN_COPIES * replications + TIMESERIES_COPIES * timeseries + TABLE_OVERHEAD_BYTES
+    )
+    peak = max(replicate_phase, tables_phase)
+    in_workers = 0.0
+    if workers > 1 and n_blocks > 1:
+        block = per_rep * min(reps, BLOCK_SIZE)
+        in_workers = min(workers, n_blocks) * (WORKER_BASELINE_BYTES + 2 * block)
+    return {
+        "ledger_bytes": ledger,
+        "replications_bytes": replications,
+        "timeseries_bytes": timeseries,
+        "peak_bytes": peak,
+        "workers_bytes": in_workers,
+        "total_bytes": peak + in_workers,
+    }
+
+
+def estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str, float]:
+    """Rough cost of a run: events, seconds (on one core of a 2020s CPU) and memory bytes.
+
+    The engine's cost is Python overhead per event (steps included), growing with the
+    spammer x channel routes each event moves mail along, not with messages (see DESIGN.md,
+    "Performance"). The constants are CPU seconds per block measured on the development
+    machine with the event-exact engine: within ~1.5x for the shipped scenarios (lecture,
+    one event, is 2x high but takes milliseconds). The memory entries are those of
+    :func:`memory_estimate`.
     """
     blocks_ = math.ceil(reps / BLOCK_SIZE)
     channels = max(1, len(scenario.channels.names()))
@@ -80,24 +189,56 @@ def estimate(scenario: Scenario, reps: int) -> dict[str, float]:
     )
     steps = scenario.n_steps
     events = sends + adapts + variants + steps
-    per_step = 3e-4 + 5e-5 * len(scenario.spammers) * channels
-    seconds = blocks_ * (steps * per_step + events * 2e-5)
-    ledger = steps * len(scenario.spammers) * channels * reps * 8.0 * 20
-    return {"events": events, "seconds": seconds, "ledger_bytes": ledger}
+    seconds = blocks_ * events * (SECONDS_PER_EVENT + SECONDS_PER_EVENT_AND_ROUTE * len(scenario.spammers) * channels)
+    return {"events": events, "seconds": seconds, **memory_estimate(scenario, reps, workers)}
 
 
-def check_feasible(scenario: Scenario, reps: int) -> None:
-    """Refuse runs that could not finish, with an estimate of what they would take."""
+def _gib(n: float) -> str:
+    return f"{n / 2**30:,.2f} GiB" if n < 10 * 2**30 else f"{n / 2**30:,.0f} GiB"
+
+
+def check_memory(scenario: Scenario, reps: int, workers: int = 1) -> None:
+    """Refuse a run whose estimated memory exceeds what this machine has available."""
+    limit = available_memory()
+    if limit is None:
+        return  # nothing to compare with: the estimate is still reported by estimate()
+    cost = memory_estimate(scenario, reps, workers)
+    if cost["total_bytes"] <= limit:
+        return
+    parts = f"{_gib(cost['ledger_bytes'])} of ledger, {_gib(cost['timeseries_bytes'])} per copy of the timeseries table"
+    if cost["workers_bytes"]:
+        parts += f", {_gib(cost['workers_bytes'])} in {workers} worker processes"
+    raise RefusedError(
+        f"{scenario.n_steps:,} steps x {len(scenario.spammers)} spammers x {reps:,} replications would need about "
+        f"{_gib(cost['total_bytes'])} of memory ({parts}); this machine has {_gib(limit)} available"
+        f"{' (SPAMSIM_MAX_MEMORY_GB)' if os.environ.get('SPAMSIM_MAX_MEMORY_GB') else ''}; use fewer replications "
+        "(--reps), a shorter horizon or a coarser horizon.step_hours"
+        + (", or fewer --workers" if cost["workers_bytes"] else "")
+    )
+
+
+def check_reps(reps: object) -> None:
+    """Refuse a replication count that is not a whole number in ``[1, MAX_REPS]``.
+
+    Raises
+    ------
+    TypeError
+        ``reps`` is not an integer (a float such as ``2.5`` or ``1e6``, or a bool).
+    RefusedError
+        ``reps`` is out of range.
+    """
+    if isinstance(reps, bool) or not isinstance(reps, numbers.Integral):
+        raise TypeError(f"reps must be a whole number of replications (an int), got {reps!r} ({type(reps).__name__})")
     if not 1 <= reps <= MAX_REPS:
-        raise RefusedError(f"reps must be between 1 and {MAX_REPS:,}, got {reps:,}")
-    cost = estimate(scenario, reps)
-    if cost["ledger_bytes"] > MAX_LEDGER_BYTES:
-        raise RefusedError(
-            f"{scenario.n_steps:,} steps x {len(scenario.spammers)} spammers x {reps:,} "
-            f"replications would need about {cost['ledger_bytes'] / 2**30:,.1f} GiB of ledger "
-            f"(limit {MAX_LEDGER_BYTES / 2**30:.0f} GiB); use fewer replications or a coarser "
-            "horizon.step_hours"
-        )
+        raise RefusedError(f"reps must be between 1 and {MAX_REPS:,}, got {int(reps):,}")
+
+
+def check_feasible(scenario: Scenario, reps: int, workers: int = 1) -> None:
+    """Refuse runs that could not finish, with an estimate of what they would take."""
+    check_reps(reps)
+    # Memory first: it is a hard limit, where the time limit can be raised.
+    check_memory(scenario, reps, workers)
+    cost = estimate(scenario, reps, workers)
     if cost["seconds"] > max_seconds():
         raise RefusedError(
             f"this run would take about {_duration(cost['seconds'])} ({cost['events']:.3g} events "
@@ -129,6 +270,109 @@ def check_feasible(scenario: Scenario, reps: int) -> None:
                 f"(~{_duration(seconds)}); it exists to check the batched engine on small "
                 "volumes — use engine.mode: batched"
             )
+
+
+SWEEP_SAMPLE_POINTS = 16
+"""Points of a sweep whose scenarios are estimated (evenly spaced; the costliest counts for all)."""
+
+
+def accept_long() -> bool:
+    """Whether the user accepted a sweep estimated past :func:`max_seconds` (``SPAMSIM_ACCEPT_LONG=1``)."""
+    return os.environ.get("SPAMSIM_ACCEPT_LONG", "").strip().lower() in ("1", "true", "yes")
+
+
+def sweep_estimate(spec: SweepSpec, base: Scenario, points: list[dict[str, Any]], workers: int) -> dict[str, float]:
+    """Total work of a sweep: seconds on ``workers`` parallel workers, and memory.
+
+    Every point is replicated ``spec.reps`` times; the per-point cost is the largest estimate
+    among up to :data:`SWEEP_SAMPLE_POINTS` evenly spaced points (a sweep over the horizon or
+    the step makes some points much costlier than others).
+
+    Returns
+    -------
+    dict
+        ``points``, ``run_seconds`` (one point, one core), ``seconds`` (the whole sweep on
+        ``workers``), ``point_bytes`` (peak of one point in its worker), ``frames_bytes``
+        (the per-replication rows the main process gathers), ``workers``.
+    """
+    from ..scenario.loader import load  # the sweep layer's loader; runner.sweep imports this module
+    from .sweep import point_overrides
+
+    n = len(points)
+    step = max(1, n // SWEEP_SAMPLE_POINTS)
+    sample = [points[i] for i in range(0, n, step)][:SWEEP_SAMPLE_POINTS] or [{}]
+    run_seconds = 0.0
+    point_bytes = 0.0
+    for params in sample:
+        scenario = load(base, point_overrides(params)) if params else base
+        cost = estimate(scenario, spec.reps)
+        run_seconds = max(run_seconds, cost["seconds"])
+        # A point builds the ledger and its replications frame, never the timeseries.
+        ledger, replications = cost["ledger_bytes"], cost["replications_bytes"]
+        blocks_ = math.ceil(spec.reps / BLOCK_SIZE)
+        point_bytes = max(point_bytes, max(ledger * (2 if blocks_ > 1 else 1), ledger + 3 * replications))
+    parallel = max(1, min(workers, n))
+    columns = 2 + len(spec.metrics) + (len(points[0]) if points else 0)  # point, rep, params, metrics
+    return {
+        "points": float(n),
+        "run_seconds": run_seconds,
+        "seconds": math.ceil(n / parallel) * run_seconds,
+        "point_bytes": point_bytes,
+        # Frames per point, then pd.concat of them all (and its Parquet copy): ~3 copies.
+        "frames_bytes": 3.0 * n * spec.reps * columns * 8.0,
+        "workers": float(parallel),
+    }
+
+
+def check_sweep_feasible(
+    spec: SweepSpec, base: Scenario, points: list[dict[str, Any]], backend: Backend, out: Path | None = None
+) -> None:
+    """Refuse a sweep that would run past :func:`max_seconds` or exhaust memory, before it starts.
+
+    A sweep estimated to take longer than ``SPAMSIM_MAX_SECONDS`` (default one hour) on the
+    backend's workers runs only with ``SPAMSIM_ACCEPT_LONG=1``. Memory is checked against
+    :func:`available_memory` for the points in flight on local workers and the rows the main
+    process gathers. Also tells a Dask backend what to say about saved points should every
+    worker go away (:class:`~spamsim.runner.errors.WorkersLostError`).
+
+    Raises
+    ------
+    RefusedError
+        With the number of points, the replications and the estimated duration or memory.
+    """
+    workers = max(1, int(backend.workers))
+    cost = sweep_estimate(spec, base, points, workers)
+    n = len(points)
+    if cost["seconds"] > max_seconds() and not accept_long():
+        raise RefusedError(
+            f"this sweep would run {n:,} points x {spec.reps:,} replications, about "
+            f"{_duration(cost['seconds'])} on {int(cost['workers'])} worker{'s' if cost['workers'] != 1 else ''} "
+            f"(~{_duration(cost['run_seconds'])} per point), beyond the {_duration(max_seconds())} limit "
+            "(SPAMSIM_MAX_SECONDS); use fewer points or replications, more workers (a Dask cluster with "
+            "--scheduler), or set SPAMSIM_ACCEPT_LONG=1 to run it anyway"
+        )
+    limit = available_memory()
+    local = backend.name in ("inline", "local") or getattr(backend, "cluster", None) is not None
+    in_flight = cost["point_bytes"] * (2 * workers if backend.name == "local" else workers) if local else 0.0
+    if backend.name != "inline" and local:
+        in_flight += workers * WORKER_BASELINE_BYTES
+    needed = in_flight + cost["frames_bytes"]
+    if limit is not None and needed > limit:
+        raise RefusedError(
+            f"this sweep of {n:,} points x {spec.reps:,} replications would need about {_gib(needed)} of memory "
+            f"({_gib(cost['point_bytes'])} per point in each of {workers} workers, {_gib(cost['frames_bytes'])} "
+            f"for the gathered rows); this machine has {_gib(limit)} available; use fewer replications or points, "
+            "fewer --workers, or fewer metrics"
+        )
+    if hasattr(backend, "on_loss"):
+
+        def on_loss(finished: int, submitted: int) -> str:
+            # The backend is given only the points not yet saved (a resumed sweep skips the others).
+            saved = n - submitted + finished
+            where = f"are saved in {out}; rerun with --resume" if out is not None else "finished (no out folder)"
+            return f"all Dask workers are gone; {saved} of {n} points {where}"
+
+        backend.on_loss = on_loss
 
 
 def _high_count(value: object) -> float:
@@ -184,9 +428,19 @@ def replicate(
         Local worker processes (1 runs in this process). Results do not depend on it.
     progress
         Called with the number of replications finished after each block.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or range (the message names it).
+    RefusedError
+        Work this machine could not do in reasonable time or memory.
     """
-    check_feasible(scenario, reps)
-    entropy = entropy_of(seed_sequence(seed))
+    check_reps(reps)
+    check_workers(workers, cli=False)
+    root = seed_sequence(seed)
+    check_feasible(scenario, reps, workers)
+    entropy = entropy_of(root)
     sizes = blocks(reps)
     ledgers = list(_run_blocks(scenario, entropy, sizes, workers, progress))
     return Replications(scenario, entropy, reps, stitch(ledgers))
@@ -205,10 +459,7 @@ def _run_blocks(
             if progress:
                 progress(size)
         return
-    # forkserver: no fork of a process that may hold threads (BLAS, rich), no start-method
-    # side effect at import time (a Mesa lesson, ../shared/STYLE.md).
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=min(workers, len(sizes)), mp_context=context) as pool:
+    with local_pool(min(workers, len(sizes))) as pool:
         futures = [pool.submit(_simulate, scenario, entropy, b, size) for b, size in enumerate(sizes)]
         for future, size in zip(futures, sizes, strict=True):
             yield future.result()
@@ -238,4 +489,16 @@ def stitch(ledgers: list[Ledger]) -> Ledger:
     return out
 
 
-__all__ = ["BLOCK_SIZE", "RefusedError", "Replications", "blocks", "check_feasible", "replicate", "stitch"]
+__all__ = [
+    "BLOCK_SIZE",
+    "RefusedError",
+    "Replications",
+    "blocks",
+    "check_feasible",
+    "check_sweep_feasible",
+    "estimate",
+    "memory_estimate",
+    "replicate",
+    "stitch",
+    "sweep_estimate",
+]

@@ -33,7 +33,7 @@ from ..scenario.loader import load, scenario_data
 from ..scenario.schema import Scenario
 from ..scenario.sweep import SweepSpec
 from .backends import Backend
-from .replications import RefusedError, replicate
+from .replications import RefusedError, check_sweep_feasible, replicate
 
 
 def point_overrides(params: dict[str, Any]) -> list[str]:
@@ -148,6 +148,7 @@ def run_sweep(
     base = load(base, spec.set)
     points = spec.expand()
     check_points(base, points)
+    check_sweep_feasible(spec, base, points, backend, out)
     if out is None:
         return _compute(spec, base, points, backend, {}, None, progress)
     digest = _spec_hash(spec, base)
