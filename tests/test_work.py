@@ -19,6 +19,7 @@ import pytest
 import spamsim as ss
 from spamsim.runner.backends import default_workers
 from spamsim.runner.replications import RefusedError, memory_estimate, replicate
+from spamsim.runner.sweep import partial_folder
 from spamsim.scenario.loader import load
 
 from .conftest import ROOT, SCENARIOS, spamsim_cli
@@ -291,10 +292,13 @@ def test_sigkill_of_run_leaves_no_worker_processes(tmp_path):
     _kill_and_check(command, _workers_started(2), tmp_path)
 
 
+def _points(out: Path) -> list[Path]:
+    """Finished point files of the sweep writing ``out`` (in its working folder until it ends)."""
+    return sorted((partial_folder(out) / "points").glob("point-*.parquet"))
+
+
 def _points_saved(out: Path):
-    return lambda found: (
-        len(list((out / "points").glob("point-*.parquet"))) >= 1 if (out / "points").exists() else False
-    )
+    return lambda found: len(_points(out)) >= 1
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -345,7 +349,7 @@ def test_a_sweep_stops_with_a_message_when_every_dask_worker_is_gone(tmp_path):
         worker.kill()
         worker.wait()
         _, stderr = run.communicate(timeout=90)  # hang guard: without the fix the sweep waits forever
-        saved = len(list((out / "points").glob("point-*.parquet")))
+        saved = len(_points(out))
         assert run.returncode == 2, stderr
         assert f"all Dask workers are gone; {saved} of 36 points are saved in {out}; rerun with --resume" in stderr
         assert saved >= 1 and "internal error" not in stderr
