@@ -8,11 +8,15 @@ validation error into ``FILE:LINE:COL: dotted.field: message``.
 from __future__ import annotations
 
 import difflib
+import errno
+import io
 import os
+import stat
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, BinaryIO, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,7 +28,9 @@ from .yamlio import Located, Path, YamlProblem, parse_yaml
 M = TypeVar("M", bound=BaseModel)
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
-"""Scenario files larger than this are refused unread (a scenario is a few kilobytes)."""
+"""Largest scenario, sweep or counts file read (a scenario is a few kilobytes; the biggest
+shipped one is under 10 KiB). Reading stops one byte past it, so no file costs more than this
+much memory to refuse, and the YAML limits in :mod:`.yamlio` bound what is built from it."""
 
 
 def load(
@@ -64,14 +70,14 @@ def load(
     if isinstance(source, Mapping):
         return _validate(Located(_plain(source)), "<dict>", overrides)
     path = FsPath(source)
-    name = str(source)
+    name = source_name(source)
     text = read_text(path)
     try:
         located = parse_yaml(text, name)
     except YamlProblem as exc:
         raise ScenarioError(exc.problems) from None
     if isinstance(located.data, dict) and "name" not in located.data:
-        located.data["name"] = path.stem
+        located.data["name"] = "stdin" if name == STDIN_NAME else path.stem
     return _validate(located, name, overrides)
 
 
@@ -93,19 +99,106 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
     return clean(scenario.model_dump(mode="json"))  # type: ignore[no-any-return]
 
 
-def read_text(path: FsPath) -> str:
-    """Read a scenario file as UTF-8, turning every I/O problem into a :class:`ScenarioError`."""
-    name = str(path)
+STDIN = "-"
+"""The file name that means "read standard input" (shown as ``<stdin>`` in messages)."""
+STDIN_NAME = "<stdin>"
+
+_KINDS = (
+    (stat.S_ISDIR, "is a directory, not a scenario file"),
+    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file"),
+    (stat.S_ISCHR, "is a character device, not a regular file"),
+    (stat.S_ISBLK, "is a block device, not a regular file"),
+    (stat.S_ISSOCK, "is a socket, not a regular file"),
+)
+_WHAT_TO_DO = "; give the path of a YAML file, or - to read standard input"
+
+
+def source_name(path: str | os.PathLike[str]) -> str:
+    """How a file argument is named in messages: ``<stdin>`` for ``-``, else the path as given."""
+    return STDIN_NAME if str(path) == STDIN else str(path)
+
+
+def read_capped(stream: BinaryIO, cap: int, name: str) -> bytes:
+    """Read ``stream`` to its end, but never more than ``cap + 1`` bytes in all.
+
+    The extra byte tells a file of exactly ``cap`` bytes from a longer one; whatever the file
+    claims its size is (a file still growing, ``/proc`` files, standard input), nothing past
+    it is ever read.
+
+    Raises
+    ------
+    ScenarioError
+        If the stream holds more than ``cap`` bytes.
+    """
+    chunks: list[bytes] = []
+    remaining = cap + 1
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    data = b"".join(chunks)
+    if len(data) > cap:
+        raise ScenarioError([Problem(name, None, None, "", f"larger than {cap / 2**20:g} MiB: not read any further")])
+    return data
+
+
+def _open_regular(path: FsPath, name: str) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file, without ever blocking.
+
+    ``O_NONBLOCK`` makes opening a FIFO with no writer return at once (a plain ``open`` waits
+    for a writer forever); the kind of file is then checked on the open descriptor, so a file
+    swapped between a check and the open cannot slip through.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        if path.is_dir():
-            raise ScenarioError([Problem(name, None, None, "", "is a directory, not a scenario file")])
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError([Problem(name, None, None, "", f"file larger than {MAX_FILE_BYTES // 2**20} MiB")])
-        raw = path.read_bytes()
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # opening a socket (or a FIFO in some modes)
+            kind = os.stat(path).st_mode
+            raise _kind_error(kind, name) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _kind_error(mode, name)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return io.FileIO(fd, "rb", closefd=True)
+
+
+def _kind_error(mode: int, name: str) -> ScenarioError:
+    for test, message in _KINDS:
+        if test(mode):
+            hint = "" if test is stat.S_ISDIR else _WHAT_TO_DO
+            return ScenarioError([Problem(name, None, None, "", message + hint)])
+    return ScenarioError([Problem(name, None, None, "", "is not a regular file" + _WHAT_TO_DO)])
+
+
+def read_text(path: FsPath | str) -> str:
+    """Read a scenario, sweep or counts file as UTF-8, refusing anything but regular files.
+
+    ``-`` reads standard input. Devices, FIFOs and sockets are refused at once (opening never
+    blocks); at most :data:`MAX_FILE_BYTES` + 1 bytes are read (:func:`read_capped`). Every
+    I/O problem becomes a :class:`ScenarioError` naming the file.
+    """
+    name = source_name(path)
+    try:
+        if str(path) == STDIN:
+            raw = read_capped(sys.stdin.buffer, MAX_FILE_BYTES, name)
+        else:
+            with _open_regular(FsPath(path), name) as stream:
+                raw = read_capped(stream, MAX_FILE_BYTES, name)
     except FileNotFoundError:
         raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
     except PermissionError:
         raise ScenarioError([Problem(name, None, None, "", "permission denied")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(name, None, None, "", "is a directory, not a scenario file")]) from None
     except OSError as exc:
         raise ScenarioError([Problem(name, None, None, "", exc.strerror or str(exc))]) from None
     try:
