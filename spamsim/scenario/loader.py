@@ -20,10 +20,10 @@ from typing import Annotated, Any, BinaryIO, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import ISSUES_ERROR, Problem, ScenarioError, dotted_path
+from .errors import ISSUES_ERROR, Problem, ScenarioError, dotted_path, printable
 from .overrides import apply_overrides
 from .schema import Scenario
-from .yamlio import Located, Path, YamlProblem, parse_yaml
+from .yamlio import YAML11_BOOLEANS, Located, Path, YamlProblem, parse_yaml, yaml_number
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -224,7 +224,9 @@ def validate_located(located: Located, source: str, model: type[M]) -> M:
     if not isinstance(located.data, dict):
         raise ScenarioError([Problem(source, 1, 1, "", f"expected a mapping of fields ({model.__name__})")])
     try:
-        validated = model.model_validate(located.data)
+        # strict: no string is read as a number or a boolean, no boolean as a number, anywhere
+        # in the tree (also in models such as distributions that are not strict themselves).
+        validated = model.model_validate(located.data, strict=True)
     except ValidationError as exc:
         found = [p for err in exc.errors(include_url=False) for p in _problems(err, located, source, model)]
         # A refused tag or duplicate key already explains the value at its path.
@@ -306,9 +308,52 @@ def describe_error(err: Any, data: Any, model: type[BaseModel]) -> DescribedErro
     if kind == "missing":
         path = (*path, err["loc"][-1]) if path[-1:] != err["loc"][-1:] else path
         return DescribedError(path, "required field is missing", path[:-1], False)
+    strict = _strict_type_message(kind, err.get("input"))
+    if strict is not None:
+        return DescribedError(path, strict, path, False)
     if kind.endswith(("_parsing", "_type")) and isinstance(err.get("input"), str | int | float):
         message += f" (got {err['input']!r})"
     return DescribedError(path, message, path, False)
+
+
+_NUMBER_ERRORS = ("float_type", "float_parsing", "int_type", "int_parsing", "int_from_float")
+_BOOL_ERRORS = ("bool_type", "bool_parsing")
+
+
+def _strict_type_message(kind: str, value: Any) -> str | None:
+    """The message for a value of the wrong type under strict validation, or ``None``.
+
+    Says what was expected, what was given (a string is shown as a string, so ``"500"``
+    reads as text) and what to write instead.
+    """
+    if isinstance(value, bool):
+        given = f"a boolean ({str(value).lower()})"
+    elif isinstance(value, str):
+        given = f"the string {printable(repr(value if len(value) <= 60 else value[:60] + '…'))}"
+    elif isinstance(value, int | float):
+        given = f"{value!r}"
+    else:
+        return None
+    if kind in _NUMBER_ERRORS:
+        whole = kind.startswith("int")
+        expected = "expected a whole number" if whole else "expected a number"
+        if isinstance(value, float) and whole and value.is_integer():
+            return f"{expected}, got {value!r}; write {int(value)}"
+        if isinstance(value, str) and (yaml_number(value.strip()) is not None):
+            return f"{expected}, got {given}; remove the quotes"
+        if isinstance(value, str) and value in YAML11_BOOLEANS:
+            return f"{expected}, got {given} (YAML 1.1 read it as a boolean; neither is a number)"
+        return f"{expected}, got {given}"
+    if kind in _BOOL_ERRORS:
+        if isinstance(value, str) and value in YAML11_BOOLEANS:
+            word = "true" if value.lower() in ("yes", "on", "y") else "false"
+            return f"expected true or false, got {given}; write {word} (YAML 1.1 read {value} as {word})"
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return f"expected true or false, got {given}; remove the quotes"
+        return f"expected true or false, got {given}"
+    if kind == "string_type" and not isinstance(value, str):
+        return f"expected text, got {given}; put it in quotes if it is meant as text"
+    return None
 
 
 def _data_path(data: Any, loc: tuple[Any, ...], keep_last: bool = False) -> Path:

@@ -27,9 +27,13 @@ from .params import DAYS_PER_YEAR, Count, Days, Hours, Money, PiecewiseLinear, P
 
 
 class Model(BaseModel):
-    """Base of every scenario model: immutable and strict about unknown keys."""
+    """Base of every scenario model: immutable, strict about unknown keys and about types.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    ``strict``: a number field takes numbers only (not ``"500"``, not ``true``), a boolean
+    field ``true``/``false`` only (not ``"yes"``), a text field text only.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, strict=True)
 
 
 class Horizon(Model):

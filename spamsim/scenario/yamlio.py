@@ -89,6 +89,19 @@ def resolve_plain(value: str) -> str:
     return STR
 
 
+def yaml_number(text: str) -> int | float | None:
+    """``text`` as a number if it spells one in the core schema (``500``, ``1e6``), else ``None``."""
+    tag = resolve_plain(text)
+    if tag == INT:
+        return int(text, 0) if text.startswith(("0o", "0x")) else int(text) if len(text) <= 100 else None
+    if tag == FLOAT:
+        lowered = text.lower()
+        if lowered.endswith(".inf"):
+            return float("-inf") if text.startswith("-") else float("inf")
+        return float("nan") if lowered == ".nan" else float(text)
+    return None
+
+
 def yaml11_problem(value: str) -> str | None:
     """What is wrong with a plain scalar that YAML 1.1 would read as a number, else ``None``."""
     if _LEADING_ZERO.match(value):
