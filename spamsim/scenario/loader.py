@@ -33,6 +33,12 @@ shipped one is under 10 KiB). Reading stops one byte past it, so no file costs m
 much memory to refuse, and the YAML limits in :mod:`.yamlio` bound what is built from it."""
 
 
+MAX_PROBLEMS = 50
+"""Most problems described for one file. A hostile or badly broken file can have tens of
+thousands (one per unknown key); describing each costs a "did you mean" search, and nobody
+reads past the first screen. The rest are counted in one last line."""
+
+
 def load(
     source: str | os.PathLike[str] | Mapping[str, Any] | Scenario,
     overrides: Iterable[str] = (),
@@ -228,15 +234,25 @@ def validate_located(located: Located, source: str, model: type[M]) -> M:
         # in the tree (also in models such as distributions that are not strict themselves).
         validated = model.model_validate(located.data, strict=True)
     except ValidationError as exc:
-        found = [p for err in exc.errors(include_url=False) for p in _problems(err, located, source, model)]
+        errors = exc.errors(include_url=False)
+        found = [p for err in errors[:MAX_PROBLEMS] for p in _problems(err, located, source, model)]
         # A refused tag or duplicate key already explains the value at its path.
         known = {p.path for p in located.problems}
         found = [p for p in found if p.path not in known]
         found.sort(key=lambda p: (p.line or 0, p.column or 0))
-        raise ScenarioError(located.problems + found) from None
+        raise ScenarioError(_at_most(located.problems + found, len(errors) - MAX_PROBLEMS, source)) from None
     if located.problems:
-        raise ScenarioError(located.problems)
+        raise ScenarioError(_at_most(located.problems, 0, source))
     return validated
+
+
+def _at_most(problems: list[Problem], unexplained: int, source: str) -> list[Problem]:
+    """The first :data:`MAX_PROBLEMS` problems, and a last one that says how many more there are."""
+    more = max(0, len(problems) - MAX_PROBLEMS) + max(0, unexplained)
+    if not more:
+        return problems
+    shown = problems[:MAX_PROBLEMS]
+    return [*shown, Problem(source, None, None, "", f"… and {more:,} more problems (fix these first)")]
 
 
 def _validate(located: Located, source: str, overrides: list[str]) -> Scenario:

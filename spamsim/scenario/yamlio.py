@@ -29,11 +29,12 @@ import yaml
 
 from .errors import Problem, dotted_path
 
-MAX_NODES = 200_000
+MAX_NODES = 100_000
 """Most YAML nodes a document may have, counted while composing and again after expanding
-aliases and merge keys. The largest shipped scenario has about 500; 200,000 leaves room for
-long schedules and sweep designs while keeping the worst case near 200 MB and a few seconds
-(each node costs a few hundred bytes in nodes, marks and the data built from them)."""
+aliases and merge keys. The largest shipped scenario has about 150 and a scenario with the
+most events the schema allows (1,000) about 10,000; 100,000 leaves room for long schedules
+and sweep designs while keeping the worst case near 100 MB and a few seconds (each node costs
+a few hundred bytes in nodes, marks and the data built from them)."""
 MAX_DEPTH = 64
 """Deepest nesting a document may have (a scenario nests about 6 levels)."""
 
