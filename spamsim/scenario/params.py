@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Strict, Tag, WithJsonSchema
 
 from .distributions import Distribution, Fixed, Triangular, Uniform, _Dist
+from .yamlio import yaml_number
 
 MAX_COUNT = 1e15
 """Largest message count or population accepted (the issue's "counts up to 1e15")."""
@@ -203,10 +204,10 @@ def _time_key(key: Any) -> float | None:
     if isinstance(key, int | float):
         return float(key)
     if isinstance(key, str):
-        try:
-            return float(key)
-        except ValueError:
-            return None
+        # Mapping keys are text; read them as the core schema reads a number (so `1_998`
+        # and the ambiguous `017` are not times, as they would not be numbers as values).
+        number = yaml_number(key.strip())
+        return None if number is None else float(number)
     return None
 
 
