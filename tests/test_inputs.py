@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import subprocess
 import sys
 import tracemalloc
@@ -16,9 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spamsim.analysis.calibration import read_counts
 from spamsim.scenario import ScenarioError, load, loader, yamlio
-from spamsim.scenario.errors import Problem, printable
+from spamsim.scenario.errors import Problem
 from spamsim.scenario.sweep import load_sweep
 
 from .conftest import LECTURE_MINIMAL, ROOT, SCENARIOS
@@ -63,26 +63,51 @@ def test_dev_zero_is_refused_unread(no_reading):
     ]
 
 
+FIFO_SCRIPT = """
+import sys
+from spamsim.analysis.calibration import read_counts
+from spamsim.scenario import ScenarioError, load
+from spamsim.scenario.sweep import load_sweep
+for read in (load, load_sweep, read_counts):
+    try:
+        read(sys.argv[1])
+    except ScenarioError as exc:
+        print(exc)
+"""
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_fifo_without_a_writer_is_refused_at_once(tmp_path, no_reading):
+def test_fifo_without_a_writer_is_refused_at_once(tmp_path):
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
-    (p,) = problems(fifo)
-    assert p.startswith(f"{fifo}: is a named pipe (FIFO), not a regular file")
-    with pytest.raises(ScenarioError, match="named pipe"):
-        load_sweep(fifo)
-    with pytest.raises(ScenarioError, match="named pipe"):
-        read_counts(fifo)
+    # In a subprocess: today's main blocks forever in open(). The timeout is only a hang guard.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", FIFO_SCRIPT, str(fifo)], capture_output=True, text=True, env=env, timeout=120
+    )
+    expected = (
+        f"{fifo}: is a named pipe (FIFO), not a regular file; give the path of a YAML file, or - to read standard input"
+    )
+    assert done.stdout.splitlines() == [expected] * 3, done.stderr
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_cli_refuses_a_fifo_without_hanging(tmp_path):
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
-    # Today's main blocks forever in open(); the timeout is only a hang guard.
     done = cli("validate", str(fifo), timeout=120)
     assert done.returncode == 2
     assert "is a named pipe (FIFO), not a regular file" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="needs Unix sockets")
+def test_a_socket_is_refused(tmp_path, no_reading):
+    path = tmp_path / "s.yaml"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        assert problems(path) == [
+            f"{path}: is a socket, not a regular file; give the path of a YAML file, or - to read standard input"
+        ]
 
 
 class Endless:
@@ -152,8 +177,10 @@ class CountingParser:
 
     events = 0
 
+    source: type = object
+
     def __init__(self, text: str) -> None:
-        self._parser = REAL_SOURCE(text)
+        self._parser = self.source(text)
 
     def get_event(self):  # type: ignore[no-untyped-def]
         CountingParser.events += 1
@@ -163,15 +190,13 @@ class CountingParser:
         return getattr(self._parser, name)
 
 
-REAL_SOURCE = yamlio._EventSource
-
-
 @pytest.mark.parametrize("kind", ["flat-list", "100k-spammers"])
 def test_hostile_big_files_stop_at_the_node_budget(tmp_path, monkeypatch, kind):
     text = flat_list(10 * MiB - 100) if kind == "flat-list" else many_spammers(100_000)
     path = tmp_path / f"{kind}.yaml"
     path.write_text(text, encoding="utf-8")
     CountingParser.events = 0
+    monkeypatch.setattr(CountingParser, "source", yamlio._EventSource)
     monkeypatch.setattr(yamlio, "_EventSource", CountingParser)
     (p,) = problems(path)
     assert f"document too large: more than {yamlio.MAX_NODES:,} values" in p and p.startswith(f"{path}:")
@@ -347,6 +372,8 @@ def test_sweep_names_are_one_printable_line(tmp_path):
 
 
 def test_printable_escapes_control_characters_only():
+    from spamsim.scenario.errors import printable
+
     assert printable("evil\x1b[2Jred\nline\t日本語 ok") == "evil\\x1b[2Jred\\nline\\t日本語 ok"
     assert printable("\u202e\x7f\U000e0001") == "\\u202e\\x7f\\U000e0001"
     assert printable("x" * 100, limit=10) == "x" * 10 + "…"
