@@ -36,7 +36,7 @@ def problems(source, overrides=()):
 def cli(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """The real console script; ``timeout`` only guards against a hang (it never judges speed)."""
     exe = Path(sys.executable).with_name("spamsim")
-    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "COLUMNS": "200"}
     env.pop("SPAMSIM_DEBUG", None)
     return subprocess.run(
         [str(exe), *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout
@@ -81,7 +81,7 @@ def test_fifo_without_a_writer_is_refused_at_once(tmp_path):
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
     # In a subprocess: today's main blocks forever in open(). The timeout is only a hang guard.
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT))}
     done = subprocess.run(
         [sys.executable, "-c", FIFO_SCRIPT, str(fifo)], capture_output=True, text=True, env=env, timeout=120
     )
