@@ -458,3 +458,20 @@ def test_small_yaml_is_loaded_or_refused_cleanly_in_linear_memory(text):
         finally:
             tracemalloc.stop()
     assert peak < BASE_BYTES + BYTES_PER_CHAR * len(text)
+
+
+def test_numbers_from_numpy_are_numbers_but_strings_from_python_are_not():
+    import numpy as np
+
+    data = {
+        "name": "m",
+        "market": {"success_rate": np.float32(0.5), "profit_per_sale": np.int64(500)},
+        "spammers": [{"campaign": {"messages_per_send": np.int64(10)}}],
+        "enforcement": {"enabled": np.bool_(False)},
+    }
+    sc = load(data)
+    assert (sc.market.profit_per_sale, sc.enforcement.enabled) == (500, False)
+    data["market"]["profit_per_sale"] = "500"
+    assert problems(data) == [
+        "<dict>: market.profit_per_sale: expected a number, got the string '500'; remove the quotes"
+    ]

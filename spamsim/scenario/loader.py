@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import errno
 import io
+import numbers
 import os
 import stat
 import sys
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Annotated, Any, BinaryIO, TypeVar, get_args, get_origin
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from .errors import ISSUES_ERROR, Problem, ScenarioError, dotted_path, printable
@@ -222,6 +224,17 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    # Numbers from numpy (np.int64, np.float32, np.bool_) are numbers to a user in a notebook;
+    # validation is strict about Python types, so they become Python numbers here. Strings
+    # stay strings: a "500" from Python is as wrong as one from a file.
+    if isinstance(value, bool | str | int | float) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, np.bool_):  # numpy's boolean is not a numbers.Number
+        return bool(value)
     return value
 
 
