@@ -14,6 +14,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -475,3 +476,27 @@ def test_numbers_from_numpy_are_numbers_but_strings_from_python_are_not():
     assert problems(data) == [
         "<dict>: market.profit_per_sale: expected a number, got the string '500'; remove the quotes"
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        (SCENARIOS / "timeline.yaml").read_text(encoding="utf-8"),
+        "a: [017, 1_000, yes, '017', !!binary aGk=]\nb: &x {k: 1}\nc: {<<: *x, j: 2}\na: dup\n",
+        "a: [1, *nowhere]\n",
+        "a: 1\n---\nb: 2\n",
+        "a: " + "[" * 100 + "]" * 100 + "\n",
+    ],
+    ids=["timeline", "problems", "undefined-alias", "two-documents", "deep"],
+)
+def test_the_pure_python_parser_gives_the_same_answers(monkeypatch, text):
+    def outcome():
+        try:
+            located = yamlio.parse_yaml(text, "f")
+        except yamlio.YamlProblem as exc:
+            return [str(p) for p in exc.problems]
+        return located.data, located.values, [str(p) for p in located.problems]
+
+    fast = outcome()
+    monkeypatch.setattr(yamlio, "_EventSource", yaml.SafeLoader)
+    assert outcome() == fast
