@@ -500,3 +500,9 @@ def test_the_pure_python_parser_gives_the_same_answers(monkeypatch, text):
     fast = outcome()
     monkeypatch.setattr(yamlio, "_EventSource", yaml.SafeLoader)
     assert outcome() == fast
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 5000 + "]" * 5000, "a: " + "{a: " * 3000 + "1" + "}" * 3000])
+def test_deep_flow_collections_are_refused_with_the_depth_limit(text):
+    with pytest.raises(yamlio.YamlProblem, match=f"document nested deeper than {yamlio.MAX_DEPTH} levels"):
+        yamlio.parse_yaml(text, "f")

@@ -208,7 +208,10 @@ def parse_yaml(text: str, source: str) -> Located:
         root = _compose(parser, source)
     except yaml.MarkedYAMLError as exc:
         mark = _mark(source, exc.problem_mark)
-        raise YamlProblem([Problem(source, mark.line, mark.column, "", f"YAML syntax error: {exc.problem}")]) from None
+        problem = f"YAML syntax error: {exc.problem}"
+        if "maximum nesting depth" in str(exc.problem):  # libyaml's scanner looks ahead past our limit
+            problem = f"document nested deeper than {MAX_DEPTH} levels"
+        raise YamlProblem([Problem(source, mark.line, mark.column, "", problem)]) from None
     except yaml.YAMLError as exc:
         raise YamlProblem([Problem(source, None, None, "", f"YAML error: {exc}")]) from None
     finally:
