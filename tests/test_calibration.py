@@ -232,7 +232,7 @@ def test_bad_counts_files_give_file_line_column_errors(write):
         f"{path}:4:3: counts.delivred: unknown stage 'delivred'; did you mean 'delivered'?",
         f"{path}:5:10: counts.inbox: a count cannot be negative, got -5",
         f"{path}:6:11: counts.opened: a count must be a whole number of messages, got 2.5",
-        f"{path}:7:12: counts.clicked: a count must be a whole number of messages, got True",
+        f"{path}:7:12: counts.clicked: a count must be a whole number of messages, got 'yes'",
         f"{path}:8:10: counts.sales: sales (2,000) exceeds attempted (1,000): counts cannot "
         "increase along the funnel (attempted → delivered → inbox → opened → clicked → sales)",
     ]

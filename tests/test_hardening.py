@@ -54,7 +54,12 @@ HOSTILE = {
     "wrong-types": "name: [1, 2]\nmarket: {success_rate: 'high', profit_per_sale: {}}\nspammers: {a: 1}\n",
     "binary-tag": "name: !!binary aGVsbG8=\n",
     "set-tag": "name: x\nmarket: !!set {a, b}\n",
-    "timestamp": "name: 2001-12-14\nmarket: {success_rate: 0.1, profit_per_sale: 1}\nspammers: [{campaign: {messages_per_send: 1}}]\n",
+    "timestamp": "name: !!timestamp 2001-12-14\nmarket: {success_rate: 0.1, profit_per_sale: 1}\n"
+    "spammers: [{campaign: {messages_per_send: 1}}]\n",
+    "yaml-1.1-octal": "name: x\nmarket: {success_rate: 0.1, profit_per_sale: 017}\n"
+    "spammers: [{campaign: {messages_per_send: 1}}]\n",
+    "quoted-number": "name: x\nmarket: {success_rate: 0.1, profit_per_sale: '500'}\n"
+    "spammers: [{campaign: {messages_per_send: 1}}]\n",
     "multi-document": "name: a\n---\nname: b\n",
     "tab-indent": "name: x\nmarket:\n\tsuccess_rate: 0.1\n",
     "scalar": "just a string\n",

@@ -50,7 +50,7 @@ def test_every_problem_reported_at_once_with_line_and_column(write):
     assert f"{f}:5:17: market.success_rate: a probability must be between 0 and 1, got 1.5" in found
     assert f"{f}:4:3: market.sucess_rate: unknown field 'sucess_rate'; did you mean 'success_rate'?" in found
     assert any(p.startswith(f"{f}:9:26: spammers.0.campaign.messages_per_send: ") for p in found)
-    assert any("(got 'lots')" in p for p in found)
+    assert any("expected a number, got the string 'lots'" in p for p in found)
     assert f"{f}:11:15: spammers.1.location: Input should be 'domestic' or 'abroad'" in found
     assert len(found) == 6
 
@@ -93,8 +93,11 @@ def test_yaml_1_2_exponents_are_numbers(write):
 
 
 def test_booleans_are_not_numbers(write):
+    (p,) = problems(write(LECTURE_MINIMAL.replace("0.01", "true")))
+    assert "market.success_rate: expected a number or a distribution, got a boolean (true)" in p
+    # With the YAML 1.2 core schema `yes` is text; the message says what YAML 1.1 made of it.
     (p,) = problems(write(LECTURE_MINIMAL.replace("0.01", "yes")))
-    assert "market.success_rate: expected a number or a distribution, got a boolean" in p
+    assert "market.success_rate: expected a number, got the string 'yes' (YAML 1.1 read it as a boolean" in p
 
 
 def test_success_rate_or_funnel_exactly_one(write):

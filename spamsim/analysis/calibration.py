@@ -46,7 +46,7 @@ from scipy import optimize, special, stats
 from ..runner.replications import RefusedError
 from ..scenario.distributions import _Dist
 from ..scenario.errors import Problem, ScenarioError
-from ..scenario.loader import load, read_text, scenario_data
+from ..scenario.loader import load, read_text, scenario_data, source_name
 from ..scenario.params import MAX_COUNT
 from ..scenario.schema import Scenario
 from ..scenario.yamlio import Located, YamlProblem, parse_yaml
@@ -152,8 +152,8 @@ def read_counts(
             data = {"counts": data}
         located = Located(data)
     else:
-        origin = str(observed)
-        text = read_text(Path(observed))
+        origin = source_name(observed)
+        text = read_text(Path(observed))  # regular files (or - for stdin) only, size-capped
         try:
             located = parse_yaml(text, origin)
         except YamlProblem as exc:

@@ -6,6 +6,46 @@ from dataclasses import dataclass
 
 from pydantic_core import PydanticCustomError
 
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """``text`` safe to print on a terminal: every non-printable character escaped.
+
+    Control characters (ESC starts terminal escape sequences), newlines, and invisible or
+    direction-changing characters (Unicode categories C* and Z* other than the space) are shown
+    the way Python writes them, ``\\x1b``, ``\\n``, ``\\u202e``; printable text, Japanese
+    included, is left alone.
+
+    Parameters
+    ----------
+    text
+        Any text that came from a user (a file name, a value, a name).
+    limit
+        If given, show at most this many characters of ``text``, then ``…``.
+
+    Examples
+    --------
+    >>> printable("evil\x1b[31mred\nline")
+    'evil\\x1b[31mred\\nline'
+    """
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "…"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
 
 def dotted_path(path: tuple[str | int, ...]) -> str:
     """A data path as users read it: ``market.success_rate``, ``spammers.0.campaign``, ``events[2].day``.
@@ -30,11 +70,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.source
+        # Everything here may come from the user (a file name, a key, a value): never let a
+        # control sequence through to the terminal, and keep a problem on one line.
+        where = printable(self.source)
         if self.line is not None:
             where += f":{self.line}:{self.column or 1}"
-        field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        field = f" {printable(self.path)}:" if self.path else ""
+        return f"{where}:{field} {printable(self.message)}"
 
 
 class ScenarioError(ValueError):

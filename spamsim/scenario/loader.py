@@ -8,23 +8,37 @@ validation error into ``FILE:LINE:COL: dotted.field: message``.
 from __future__ import annotations
 
 import difflib
+import errno
+import io
+import numbers
 import os
+import stat
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, BinaryIO, TypeVar, get_args, get_origin
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from .errors import ISSUES_ERROR, Problem, ScenarioError, dotted_path
+from .errors import ISSUES_ERROR, Problem, ScenarioError, dotted_path, printable
 from .overrides import apply_overrides
 from .schema import Scenario
-from .yamlio import Located, Path, YamlProblem, parse_yaml
+from .yamlio import YAML11_BOOLEANS, Located, Path, YamlProblem, parse_yaml, yaml_number
 
 M = TypeVar("M", bound=BaseModel)
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
-"""Scenario files larger than this are refused unread (a scenario is a few kilobytes)."""
+"""Largest scenario, sweep or counts file read (a scenario is a few kilobytes; the biggest
+shipped one is under 10 KiB). Reading stops one byte past it, so no file costs more than this
+much memory to refuse, and the YAML limits in :mod:`.yamlio` bound what is built from it."""
+
+
+MAX_PROBLEMS = 50
+"""Most problems described for one file. A hostile or badly broken file can have tens of
+thousands (one per unknown key); describing each costs a "did you mean" search, and nobody
+reads past the first screen. The rest are counted in one last line."""
 
 
 def load(
@@ -64,14 +78,14 @@ def load(
     if isinstance(source, Mapping):
         return _validate(Located(_plain(source)), "<dict>", overrides)
     path = FsPath(source)
-    name = str(source)
+    name = source_name(source)
     text = read_text(path)
     try:
         located = parse_yaml(text, name)
     except YamlProblem as exc:
         raise ScenarioError(exc.problems) from None
     if isinstance(located.data, dict) and "name" not in located.data:
-        located.data["name"] = path.stem
+        located.data["name"] = "stdin" if name == STDIN_NAME else path.stem
     return _validate(located, name, overrides)
 
 
@@ -93,19 +107,106 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
     return clean(scenario.model_dump(mode="json"))  # type: ignore[no-any-return]
 
 
-def read_text(path: FsPath) -> str:
-    """Read a scenario file as UTF-8, turning every I/O problem into a :class:`ScenarioError`."""
-    name = str(path)
+STDIN = "-"
+"""The file name that means "read standard input" (shown as ``<stdin>`` in messages)."""
+STDIN_NAME = "<stdin>"
+
+_KINDS = (
+    (stat.S_ISDIR, "is a directory, not a scenario file"),
+    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file"),
+    (stat.S_ISCHR, "is a character device, not a regular file"),
+    (stat.S_ISBLK, "is a block device, not a regular file"),
+    (stat.S_ISSOCK, "is a socket, not a regular file"),
+)
+_WHAT_TO_DO = "; give the path of a YAML file, or - to read standard input"
+
+
+def source_name(path: str | os.PathLike[str]) -> str:
+    """How a file argument is named in messages: ``<stdin>`` for ``-``, else the path as given."""
+    return STDIN_NAME if str(path) == STDIN else str(path)
+
+
+def read_capped(stream: BinaryIO, cap: int, name: str) -> bytes:
+    """Read ``stream`` to its end, but never more than ``cap + 1`` bytes in all.
+
+    The extra byte tells a file of exactly ``cap`` bytes from a longer one; whatever the file
+    claims its size is (a file still growing, ``/proc`` files, standard input), nothing past
+    it is ever read.
+
+    Raises
+    ------
+    ScenarioError
+        If the stream holds more than ``cap`` bytes.
+    """
+    chunks: list[bytes] = []
+    remaining = cap + 1
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    data = b"".join(chunks)
+    if len(data) > cap:
+        raise ScenarioError([Problem(name, None, None, "", f"larger than {cap / 2**20:g} MiB: not read any further")])
+    return data
+
+
+def _open_regular(path: FsPath, name: str) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file, without ever blocking.
+
+    ``O_NONBLOCK`` makes opening a FIFO with no writer return at once (a plain ``open`` waits
+    for a writer forever); the kind of file is then checked on the open descriptor, so a file
+    swapped between a check and the open cannot slip through.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        if path.is_dir():
-            raise ScenarioError([Problem(name, None, None, "", "is a directory, not a scenario file")])
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError([Problem(name, None, None, "", f"file larger than {MAX_FILE_BYTES // 2**20} MiB")])
-        raw = path.read_bytes()
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # opening a socket (or a FIFO in some modes)
+            kind = os.stat(path).st_mode
+            raise _kind_error(kind, name) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _kind_error(mode, name)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return io.FileIO(fd, "rb", closefd=True)
+
+
+def _kind_error(mode: int, name: str) -> ScenarioError:
+    for test, message in _KINDS:
+        if test(mode):
+            hint = "" if test is stat.S_ISDIR else _WHAT_TO_DO
+            return ScenarioError([Problem(name, None, None, "", message + hint)])
+    return ScenarioError([Problem(name, None, None, "", "is not a regular file" + _WHAT_TO_DO)])
+
+
+def read_text(path: FsPath | str) -> str:
+    """Read a scenario, sweep or counts file as UTF-8, refusing anything but regular files.
+
+    ``-`` reads standard input. Devices, FIFOs and sockets are refused at once (opening never
+    blocks); at most :data:`MAX_FILE_BYTES` + 1 bytes are read (:func:`read_capped`). Every
+    I/O problem becomes a :class:`ScenarioError` naming the file.
+    """
+    name = source_name(path)
+    try:
+        if str(path) == STDIN:
+            raw = read_capped(sys.stdin.buffer, MAX_FILE_BYTES, name)
+        else:
+            with _open_regular(FsPath(path), name) as stream:
+                raw = read_capped(stream, MAX_FILE_BYTES, name)
     except FileNotFoundError:
         raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
     except PermissionError:
         raise ScenarioError([Problem(name, None, None, "", "permission denied")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(name, None, None, "", "is a directory, not a scenario file")]) from None
     except OSError as exc:
         raise ScenarioError([Problem(name, None, None, "", exc.strerror or str(exc))]) from None
     try:
@@ -123,6 +224,17 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    # Numbers from numpy (np.int64, np.float32, np.bool_) are numbers to a user in a notebook;
+    # validation is strict about Python types, so they become Python numbers here. Strings
+    # stay strings: a "500" from Python is as wrong as one from a file.
+    if isinstance(value, bool | str | int | float) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, np.bool_):  # numpy's boolean is not a numbers.Number
+        return bool(value)
     return value
 
 
@@ -131,17 +243,29 @@ def validate_located(located: Located, source: str, model: type[M]) -> M:
     if not isinstance(located.data, dict):
         raise ScenarioError([Problem(source, 1, 1, "", f"expected a mapping of fields ({model.__name__})")])
     try:
-        validated = model.model_validate(located.data)
+        # strict: no string is read as a number or a boolean, no boolean as a number, anywhere
+        # in the tree (also in models such as distributions that are not strict themselves).
+        validated = model.model_validate(located.data, strict=True)
     except ValidationError as exc:
-        found = [p for err in exc.errors(include_url=False) for p in _problems(err, located, source, model)]
+        errors = exc.errors(include_url=False)
+        found = [p for err in errors[:MAX_PROBLEMS] for p in _problems(err, located, source, model)]
         # A refused tag or duplicate key already explains the value at its path.
         known = {p.path for p in located.problems}
         found = [p for p in found if p.path not in known]
         found.sort(key=lambda p: (p.line or 0, p.column or 0))
-        raise ScenarioError(located.problems + found) from None
+        raise ScenarioError(_at_most(located.problems + found, len(errors) - MAX_PROBLEMS, source)) from None
     if located.problems:
-        raise ScenarioError(located.problems)
+        raise ScenarioError(_at_most(located.problems, 0, source))
     return validated
+
+
+def _at_most(problems: list[Problem], unexplained: int, source: str) -> list[Problem]:
+    """The first :data:`MAX_PROBLEMS` problems, and a last one that says how many more there are."""
+    more = max(0, len(problems) - MAX_PROBLEMS) + max(0, unexplained)
+    if not more:
+        return problems
+    shown = problems[:MAX_PROBLEMS]
+    return [*shown, Problem(source, None, None, "", f"… and {more:,} more problems (fix these first)")]
 
 
 def _validate(located: Located, source: str, overrides: list[str]) -> Scenario:
@@ -213,9 +337,52 @@ def describe_error(err: Any, data: Any, model: type[BaseModel]) -> DescribedErro
     if kind == "missing":
         path = (*path, err["loc"][-1]) if path[-1:] != err["loc"][-1:] else path
         return DescribedError(path, "required field is missing", path[:-1], False)
+    strict = _strict_type_message(kind, err.get("input"))
+    if strict is not None:
+        return DescribedError(path, strict, path, False)
     if kind.endswith(("_parsing", "_type")) and isinstance(err.get("input"), str | int | float):
         message += f" (got {err['input']!r})"
     return DescribedError(path, message, path, False)
+
+
+_NUMBER_ERRORS = ("float_type", "float_parsing", "int_type", "int_parsing", "int_from_float")
+_BOOL_ERRORS = ("bool_type", "bool_parsing")
+
+
+def _strict_type_message(kind: str, value: Any) -> str | None:
+    """The message for a value of the wrong type under strict validation, or ``None``.
+
+    Says what was expected, what was given (a string is shown as a string, so ``"500"``
+    reads as text) and what to write instead.
+    """
+    if isinstance(value, bool):
+        given = f"a boolean ({str(value).lower()})"
+    elif isinstance(value, str):
+        given = f"the string {printable(repr(value if len(value) <= 60 else value[:60] + '…'))}"
+    elif isinstance(value, int | float):
+        given = f"{value!r}"
+    else:
+        return None
+    if kind in _NUMBER_ERRORS:
+        whole = kind.startswith("int")
+        expected = "expected a whole number" if whole else "expected a number"
+        if isinstance(value, float) and whole and value.is_integer():
+            return f"{expected}, got {value!r}; write {int(value)}"
+        if isinstance(value, str) and (yaml_number(value.strip()) is not None):
+            return f"{expected}, got {given}; remove the quotes"
+        if isinstance(value, str) and value in YAML11_BOOLEANS:
+            return f"{expected}, got {given} (YAML 1.1 read it as a boolean; neither is a number)"
+        return f"{expected}, got {given}"
+    if kind in _BOOL_ERRORS:
+        if isinstance(value, str) and value in YAML11_BOOLEANS:
+            word = "true" if value.lower() in ("yes", "on", "y") else "false"
+            return f"expected true or false, got {given}; write {word} (YAML 1.1 read {value} as {word})"
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return f"expected true or false, got {given}; remove the quotes"
+        return f"expected true or false, got {given}"
+    if kind == "string_type" and not isinstance(value, str):
+        return f"expected text, got {given}; put it in quotes if it is meant as text"
+    return None
 
 
 def _data_path(data: Any, loc: tuple[Any, ...], keep_last: bool = False) -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import Problem
+from .errors import Problem, printable
 from .yamlio import Located, Mark, Path, YamlProblem, parse_yaml
 
 
@@ -31,10 +31,15 @@ def apply_overrides(located: Located, overrides: Iterable[str]) -> list[Problem]
             problems.append(Problem(source, None, None, dotted, "empty field name in path"))
             continue
         try:
-            value = parse_yaml(raw_value, source).data if raw_value.strip() else None
+            parsed = parse_yaml(raw_value, source) if raw_value.strip() else None
         except YamlProblem as exc:
             problems.extend(Problem(source, None, None, dotted, p.message) for p in exc.problems)
             continue
+        if parsed is not None and parsed.problems:
+            # YAML 1.1 spellings (`017`, `1_000`), duplicate keys and refused tags in the value.
+            problems.extend(Problem(source, None, None, dotted, p.message) for p in parsed.problems)
+            continue
+        value = parsed.data if parsed is not None else None
         if located.data is None:
             located.data = {}
         problem = _set(located, parts, value, source)
@@ -46,8 +51,10 @@ def apply_overrides(located: Located, overrides: Iterable[str]) -> list[Problem]
 def assign(root: Any, parts: list[str], value: Any) -> Path:
     """Set ``value`` at the dotted path ``parts`` inside ``root``, in place.
 
-    Mappings are walked by key (missing or scalar intermediate keys become new mappings) and
-    lists by index or by the ``name`` of an item, as ``--set`` does.
+    Mappings are walked by key (missing or null intermediate keys become new mappings) and
+    lists by index or by the ``name`` of an item, as ``--set`` does. A path that goes on below
+    a single value (``market.success_rate.deeper`` where ``success_rate`` is ``0.01``) is an
+    error: silently replacing the value by a mapping would lose it.
 
     Parameters
     ----------
@@ -66,7 +73,7 @@ def assign(root: Any, parts: list[str], value: Any) -> Path:
     Raises
     ------
     ValueError
-        If the path names a list item that does not exist or descends into a scalar.
+        If the path names a list item that does not exist or goes below a single value.
     """
     node = root
     path: list[str | int] = []
@@ -77,8 +84,10 @@ def assign(root: Any, parts: list[str], value: Any) -> Path:
             if last:
                 node[part] = value
             else:
-                if not isinstance(node.get(part), dict | list):
+                if node.get(part) is None:
                     node[part] = {}
+                elif not isinstance(node[part], dict | list):
+                    raise ValueError(_below_scalar([*path, part], node[part], parts[i + 1 :]))
                 node = node[part]
         elif isinstance(node, list):
             index = _index(node, part)
@@ -90,6 +99,8 @@ def assign(root: Any, parts: list[str], value: Any) -> Path:
             if last:
                 node[index] = value
             else:
+                if not isinstance(node[index], dict | list):
+                    raise ValueError(_below_scalar([*path, index], node[index], parts[i + 1 :]))
                 node = node[index]
         else:
             raise ValueError(f"cannot descend into {'.'.join(map(str, path)) or 'the scenario'}: not a mapping")
@@ -97,16 +108,33 @@ def assign(root: Any, parts: list[str], value: Any) -> Path:
     return tuple(path)
 
 
+def _below_scalar(path: list[str | int], value: Any, rest: list[str]) -> str:
+    shown = printable(repr(value), limit=60)
+    where = ".".join(map(str, path))
+    return (
+        f"cannot set {'.'.join(rest)} below {where}: {where} is the single value {shown}, not a mapping "
+        f"(to change it, --set {where}=…)"
+    )
+
+
 def _set(located: Located, parts: list[str], value: Any, source: str) -> str | None:
     try:
         prefix = assign(located.data, parts, value)
     except ValueError as exc:
         return str(exc)
-    # Errors in the new value (and anything below it) are reported against the --set.
+    # Errors in the new value (and anything below it) are reported against the --set, and so
+    # are errors about keys the --set created on its way (`nonexistent` in
+    # `--set nonexistent.path=1`): none of them is on a line of the file.
     for table in (located.values, located.keys):
         for stale in [p for p in table if p[: len(prefix)] == prefix]:
             del table[stale]
-    located.values[prefix] = Mark(source)
+    mark = Mark(source)
+    for n in range(1, len(prefix)):
+        if prefix[:n] not in located.values:
+            located.keys[prefix[:n]] = mark
+            located.values[prefix[:n]] = mark
+    located.keys[prefix] = mark
+    located.values[prefix] = mark
     return None
 
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import AfterValidator, BeforeValidator, Discriminator, Tag, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Strict, Tag, WithJsonSchema
 
 from .distributions import Distribution, Fixed, Triangular, Uniform, _Dist
+from .yamlio import yaml_number
 
 MAX_COUNT = 1e15
 """Largest message count or population accepted (the issue's "counts up to 1e15")."""
@@ -49,10 +50,17 @@ class Bounds:
 
 
 def _reject_bool(value: Any) -> Any:
-    # YAML turns `yes`/`no`/`on` into booleans; pydantic would quietly read them as 1.0/0.0.
+    # Pydantic would quietly read true/false as 1.0/0.0 (and YAML 1.1 made `yes`/`on` booleans).
     if isinstance(value, bool):
-        raise ValueError("expected a number or a distribution, got a boolean")
+        raise ValueError(f"expected a number or a distribution, got a boolean ({str(value).lower()})")
     return value
+
+
+StrictNumber = Annotated[float, Strict()]
+"""A float that accepts only numbers: never a string (``"500"``) and never a boolean.
+
+Pydantic's lax mode would read ``"500"`` as 500.0 and ``true`` as 1.0; a quoted number in a
+scenario is a mistake worth a message, and the loader says "remove the quotes"."""
 
 
 def _param_tag(value: Any) -> str:
@@ -196,10 +204,10 @@ def _time_key(key: Any) -> float | None:
     if isinstance(key, int | float):
         return float(key)
     if isinstance(key, str):
-        try:
-            return float(key)
-        except ValueError:
-            return None
+        # Mapping keys are text; read them as the core schema reads a number (so `1_998`
+        # and the ambiguous `017` are not times, as they would not be numbers as values).
+        number = yaml_number(key.strip())
+        return None if number is None else float(number)
     return None
 
 
@@ -253,7 +261,7 @@ def schedule(bounds: Bounds) -> Any:
 def param(bounds: Bounds) -> Any:
     """The annotated type of a numeric field that may also be a distribution or a schedule."""
     return Annotated[
-        Annotated[float, Tag("number"), WithJsonSchema(_number_schema(bounds))]
+        Annotated[StrictNumber, Tag("number"), WithJsonSchema(_number_schema(bounds))]
         | Annotated[Distribution, Tag("distribution")]
         | Annotated[schedule(bounds), Tag("schedule")],
         Discriminator(_param_tag),
@@ -266,7 +274,7 @@ def param(bounds: Bounds) -> Any:
 def number(bounds: Bounds) -> Any:
     """The annotated type of a structural number (never a distribution)."""
     return Annotated[
-        float,
+        StrictNumber,
         BeforeValidator(_reject_bool),
         AfterValidator(_checker(bounds)),
         WithJsonSchema(_number_schema(bounds)),

@@ -20,16 +20,47 @@ import sys
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from .errors import Issue, dotted_path, issues_error
+from .errors import Issue, dotted_path, issues_error, printable
 from .params import DAYS_PER_YEAR, Count, Days, Hours, Money, PiecewiseLinear, Probability, Rate, Schedule
 
 
-class Model(BaseModel):
-    """Base of every scenario model: immutable and strict about unknown keys."""
+def _one_line(value: str) -> str:
+    # Names end up in terminals, tables, file headers and scenario.resolved.yaml: a newline
+    # breaks the layout of each, and an escape sequence would be sent to the terminal as is.
+    if not value.isprintable():
+        i, char = next((i, c) for i, c in enumerate(value) if not c.isprintable())
+        raise ValueError(
+            f"must be one line of printable text; character {i + 1} is {printable(char)} (newlines, tabs and "
+            "control characters are not allowed)"
+        )
+    return value
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+def _printable_text(value: str) -> str:
+    # Descriptions may span lines (a YAML `|` block), but control characters are refused.
+    for line in value.split("\n"):
+        _one_line(line.replace("\t", " ").removesuffix("\r"))
+    return value
+
+
+Line = Annotated[str, AfterValidator(_one_line)]
+"""One line of printable text: names, currencies, event notes (no newline, tab or control character)."""
+Text = Annotated[str, AfterValidator(_printable_text)]
+"""Printable text that may span lines (descriptions): newlines and tabs allowed, control characters not."""
+MAX_TEXT = 10_000
+"""Longest description, in characters (a few paragraphs; a scenario says what it shows in a sentence or two)."""
+
+
+class Model(BaseModel):
+    """Base of every scenario model: immutable, strict about unknown keys and about types.
+
+    ``strict``: a number field takes numbers only (not ``"500"``, not ``true``), a boolean
+    field ``true``/``false`` only (not ``"yes"``), a text field text only.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, strict=True)
 
 
 class Horizon(Model):
@@ -157,7 +188,7 @@ class Campaign(Model):
 class Spammer(Model):
     """One spammer: who they are (for enforcement) and what they send."""
 
-    name: str = Field("spammer", min_length=1, max_length=64, description="Name used in results and `--set`.")
+    name: Line = Field("spammer", min_length=1, max_length=64, description="Name used in results and `--set`.")
     location: Literal["domestic", "abroad"] = Field(
         "domestic",
         description="Where the spammer operates; enforcement reaches spammers abroad only "
@@ -220,7 +251,7 @@ class Funnel(Model):
 class Market(Model):
     """What a delivered message earns."""
 
-    currency: str = Field("JPY", min_length=1, max_length=8, description="Currency of every amount of money.")
+    currency: Line = Field("JPY", min_length=1, max_length=8, description="Currency of every amount of money.")
     profit_per_sale: Money = Field(description="Profit per sale in `currency` (the lecture: 500 JPY).")
     success_rate: Probability | None = Field(
         None,
@@ -539,7 +570,7 @@ class Event(Model):
         "{countermeasures.op25b.adoption: 0.9, spammers.overseas.budget: 0}.",
         json_schema_extra={"minProperties": 1, "propertyNames": {"pattern": r"^[^.]+(\.[^.]+)*$"}},
     )
-    note: str = Field("", max_length=500, description="What the event is, e.g. 'Rustock botnet taken down'.")
+    note: Line = Field("", max_length=500, description="What the event is, e.g. 'Rustock botnet taken down'.")
 
     @field_validator("set")
     @classmethod
@@ -578,8 +609,8 @@ class Event(Model):
 class Scenario(Model):
     """A complete spamsim scenario."""
 
-    name: str = Field(min_length=1, max_length=128, description="Scenario name, used in results.")
-    description: str = Field("", description="What the scenario shows, in a sentence or two.")
+    name: Line = Field(min_length=1, max_length=128, description="Scenario name, used in results.")
+    description: Text = Field("", max_length=MAX_TEXT, description="What the scenario shows, in a sentence or two.")
     horizon: Horizon = Field(default_factory=Horizon, description="Time span and ledger step.")  # type: ignore[arg-type]
     engine: Engine = Field(default_factory=Engine, description="Simulation mode.")  # type: ignore[arg-type]
     market: Market = Field(description="What a message that reaches an inbox earns.")

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
 from .errors import Problem, ScenarioError
-from .loader import read_text, validate_located
+from .loader import read_text, source_name, validate_located
+from .schema import MAX_TEXT, Line, Text
 from .yamlio import YamlProblem, parse_yaml
 
 MAX_POINTS = 1_000_000
@@ -115,8 +116,8 @@ class Design(_Model):
 class SweepSpec(_Model):
     """A sweep: a base scenario and a design of parameter points, replicated."""
 
-    name: str = Field(min_length=1, max_length=128, description="Sweep name.")
-    description: str = Field("", description="What the sweep shows.")
+    name: Line = Field(min_length=1, max_length=128, description="Sweep name.")
+    description: Text = Field("", max_length=MAX_TEXT, description="What the sweep shows.")
     base: str = Field(description="Base scenario file, relative to the sweep file.")
     set: list[str] = Field(default_factory=list, description="Overrides applied to the base.")
     design: Design = Field(description="The parameter points.")
@@ -164,17 +165,17 @@ def load_sweep(path: str | os.PathLike[str]) -> tuple[SweepSpec, Path]:
     file = Path(path)
     text = read_text(file)
     try:
-        located = parse_yaml(text, str(file))
+        located = parse_yaml(text, source_name(file))
     except YamlProblem as exc:
         raise ScenarioError(exc.problems) from None
-    spec = validate_located(located, str(file), SweepSpec)
+    spec = validate_located(located, source_name(file), SweepSpec)
     base = (file.parent / spec.base).resolve()
     if not base.is_file():
         mark = located.values.get(("base",))
         raise ScenarioError(
             [
                 Problem(
-                    str(file),
+                    source_name(file),
                     mark.line if mark else None,
                     mark.column if mark else None,
                     "base",
