@@ -211,7 +211,7 @@ def _apply(scenario: Scenario) -> tuple[list[Scenario], list[int], list[Issue]]:
         entries, problems = _assign_event(scenario.events[i], i, data)
         if not problems:
             try:
-                current = Scenario.model_validate(data)
+                current = Scenario.model_validate(data, strict=True)
             except ValidationError as exc:
                 problems = _locate(exc, data, entries, i)
             else:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Annotated, Any, BinaryIO, TypeVar, get_args, get_origin
 
-import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from .errors import ISSUES_ERROR, Problem, ScenarioError, dotted_path, printable
@@ -233,7 +232,8 @@ def _plain(value: Any) -> Any:
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
-    if isinstance(value, np.bool_):  # numpy's boolean is not a numbers.Number
+    numpy = sys.modules.get("numpy")  # a numpy value implies numpy is loaded; never import it here
+    if numpy is not None and isinstance(value, numpy.bool_):  # numpy's boolean is not a numbers.Number
         return bool(value)
     return value
 

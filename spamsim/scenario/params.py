@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Strict, Tag, WithJsonSchema
 
 from .distributions import Distribution, Fixed, Triangular, Uniform, _Dist
@@ -122,6 +121,8 @@ def _check_distribution(dist: _Dist, bounds: Bounds) -> None:
         return
     # Degenerate parameters make scipy warn (0/0 in a cdf); the checks below turn any
     # non-finite result into a message, so the warnings would only be noise.
+    import numpy as np  # here, not at import: validating a scenario without distributions needs no numpy
+
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         frozen = dist.frozen()
@@ -181,6 +182,8 @@ class PiecewiseLinear(dict[float, float]):
         float
             The interpolated value (``numpy.interp``).
         """
+        import numpy as np
+
         times = np.fromiter(self.keys(), dtype=float, count=len(self))
         values = np.fromiter(self.values(), dtype=float, count=len(self))
         return float(np.interp(x, times, values))
