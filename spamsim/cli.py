@@ -14,36 +14,26 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, fmt
-from .analysis.analytic import SocialCost, expected
-from .analysis.calibration import calibrate
-from .analysis.effects import Comparison, compare
-from .analysis.result import Result
-from .analysis.sensitivity import sensitivity
-from .analysis.summary import CI_ZERO_EVENTS
-from .api import run as run_scenario
+from . import __version__
 from .atomic import write_atomic, write_text_atomic
 from .folder import Identity, ResultsFolder, data_digest, safe_slug, scenario_digest
 from .i18n import N_, gettext
-from .names import channel_label, countermeasure_label, currency_label, metric_doc, metric_name, unit_label
-from .outputs import dump_json, write_comparison_files, write_run_files
-from .runner.backends import make_backend
-from .runner.preflight import preflight
-from .runner.replications import RefusedError
-from .runner.seeding import entropy_of, seed_sequence
-from .runner.sweep import partial_folder, run_sweep
-from .scenario import ScenarioError, load
-from .scenario.schema import Scenario
-from .scenario.sweep import load_sweep
+from .runner.errors import RefusedError
+from .scenario.errors import ScenarioError
 from .tables import Cell, Column, Grid, fit
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; imported where used
+    import pandas as pd
+
+    from .analysis.effects import Comparison
+    from .analysis.result import Result
 
 app = typer.Typer(
     name="spamsim",
@@ -158,6 +148,8 @@ def validate(
 
     Example:  spamsim validate scenarios/*.yaml
     """
+    from .scenario.loader import load
+
     failed = False
     for file in files:
         try:
@@ -178,6 +170,8 @@ def schema() -> None:
 
     Example:  spamsim schema > spamsim.schema.json
     """
+    from .scenario.schema import Scenario
+
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **Scenario.model_json_schema(),
@@ -219,6 +213,12 @@ def run_command(
 
     Example:  spamsim run scenarios/lecture.yaml --reps 1000 --seed 1 --set market.success_rate=0.02
     """
+    from .api import run as run_scenario
+    from .outputs import dump_json, write_run_files
+    from .runner.preflight import preflight
+    from .runner.seeding import entropy_of, seed_sequence
+    from .scenario.loader import load
+
     preflight(workers)
     scenario = load(file, set_ or [])
     # A fresh seed is drawn here, before --out is opened, so the folder's mixing check knows it.
@@ -318,6 +318,7 @@ def plot_command(
     Example:  spamsim plot funnel out/lecture -o funnel.pdf --theme paper --lang ja
     """
     from . import plots, stored
+    from .scenario.loader import load
 
     if output is not None:
         _check_output_file(output, "--output", tuple(plots.output.FORMATS))
@@ -377,6 +378,8 @@ def report_command(
     Example:  spamsim report scenarios/japan-2011.yaml -o report.html --reps 200 --seed 1 --lang ja
     """
     from .report import build_report
+    from .runner.preflight import preflight
+    from .scenario.loader import load
 
     preflight(workers)
     if lang not in ("en", "ja") or theme not in ("lecture", "paper"):
@@ -438,6 +441,12 @@ def compare_command(
 
     Example:  spamsim compare scenarios/japan-2011.yaml --shapley --reps 200 --seed 1
     """
+    from .analysis.effects import compare
+    from .outputs import dump_json, write_comparison_files
+    from .runner.preflight import preflight
+    from .runner.seeding import entropy_of, seed_sequence
+    from .scenario.loader import load
+
     preflight(workers)
     scenario = load(file, set_ or [])
     entropy = entropy_of(seed_sequence(seed))  # drawn before --out is opened, for its mixing check
@@ -474,6 +483,9 @@ def compare_command(
 
 def comparison_table(comparison: Comparison, width: int | None = None, lang: str = "en") -> Table:
     """Countermeasure effects as a slide-ready table that fits the terminal."""
+    from . import fmt
+    from .names import countermeasure_label, currency_label
+
     sc = comparison.scenario
     cur = currency_label(sc.market.currency, lang)
     base = comparison.baseline()
@@ -562,6 +574,10 @@ def analytic_command(
 
     Example:  spamsim analytic scenarios/lecture.yaml --set enforcement.caught_probability=0.1
     """
+    from .analysis.analytic import SocialCost, expected
+    from .outputs import dump_json
+    from .scenario.loader import load
+
     scenario = load(file, set_ or [])
     social = SocialCost.for_currency(
         scenario.market.currency,
@@ -629,6 +645,15 @@ def sweep_command(
 
     Example:  spamsim sweep scenarios/deterrence-sweep.yaml --workers 2 --out out/deterrence
     """
+    import pandas as pd
+
+    from .outputs import dump_json
+    from .runner.backends import make_backend
+    from .runner.preflight import preflight
+    from .runner.sweep import partial_folder, run_sweep
+    from .scenario.loader import load
+    from .scenario.sweep import load_sweep
+
     preflight(workers, backend, scheduler)
     spec, base_path = load_sweep(file)
     base = load(base_path)
@@ -712,6 +737,12 @@ def sensitivity_command(
     Example:  spamsim sensitivity scenarios/japan-2011.yaml --method sobol --n 64
     -p market.profit_per_sale=1000:10000 -p enforcement.reach_abroad=0:1 --metric net_profit
     """
+    from .analysis.sensitivity import sensitivity
+    from .outputs import dump_json
+    from .runner.backends import make_backend
+    from .runner.preflight import preflight
+    from .scenario.loader import load
+
     preflight(workers, backend, scheduler)
     scenario = load(file, set_ or [])
     folder = _open_out(out_dir, Identity("sensitivity", scenario_digest(scenario), seed, scenario.name), force)
@@ -776,6 +807,10 @@ def calibrate_command(
     Example:  spamsim calibrate scenarios/lecture.yaml --observed scenarios/observed/spamalytics.yaml
     --fit market.success_rate -o calibrated.yaml
     """
+    from .analysis.calibration import calibrate
+    from .outputs import dump_json
+    from .scenario.loader import load
+
     scenario = load(file, set_ or [])
     # The fit depends on the scenario, the observed counts and the fitted parameters; no seed.
     digest = data_digest({"scenario": scenario_digest(scenario), "observed": _file_digest(observed), "fit": fit})
@@ -893,6 +928,8 @@ def _width(width: int | None) -> int:
 
 def _money_name(metric: str, currency: str, lang: str) -> str:
     """A metric's name from the catalogue, with the currency for money (``Revenue (JPY)``)."""
+    from .names import currency_label, metric_name, unit_label
+
     name = metric_name(metric, lang)
     return unit_label(name, currency_label(currency, lang), lang) if metric in MONEY else name
 
@@ -901,6 +938,8 @@ def sweep_table(
     name: str, summary: pd.DataFrame, points: int, reps: int, width: int | None = None, lang: str = "en"
 ) -> Table:
     """The first 40 points of a sweep (``spamsim sweep``): parameters and metric means."""
+    from . import fmt
+
     shown = [c for c in summary.columns if not (c == "point" or c.endswith((".se", ".ci95_low", ".ci95_high")))]
     grid = Grid(
         title=_w(N_("{name}: {points} points x {reps} replications"), lang, name=name, points=points, reps=reps),
@@ -917,6 +956,8 @@ def sensitivity_table(
     name: str, method: str, metric: str, result: Any, runs: int, reps: int, width: int | None = None, lang: str = "en"
 ) -> Table:
     """Sobol or Morris indices per parameter (``spamsim sensitivity``)."""
+    from . import fmt
+
     grid = Grid(
         title=_w(
             N_("{name}: {method} sensitivity of {metric} ({runs} points x {reps} reps)"),
@@ -937,6 +978,8 @@ def sensitivity_table(
 
 def calibration_table(name: str, observed: str, result: Any, width: int | None = None, lang: str = "en") -> Table:
     """Calibrated parameters with their 95 % CIs (``spamsim calibrate``)."""
+    from . import fmt
+
     grid = Grid(
         title=_w(N_("{name}: calibrated to {observed}"), lang, name=name, observed=observed),
         caption=_w(N_("log-likelihood {value}"), lang, value=fmt.compact(result.log_likelihood, lang, 4)),
@@ -959,6 +1002,9 @@ def calibration_table(name: str, observed: str, result: Any, width: int | None =
 
 def analytic_table(name: str, result: Any, currency: str, width: int | None = None, lang: str = "en") -> Table:
     """Closed-form expectations per spammer (``spamsim analytic``), laid out to fit the terminal."""
+    from . import fmt
+    from .names import currency_label, metric_name, unit_label
+
     cur = currency_label(currency, lang)
     columns = {
         "messages": metric_name("messages", lang),
@@ -990,6 +1036,9 @@ def analytic_table(name: str, result: Any, currency: str, width: int | None = No
 
 def frontier_table(result: Any, currency: str, width: int | None = None, lang: str = "en") -> Table:
     """The deterrence frontier (``spamsim analytic``): the fine at which expected profit is zero."""
+    from . import fmt
+    from .names import currency_label, unit_label
+
     frontier = result.frontier
     spammers = list(frontier["spammer"].unique())
     cur = currency_label(currency, lang)
@@ -1020,6 +1069,9 @@ def result_table(result: Result, width: int | None = None, lang: str = "en") -> 
     lang
         ``"en"`` or ``"ja"``.
     """
+    from . import fmt
+    from .names import currency_label, metric_doc
+
     sc = result.scenario
     grid = Grid(
         title=_w(N_("{name} — {reps} replications"), lang, name=sc.name, reps=fmt.number(result.reps, lang=lang)),
@@ -1066,6 +1118,9 @@ def _ci_cell(row: pd.Series, lang: str = "en", share: bool = False) -> str:
         ``[low, high]``; for an event no replication saw, how many saw it and the upper bound
         (``0 of 200 (upper bound 0.0184)``); a dash when there is no interval.
     """
+    from . import fmt
+    from .analysis.summary import CI_ZERO_EVENTS
+
     lo, hi = row["ci95_low"], row["ci95_high"]
     if lo != lo:
         return fmt.DASH
@@ -1082,11 +1137,16 @@ def _ci_cell(row: pd.Series, lang: str = "en", share: bool = False) -> str:
 
 
 def _interval(lo: float, hi: float, lang: str = "en") -> str:
+    from . import fmt
+
     return f"[{fmt.compact(lo, lang)}, {fmt.compact(hi, lang)}]"
 
 
 def channel_table(result: Result, width: int | None = None, lang: str = "en") -> Table:
     """Where the spam went: per channel, mean per replication of each stage and blocker."""
+    from . import fmt
+    from .names import channel_label
+
     frame = result.by_channel
     columns = ["attempted", "unsent", *[f"blocked_by.{n}" for n in result.blocked_by]]
     columns += ["delivered", "filtered", "sales", "revenue"]
@@ -1103,6 +1163,8 @@ def channel_table(result: Result, width: int | None = None, lang: str = "en") ->
 
 def spammer_table(result: Result, width: int | None = None, lang: str = "en") -> Table:
     """Per spammer: money (mean per replication) and how often it was convicted or quit."""
+    from .names import currency_label, metric_name
+
     frame = result.by_spammer
     grid = Grid(
         title=_w(
@@ -1119,21 +1181,29 @@ def spammer_table(result: Result, width: int | None = None, lang: str = "en") ->
 
 def _compact_or_share(column: object, value: float, lang: str) -> str:
     """Shares (``*_share``) in per cent, everything else compact."""
+    from . import fmt
+
     return fmt.percent(value, 3, lang) if str(column).endswith("_share") else fmt.compact(value, lang)
 
 
 def _short(x: float | None, lang: str = "en") -> str:
     """Compact numbers for tables: ``1.23M``, ``−45.6K`` (:func:`spamsim.fmt.compact`)."""
+    from . import fmt
+
     return fmt.compact(x, lang)
 
 
 def _fmt_small(x: float, lang: str = "en") -> str:
     """Numbers in tables, small ones with their significant digits (:func:`spamsim.fmt.compact`)."""
+    from . import fmt
+
     return fmt.compact(x, lang)
 
 
 def _fmt(x: float, lang: str = "en") -> str:
     """Numbers in prose, in full with thousands separators (:func:`spamsim.fmt.number`)."""
+    from . import fmt
+
     return fmt.number(x, "count", lang)
 
 

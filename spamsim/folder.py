@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import Any
 
 from . import __version__
-from .runner.replications import RefusedError
+from .runner.errors import RefusedError
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1

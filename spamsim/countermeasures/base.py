@@ -75,7 +75,7 @@ class Where:
 class Countermeasure(BaseModel):
     """Base of every countermeasure's scenario section (frozen, unknown keys refused)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
 
     key: ClassVar[str]
     """Its name under ``countermeasures:`` and in results."""

@@ -40,7 +40,7 @@ def _stats() -> Any:
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     # The valid range of the field this distribution was given for; set by the field's
     # validator (see params.py) so that draws can be truncated to it.

@@ -60,7 +60,7 @@ class Model(BaseModel):
     field ``true``/``false`` only (not ``"yes"``), a text field text only.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, strict=True, defer_build=True)
 
 
 class Horizon(Model):
@@ -755,7 +755,11 @@ def _set_countermeasures_field() -> None:
     field = Scenario.model_fields["countermeasures"]
     field.annotation = Countermeasures
     field.default_factory = Countermeasures
-    Scenario.model_rebuild(force=True)
+    # Models are built on first use (``defer_build``): building every validator at import
+    # would cost ``spamsim validate`` and ``--help`` a third of a second. A model already in
+    # use (a countermeasure registered later) is rebuilt now.
+    if Scenario.__pydantic_complete__:
+        Scenario.model_rebuild(force=True)
 
 
 def rebuild_countermeasures() -> None:
@@ -765,6 +769,4 @@ def rebuild_countermeasures() -> None:
     _set_countermeasures_field()
 
 
-from .. import countermeasures as _registry  # noqa: E402, F401  (registers the built-ins and rebuilds the section)
-
-_set_countermeasures_field()
+from .. import countermeasures as _registry  # noqa: E402, F401  (registers the built-ins and sets the section)
