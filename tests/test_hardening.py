@@ -98,7 +98,7 @@ def test_internal_error_is_one_line_with_debug_hint(monkeypatch, tmp_path):
     def boom(*args, **kwargs):
         raise ZeroDivisionError("simulated bug")
 
-    monkeypatch.setattr("spamsim.cli.run_scenario", boom)
+    monkeypatch.setattr("spamsim.api.run", boom)  # the CLI imports it where it runs
     code, output = invoke("run", str(SCENARIOS / "lecture.yaml"))
     assert code == 1
     lines = output.strip().splitlines()

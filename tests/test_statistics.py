@@ -127,7 +127,7 @@ def test_cli_table_reads_zero_of_n_with_the_upper_bound(write):
     )
     res = spamsim_cli("run", str(path), "--reps", str(REPS), "--seed", "5")
     assert res.returncode == 0, res.stderr
-    line = next(line for line in res.stdout.splitlines() if "convictions" in line)
+    line = next(line for line in res.stdout.splitlines() if "Convictions" in line)
     assert f"0 of {REPS} (upper bound {UPPER_200:.3g})" in line, res.stdout
 
 

@@ -38,7 +38,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 MEASURE = textwrap.dedent(
     """
-    import json, resource, sys, tempfile
+    import json, sys, tempfile
 
     import pandas, pyarrow, pyarrow.parquet  # imported by the CLI before any run, as here
     from spamsim.analysis.result import Result
@@ -46,9 +46,12 @@ MEASURE = textwrap.dedent(
     from spamsim.runner.replications import memory_estimate, replicate
     from spamsim.scenario.loader import load
 
-    def rss():
+    def status(field):
         with open("/proc/self/status") as handle:
-            return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS:"))
+            return next(int(line.split()[1]) * 1024 for line in handle if line.startswith(field + ":"))
+
+    def rss():
+        return status("VmRSS")
 
     path, reps = sys.argv[1], int(sys.argv[2])
     scenario = load(path)
@@ -58,7 +61,9 @@ MEASURE = textwrap.dedent(
     result.summary, result.by_channel, result.by_spammer
     with tempfile.TemporaryDirectory() as folder:
         save_run(result, folder)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM, this address space's own peak: ru_maxrss survives exec(), so a child of a large
+    # process (a pytest-xdist worker) would report its parent's peak as its own.
+    peak = status("VmHWM")
     print(json.dumps({"measured": peak - baseline, "estimate": memory_estimate(scenario, reps)["peak_bytes"]}))
     """
 )

@@ -1,0 +1,77 @@
+"""The command line starts light: ``--help`` and ``validate`` load none of the heavy libraries.
+
+Start-up *time* is measured in ``benchmarks/run.py`` (row 6), never here; what a test can
+hold without timing the machine is which modules a command imports. numpy, scipy, pandas
+and matplotlib are what made every command take about two seconds before it did anything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT, SCENARIOS
+
+HEAVY = ("numpy", "scipy", "pandas", "matplotlib", "SALib", "dask")
+
+PROBE = """
+import json, sys
+from spamsim.cli import main
+sys.argv = ["spamsim", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+sys.stdout.flush()
+print("\\n" + json.dumps(sorted(m for m in {heavy} if m in sys.modules)), file=sys.stderr)
+"""
+
+
+def _heavy_modules_after(*args: str) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,  # hang guard only
+    )
+    return json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("run", "--help"),
+        ("validate", str(SCENARIOS / "lecture.yaml")),
+        ("validate", str(SCENARIOS / "smtp-auth.yaml")),
+    ],
+    ids=["help", "run-help", "validate-lecture", "validate-smtp-auth"],
+)
+def test_the_command_loads_no_heavy_library(args: tuple[str, ...]) -> None:
+    assert _heavy_modules_after(*args) == []
+
+
+def test_importing_spamsim_is_light_and_names_load_on_use() -> None:
+    code = (
+        "import sys, spamsim\n"
+        f"before = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "spamsim.run\n"
+        "print(before, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.stdout.strip() == "[] True", out.stderr
+
+
+def test_every_public_name_of_the_lazy_packages_resolves() -> None:
+    import importlib
+
+    for package in ("spamsim", "spamsim.scenario", "spamsim.runner", "spamsim.analysis", "spamsim.model"):
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            assert getattr(module, name) is not None, f"{package}.{name}"
+        with pytest.raises(AttributeError):
+            module.no_such_name  # noqa: B018
