@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 OUT    ?= out
 
-.PHONY: demo test install install-test browser lint bench fuzz docs clean
+.PHONY: demo test test-slow test-all install install-test browser lint bench fuzz docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,15 @@ demo: install
 	@echo "Done. Open $(OUT)/report.html in a browser; figures (PNG) and data (Parquet, JSON) are in:"
 	@ls -d $(OUT)/*/
 
+# The suite without the tests marked slow (long statistical runs, whole notebooks, the
+# 1998-2012 timeline through every layer): a few minutes on 2 cores. CI runs both.
 test: install-test browser
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
+
+test-slow: install-test browser
+	$(BIN)/python -m pytest -q -n 2 -m slow
+
+test-all: test test-slow
 
 # The long fuzzing profile (>= 10,000 generated and mutated scenario files); run on purpose.
 fuzz: install-test

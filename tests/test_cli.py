@@ -162,6 +162,7 @@ def test_calibrate_cli_writes_a_loadable_scenario(tmp_path):
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
 
 
+@pytest.mark.slow
 def test_run_and_compare_write_figures_and_plot_redraws_them(tmp_path):
     run_dir, cmp_dir = tmp_path / "run", tmp_path / "cmp"
     res = spamsim_cli(

@@ -73,39 +73,60 @@ CALIBRATION = pd.DataFrame(
 # -- data, computed once -------------------------------------------------------------------
 
 
+class _Lazy(dict):
+    """Data computed on first use, once per test process (a module fixture computing all of it
+    up front cost each xdist worker ~25 s, most of it for figures that worker never draws)."""
+
+    def __init__(self, makers: dict[str, Any]):
+        super().__init__()
+        self.makers = makers
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self.makers[key]()
+        return value
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     run = lambda name, reps=REPS: ss.run(SCENARIOS / name, reps=reps, seed=1)  # noqa: E731
-    sweep_file = tmp_path_factory.mktemp("sweep") / "sweep.yaml"
-    sweep_file.write_text(SWEEP.format(base=SCENARIOS / "lecture.yaml"))
-    sweep = ss.sweep(sweep_file)
     params = ["market.success_rate=0.001:0.02", "market.profit_per_sale=100:1000"]
     funnel_scenario = ss.load(SCENARIOS / "lecture.yaml", FUNNEL_OVERRIDES)
-    return {
-        "lecture": run("lecture.yaml"),
-        "japan": run("japan-2011.yaml"),
-        "timeline": run("timeline.yaml", reps=10),
-        "relay": run("relay-prevention.yaml"),
-        "smtp": run("smtp-auth.yaml"),
-        "funnel": ss.run(funnel_scenario, reps=REPS, seed=1),
-        "cmp_relay": ss.compare(SCENARIOS / "relay-prevention.yaml", reps=REPS, seed=1, shapley=True),
-        "cmp_japan": ss.compare(
-            SCENARIOS / "japan-2011.yaml",
-            ["op25b", "submission_auth", "receiver_filtering", "enforcement"],
-            reps=REPS,
-            seed=1,
-            shapley=True,
-        ),
-        "sweep": sweep,
-        "sweep_frame": sweep.summary,
-        "sobol": ss.sensitivity(SCENARIOS / "lecture.yaml", params, method="sobol", n=8, reps=2),
-        "morris": ss.sensitivity(SCENARIOS / "lecture.yaml", params, method="morris", n=4, reps=2),
-        "be_lecture": curves.break_even_curve(ss.load(SCENARIOS / "lecture.yaml", ["costs.per_message=0.001"])),
-        "be_japan": curves.break_even_curve(SCENARIOS / "japan-2011.yaml"),
-        "be_uncertain": curves.break_even_curve(SCENARIOS / "lecture-uncertain.yaml"),
-        "be_free": curves.break_even_curve(SCENARIOS / "lecture.yaml"),
-        "be_funnel": curves.break_even_curve(funnel_scenario),
-    }
+
+    def sweep() -> Any:
+        sweep_file = tmp_path_factory.mktemp("sweep") / "sweep.yaml"
+        sweep_file.write_text(SWEEP.format(base=SCENARIOS / "lecture.yaml"))
+        return ss.sweep(sweep_file)
+
+    lazy = _Lazy(
+        {
+            "lecture": lambda: run("lecture.yaml"),
+            "japan": lambda: run("japan-2011.yaml"),
+            "timeline": lambda: run("timeline.yaml", reps=10),
+            "relay": lambda: run("relay-prevention.yaml"),
+            "smtp": lambda: run("smtp-auth.yaml"),
+            "funnel": lambda: ss.run(funnel_scenario, reps=REPS, seed=1),
+            "cmp_relay": lambda: ss.compare(SCENARIOS / "relay-prevention.yaml", reps=REPS, seed=1, shapley=True),
+            "cmp_japan": lambda: ss.compare(
+                SCENARIOS / "japan-2011.yaml",
+                ["op25b", "submission_auth", "receiver_filtering", "enforcement"],
+                reps=REPS,
+                seed=1,
+                shapley=True,
+            ),
+            "sweep": sweep,
+            "sweep_frame": lambda: lazy["sweep"].summary,
+            "sobol": lambda: ss.sensitivity(SCENARIOS / "lecture.yaml", params, method="sobol", n=8, reps=2),
+            "morris": lambda: ss.sensitivity(SCENARIOS / "lecture.yaml", params, method="morris", n=4, reps=2),
+            "be_lecture": lambda: curves.break_even_curve(
+                ss.load(SCENARIOS / "lecture.yaml", ["costs.per_message=0.001"])
+            ),
+            "be_japan": lambda: curves.break_even_curve(SCENARIOS / "japan-2011.yaml"),
+            "be_uncertain": lambda: curves.break_even_curve(SCENARIOS / "lecture-uncertain.yaml"),
+            "be_free": lambda: curves.break_even_curve(SCENARIOS / "lecture.yaml"),
+            "be_funnel": lambda: curves.break_even_curve(funnel_scenario),
+        }
+    )
+    return lazy
 
 
 FIGURE_CASES: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {

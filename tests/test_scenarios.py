@@ -84,7 +84,9 @@ def test_the_new_scenarios_are_shipped():
     } <= names
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, marks=pytest.mark.slow) if p.name == "timeline.yaml" else p for p in FILES], ids=lambda p: p.name
+)
 def test_scenario_runs_through_the_cli(path):
     assert path.read_text(encoding="utf-8").startswith(f"# {path.name}")
     res = cli("run", str(path), "--reps", "20", "--seed", str(SEED), "--json")
@@ -246,6 +248,7 @@ def test_japan_2011_op25b_with_smtp_auth_stops_japanese_bots(japan_baseline):
     assert japan_baseline.by_channel.loc["botnet", "rerouted"] > 0
 
 
+@pytest.mark.slow
 def test_timeline_channels_take_turns():
     """Delivered spam by era, as the record has it (the sources and tolerances are in
     timeline.yaml's header and tests/test_validation.py): open relays carry most of it in

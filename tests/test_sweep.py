@@ -109,6 +109,7 @@ def test_independent_streams_per_point(small_sweep):
     assert not crn["revenue"].equals(independent["revenue"])
 
 
+@pytest.mark.slow
 def test_sweep_killed_part_way_resumes_without_loss_or_recomputation(tmp_path, small_sweep):
     # Slow points (many steps) so that the kill lands part-way.
     slow = (
@@ -146,6 +147,7 @@ def test_sweep_killed_part_way_resumes_without_loss_or_recomputation(tmp_path, s
     )
 
 
+@pytest.mark.slow
 def test_deterrence_sweep_file_runs_through_the_cli(tmp_path):
     res = spamsim_cli(
         "sweep", str(SCENARIOS / "deterrence-sweep.yaml"), "--out", str(tmp_path / "d"), "--workers", "2", "--json"

@@ -14,6 +14,8 @@ them.
 
 from __future__ import annotations
 
+import pytest
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -346,6 +348,7 @@ def test_takedowns_cut_global_spam_as_published():
     assert 0.2 < rustock.range_low and rustock.range_high < 0.3  # Rustock's 23.7-26.6 % of spam
 
 
+@pytest.mark.slow
 def test_timeline_delivered_shares_and_spam_share_follow_the_record():
     # Delivered (not attempted) shares by era; measured (20 replications): relays 82 % (1998)
     # and 77 % (1999), botnets 79 % (2003), 89 % (2005, 2009), 83 % (2010), 72 % (2011);
