@@ -85,7 +85,9 @@ def test_the_new_scenarios_are_shipped():
 
 
 @pytest.mark.parametrize(
-    "path", [pytest.param(p, marks=pytest.mark.slow) if p.name == "timeline.yaml" else p for p in FILES], ids=lambda p: p.name
+    "path",
+    [pytest.param(p, marks=pytest.mark.slow) if p.name == "timeline.yaml" else p for p in FILES],
+    ids=lambda p: p.name,
 )
 def test_scenario_runs_through_the_cli(path):
     assert path.read_text(encoding="utf-8").startswith(f"# {path.name}")

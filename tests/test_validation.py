@@ -14,8 +14,6 @@ them.
 
 from __future__ import annotations
 
-import pytest
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
 import spamsim as ss
