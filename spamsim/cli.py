@@ -18,12 +18,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
 from .atomic import write_atomic, write_text_atomic
-from .folder import Identity, ResultsFolder, data_digest, safe_slug, scenario_digest
 from .i18n import N_, gettext
 from .runner.errors import RefusedError
 from .scenario.errors import ScenarioError
@@ -34,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only; imported where used
 
     from .analysis.effects import Comparison
     from .analysis.result import Result
+    from .folder import Identity, ResultsFolder
 
 app = typer.Typer(
     name="spamsim",
@@ -127,6 +126,8 @@ def _open_out(out_dir: Path | None, identity: Identity, force: bool) -> ResultsF
 
     An unwritable or locked ``--out`` is refused here, in a second, not after the simulation.
     """
+    from .folder import ResultsFolder
+
     return None if out_dir is None else ResultsFolder(out_dir, identity, force=force).open()
 
 
@@ -214,6 +215,7 @@ def run_command(
     Example:  spamsim run scenarios/lecture.yaml --reps 1000 --seed 1 --set market.success_rate=0.02
     """
     from .api import run as run_scenario
+    from .folder import Identity, scenario_digest
     from .outputs import dump_json, write_run_files
     from .runner.preflight import preflight
     from .runner.seeding import entropy_of, seed_sequence
@@ -442,6 +444,7 @@ def compare_command(
     Example:  spamsim compare scenarios/japan-2011.yaml --shapley --reps 200 --seed 1
     """
     from .analysis.effects import compare
+    from .folder import Identity, scenario_digest
     from .outputs import dump_json, write_comparison_files
     from .runner.preflight import preflight
     from .runner.seeding import entropy_of, seed_sequence
@@ -647,6 +650,7 @@ def sweep_command(
     """
     import pandas as pd
 
+    from .folder import safe_slug
     from .outputs import dump_json
     from .runner.backends import make_backend
     from .runner.preflight import preflight
@@ -738,6 +742,7 @@ def sensitivity_command(
     -p market.profit_per_sale=1000:10000 -p enforcement.reach_abroad=0:1 --metric net_profit
     """
     from .analysis.sensitivity import sensitivity
+    from .folder import Identity, scenario_digest
     from .outputs import dump_json
     from .runner.backends import make_backend
     from .runner.preflight import preflight
@@ -808,6 +813,7 @@ def calibrate_command(
     --fit market.success_rate -o calibrated.yaml
     """
     from .analysis.calibration import calibrate
+    from .folder import Identity, data_digest, scenario_digest
     from .outputs import dump_json
     from .scenario.loader import load
 
@@ -859,12 +865,16 @@ class _VariantProgress:
     """A rich progress bar over variants (stderr, interactive terminals only)."""
 
     def __init__(self, quiet: bool, label: str = "variants"):
+        from rich.progress import Progress
+
         self.enabled = not quiet and err.is_terminal
         self.label = label
         self.bar: Progress | None = None
         self.task: Any = None
 
     def __enter__(self) -> _VariantProgress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         if self.enabled:
             self.bar = Progress(
                 TextColumn(self.label),
@@ -892,11 +902,15 @@ class _progress:
     """A rich progress bar on stderr for long runs; silent for short or scripted ones."""
 
     def __init__(self, total: int, quiet: bool):
+        from rich.progress import Progress
+
         self.total = total
         self.enabled = not quiet and err.is_terminal and total >= 2000
         self.bar: Progress | None = None
 
     def __enter__(self) -> Callable[[int], None] | None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         if not self.enabled:
             return None
         self.bar = Progress(

@@ -103,7 +103,7 @@ def local_pool(workers: int) -> ProcessPoolExecutor:
     """Local worker processes that end with this process, however it ends.
 
     ``forkserver``: no fork of a process that may hold threads (BLAS, rich), and no
-    start-method side effect at import time (a Mesa lesson, ../shared/STYLE.md). The workers'
+    start-method side effect at import time (a lesson from Mesa). The workers'
     parent is then the forkserver, which exits when this process does; the workers watch
     both (:func:`die_with_parent`).
     """

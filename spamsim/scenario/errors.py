@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pydantic_core import PydanticCustomError
+if TYPE_CHECKING:
+    from pydantic_core import PydanticCustomError
+
 
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -114,5 +117,7 @@ ISSUES_ERROR = "scenario_issues"
 
 def issues_error(issues: list[Issue]) -> PydanticCustomError:
     """A pydantic error carrying ``issues``; its message lists them all, for use outside the loader."""
+    from pydantic_core import PydanticCustomError  # here: printing an error must not load pydantic
+
     text = "; ".join(str(issue) for issue in issues)
     return PydanticCustomError(ISSUES_ERROR, "{text}", {"text": text, "issues": tuple(issues)})
