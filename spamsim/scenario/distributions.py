@@ -40,7 +40,10 @@ def _stats() -> Any:
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    # Built at import, unlike the scenario's models (``defer_build``): every numeric field's
+    # schema refers to these six, and a built model is referred to instead of regenerated,
+    # which makes building the scenario's validator four times faster.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     # The valid range of the field this distribution was given for; set by the field's
     # validator (see params.py) so that draws can be truncated to it.
