@@ -281,17 +281,8 @@ def test_japan_2011_each_countermeasure_moves_the_money(japan, switch):
     assert low > 0
 
 
-def test_japan_2011_op25b_cuts_japanese_bot_mail(japan):
-    # "it cuts Japanese-origin spam rather than the spam arriving from abroad": with OP25B off,
-    # more bot mail is delivered (paired, 95 % CI above zero).
-    off = run("japan-2011.yaml", 60, "countermeasures.op25b.enabled=false")
-
-    def bots(r: ss.Result) -> np.ndarray:
-        ts = r.timeseries
-        return ts[ts["channel"] == "botnet"].groupby("rep")["delivered"].sum().to_numpy(dtype=float)
-
-    _, low, _ = ci95(bots(off) - bots(japan))
-    assert low > 0
+# "it cuts Japanese-origin spam rather than the spam arriving from abroad" (OP25B) is held by
+# tests/test_scenarios.py::test_japan_2011_op25b_with_smtp_auth_stops_japanese_bots.
 
 
 # -- internet-scale.yaml ------------------------------------------------------------------------
