@@ -29,6 +29,7 @@ from .tables import Cell, Column, Grid, fit
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only; imported where used
     import pandas as pd
+    from rich.progress import Progress
 
     from .analysis.effects import Comparison
     from .analysis.result import Result
@@ -865,8 +866,6 @@ class _VariantProgress:
     """A rich progress bar over variants (stderr, interactive terminals only)."""
 
     def __init__(self, quiet: bool, label: str = "variants"):
-        from rich.progress import Progress
-
         self.enabled = not quiet and err.is_terminal
         self.label = label
         self.bar: Progress | None = None
@@ -902,8 +901,6 @@ class _progress:
     """A rich progress bar on stderr for long runs; silent for short or scripted ones."""
 
     def __init__(self, total: int, quiet: bool):
-        from rich.progress import Progress
-
         self.total = total
         self.enabled = not quiet and err.is_terminal and total >= 2000
         self.bar: Progress | None = None
