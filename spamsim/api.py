@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis.result import Result
 from .runner.backends import make_backend
 from .runner.preflight import preflight
 from .runner.replications import replicate
 from .runner.seeding import SeedLike
-from .runner.sweep import SweepResult, run_sweep
 from .scenario.loader import load
 from .scenario.schema import Scenario
-from .scenario.sweep import load_sweep
+
+if TYPE_CHECKING:
+    from .runner.sweep import SweepResult
 
 
 def check_overrides(overrides: object) -> list[str]:
@@ -126,6 +127,9 @@ def sweep(
         ``.replications`` (one row per point x replication) and ``.summary`` (per point).
     """
     preflight(workers, backend, scheduler, cli=False)
+    from .runner.sweep import run_sweep
+    from .scenario.sweep import load_sweep
+
     spec, base_path = load_sweep(file)
     with make_backend(workers, backend, scheduler) as engine:
         return run_sweep(spec, load(base_path), engine, Path(out) if out is not None else None, resume, force=force)

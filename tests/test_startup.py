@@ -75,3 +75,20 @@ def test_every_public_name_of_the_lazy_packages_resolves() -> None:
             assert getattr(module, name) is not None, f"{package}.{name}"
         with pytest.raises(AttributeError):
             module.no_such_name  # noqa: B018
+
+
+def test_a_run_without_out_loads_no_figure_or_statistics_library() -> None:
+    # A run needs numpy, scipy.special and pandas; scipy.stats (half a second of import),
+    # matplotlib, SALib and Dask only when a command uses them (figures, LHS sweeps, a
+    # scenario with distributions, ...). smtp-auth has channels, countermeasures and
+    # enforcement but no distribution.
+    code = PROBE.replace("{heavy}", repr(("scipy.stats", "matplotlib", "SALib", "dask")))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "run", str(SCENARIOS / "smtp-auth.yaml"), "--reps", "2", "--seed", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,  # hang guard only
+    )
+    assert "Revenue" in proc.stdout, proc.stderr
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []

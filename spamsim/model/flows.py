@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.linalg import expm
 
 
 def mean_decay(rate: np.ndarray | float, span: np.ndarray | float) -> np.ndarray:
@@ -64,6 +63,8 @@ def _ctmc(generator_bytes: bytes, k: int, hours: float) -> tuple[np.ndarray, np.
     big = np.zeros((q.shape[0], 2 * k, 2 * k))
     big[:, :k, :k] = q * hours
     big[:, :k, k:] = np.eye(k) * hours
+    from scipy.linalg import expm  # here: only botnet worlds need it, and it costs every command 0.15 s to import
+
     e = expm(big)
     transition = np.clip(e[:, :k, :k], 0.0, 1.0)
     transition /= transition.sum(axis=2, keepdims=True)

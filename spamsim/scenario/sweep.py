@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy.stats import qmc
 
 from .errors import Problem, ScenarioError
 from .loader import read_text, source_name, validate_located
@@ -146,6 +145,8 @@ class SweepSpec(_Model):
         assert d.samples is not None
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(0x5357,)))
         if d.kind == "lhs":
+            from scipy.stats import qmc  # here: scipy.stats costs every command half a second to import
+
             u = qmc.LatinHypercube(d=len(names), seed=rng).random(d.samples)
         else:
             u = rng.random((d.samples, len(names)))
