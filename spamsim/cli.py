@@ -1102,9 +1102,13 @@ def result_table(result: Result, width: int | None = None, lang: str = "en") -> 
     for metric in summary.index:
         row = summary.loc[metric]
         style = "bold" if metric in ("revenue", "net_profit") else None
+        share = str(metric).endswith("_share")
+        # The mean gets the digits its interval needs to read apart (5M [4.996M, 5.003M] → 5M).
+        digits = fmt.separating_digits(row["ci95_low"], row["ci95_high"], lang)
+        mean = fmt.percent(row["mean"], 3, lang) if share else fmt.compact(row["mean"], lang, digits)
         cells = [
-            Cell(_compact_or_share(metric, row["mean"], lang)),
-            Cell(_ci_cell(row, lang, share=str(metric).endswith("_share"))),
+            Cell(mean),
+            Cell(_ci_cell(row, lang, share=share)),
             Cell(metric_doc(str(metric), lang), number=False),
         ]
         grid.add(_money_name(str(metric), result.currency, lang), cells, style=style)
@@ -1148,9 +1152,11 @@ def _ci_cell(row: pd.Series, lang: str = "en", share: bool = False) -> str:
 
 
 def _interval(lo: float, hi: float, lang: str = "en") -> str:
+    """``[low, high]`` with as many digits as it takes for the two ends to read apart."""
     from . import fmt
 
-    return f"[{fmt.compact(lo, lang)}, {fmt.compact(hi, lang)}]"
+    digits = fmt.separating_digits(lo, hi, lang)
+    return f"[{fmt.compact(lo, lang, digits)}, {fmt.compact(hi, lang, digits)}]"
 
 
 def channel_table(result: Result, width: int | None = None, lang: str = "en") -> Table:

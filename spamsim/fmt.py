@@ -95,6 +95,21 @@ def compact(x: Any, lang: str = "en", digits: int = 3) -> str:
     return _minus(format_compact_decimal(rounded, format_type="short", locale=lang, fraction_digits=digits - 1))
 
 
+def separating_digits(low: Any, high: Any, lang: str = "en", digits: int = 3, most: int = 7) -> int:
+    """The fewest significant digits, from ``digits`` up to ``most``, at which ``low`` and ``high`` read apart.
+
+    A confidence interval written ``[5M, 5M]`` claims a certainty the run does not have; with
+    one more digit it reads ``[4.996M, 5.003M]``. Equal or non-finite ends keep ``digits``.
+    """
+    lo, hi = finite(low), finite(high)
+    if lo is None or hi is None or lo == hi:
+        return digits
+    for d in range(digits, most + 1):
+        if compact(lo, lang, d) != compact(hi, lang, d):
+            return d
+    return most
+
+
 def number(x: Any, kind: str = "count", lang: str = "en") -> str:
     """A number in full: ``5,000,000``, ``12.3``, ``0.0123``, ``8 × 10⁻⁸``, ``84.8%``.
 

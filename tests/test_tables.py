@@ -24,7 +24,7 @@ from spamsim.analysis.analytic import expected
 from spamsim.analysis.calibration import calibrate
 from spamsim.tables import ELLIPSIS, Cell, Column, Grid, fit, is_table_line, render_text
 
-from .conftest import ROOT, SCENARIOS
+from .conftest import ROOT, SCENARIOS, spamsim_cli
 
 WIDTHS = (80, 120)
 SHORT = ["horizon.days=10", "spammers.adaptive-spammer.campaign.days=10"]
@@ -158,3 +158,16 @@ def test_cli_tables_fit_80_columns(args):
     table_lines = [line for line in res.stdout.splitlines() if is_table_line(line)]
     assert table_lines
     assert max(len(line) for line in table_lines) <= 80, res.stdout
+
+
+def test_an_interval_never_reads_as_a_certainty() -> None:
+    # 1,000 lecture replications: revenue 5,000,000 JPY with a CI of about ±3,000. At three
+    # significant digits both ends read "5M" ([5M, 5M], a certainty the run does not have).
+    from spamsim import fmt
+
+    assert fmt.separating_digits(4_996_900, 5_003_100) == 4
+    assert fmt.separating_digits(5e6, 5e6) == 3
+    res = spamsim_cli("run", str(SCENARIOS / "lecture.yaml"), "--reps", "1000", "--seed", "2011")
+    line = next(line for line in res.stdout.splitlines() if "Revenue" in line)
+    low, high = line.split("[")[1].split("]")[0].split(", ")
+    assert low != high, line
