@@ -57,3 +57,21 @@ def test_readme_scenario_example_is_valid(tmp_path):
     path.write_text(block, encoding="utf-8")
     sc = load(path)
     assert sc.name == "my-scenario" and sc.enforcement.fines.corporation == 3e7
+
+
+def test_numeric_fields_are_written_out_with_their_own_bounds():
+    """Numeric types are shared aliases inside pydantic (one validator each); the published
+    schema still gives each field its type, title and range, the field's own bounds included."""
+    from spamsim.scenario.params import PARAM_ALIASES
+
+    assert not set(PARAM_ALIASES) & set(SCHEMA["$defs"])
+    assert "#/$defs/Probability" not in json.dumps(SCHEMA)
+    reaction = SCHEMA["$defs"]["Strategy"]["properties"]["reaction_days"]
+    assert reaction["minimum"] == 0.01 and reaction["title"] == "Reaction Days"  # Field(ge=0.01) on Days
+    data = {
+        "name": "x",
+        "market": {"success_rate": 0.01, "profit_per_sale": 1},
+        "spammers": [{"campaign": {"messages_per_send": 1}, "strategy": {"kind": "adaptive", "reaction_days": 0.001}}],
+    }
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, SCHEMA)

@@ -20,6 +20,7 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any, BinaryIO, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from typing_extensions import TypeAliasType
 
 from .errors import ISSUES_ERROR, Problem, ScenarioError, dotted_path, printable
 from .overrides import apply_overrides
@@ -408,6 +409,8 @@ def _data_path(data: Any, loc: tuple[Any, ...], keep_last: bool = False) -> Path
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, TypeAliasType):  # Probability, Money, ... (see .params)
+        return _models_in(annotation.__value__)
     if get_origin(annotation) is Annotated:
         return _models_in(get_args(annotation)[0])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):

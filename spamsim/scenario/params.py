@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Strict, Tag, WithJsonSchema
+from typing_extensions import TypeAliasType
 
 from .distributions import Distribution, Fixed, Triangular, Uniform, _Dist
 from .yamlio import yaml_number
@@ -285,12 +286,15 @@ def number(bounds: Bounds) -> Any:
     ]
 
 
-Probability = param(Bounds(0.0, 1.0, "a probability"))
-Money = param(Bounds(0.0, 1e15, "an amount of money"))
+# Each type is a named alias: pydantic builds its validator once and every field refers to
+# it, instead of rebuilding the same tagged union for each of the scenario's ~60 numbers
+# (most of the cost of validating a scenario, and of `spamsim validate`'s start-up).
+Probability = TypeAliasType("Probability", param(Bounds(0.0, 1.0, "a probability")))
+Money = TypeAliasType("Money", param(Bounds(0.0, 1e15, "an amount of money")))
 """Up to 1e15 in the scenario's currency (a quadrillion yen): beyond that, products of money
 and message counts would leave the range where float64 sums stay meaningful."""
-Count = param(Bounds(0.0, MAX_COUNT, "a count", integer=True))
-Rate = param(Bounds(0.0, 1e12, "a rate"))
+Count = TypeAliasType("Count", param(Bounds(0.0, MAX_COUNT, "a count", integer=True)))
+Rate = TypeAliasType("Rate", param(Bounds(0.0, 1e12, "a rate")))
 """Rates per day or hour; beyond 1e12 nothing changes except overflow in Poisson draws."""
 Share = Probability
 
@@ -303,8 +307,65 @@ name is kept for the fields that always did (adoption of countermeasures, submis
 # schedules events from them when a run starts (campaign sends, a strategy's reassessments,
 # new bot variants and their signature lag, blacklist listings, hit-and-run bots vanishing),
 # and the horizon and ledger step are the timeline itself.
-Days = number(Bounds(0.0, 1e6, "a duration in days"))
-Hours = number(Bounds(1e-6, 1e6, "a duration in hours"))
+Days = TypeAliasType("Days", number(Bounds(0.0, 1e6, "a duration in days")))
+Hours = TypeAliasType("Hours", number(Bounds(1e-6, 1e6, "a duration in hours")))
+
+
+PARAM_ALIASES = ("Probability", "Money", "Count", "Rate", "Days", "Hours")
+"""Names of the aliases above, as they appear among a JSON Schema's ``$defs``."""
+
+
+_CONSTRAINTS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+
+
+def inline_aliases(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (a JSON Schema) with each :data:`PARAM_ALIASES` reference written out.
+
+    The aliases are an implementation detail (one validator per type): the published schema
+    keeps each field's type, range, title and description in the field itself, where editors
+    and the generated scenario reference look for them, as it did before the aliases.
+    """
+    defs = document.get("$defs", {})
+    aliases = {name: defs.pop(name) for name in PARAM_ALIASES if name in defs}
+
+    def written_out(node: dict[str, Any]) -> dict[str, Any] | None:
+        ref = node.get("$ref", "")
+        target = ref.rsplit("/", 1)[-1] if ref.startswith("#/$defs/") else None
+        if target not in aliases:
+            return None
+        out = {**aliases[target], **{k: v for k, v in node.items() if k != "$ref"}}
+        # A field's own Field(ge=...) reaches the schema under pydantic's name: use JSON Schema's.
+        # Both bounds hold, so the stricter one is published.
+        for constraint, keyword in _CONSTRAINTS.items():
+            if constraint in out:
+                value = out.pop(constraint)
+                stricter = max if keyword.endswith("inimum") else min
+                out[keyword] = stricter(value, out[keyword]) if keyword in out else value
+        return out
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        result = {k: inline(v) for k, v in (written_out(node) or node).items()}
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            for name, field in properties.items():
+                # pydantic titles a field unless its schema is a reference: give the written-out
+                # ones the title they had before the aliases.
+                if refers_to_alias(field) and "title" not in result["properties"][name]:
+                    result["properties"][name]["title"] = name.title().replace("_", " ")
+        return result
+
+    def refers_to_alias(field: Any) -> bool:
+        if not isinstance(field, dict):
+            return False
+        if field.get("$ref", "").rsplit("/", 1)[-1] in aliases:
+            return True
+        return any(refers_to_alias(alt) for alt in field.get("anyOf", []))
+
+    return inline(document)
 
 
 def bounds_of(metadata: list[Any]) -> Bounds | None:
@@ -333,7 +394,9 @@ __all__ = [
     "Rate",
     "Schedule",
     "Share",
+    "PARAM_ALIASES",
     "bounds_of",
+    "inline_aliases",
     "number",
     "param",
     "schedule",

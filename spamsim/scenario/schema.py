@@ -23,7 +23,18 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from .errors import Issue, dotted_path, issues_error, printable
-from .params import DAYS_PER_YEAR, Count, Days, Hours, Money, PiecewiseLinear, Probability, Rate, Schedule
+from .params import (
+    DAYS_PER_YEAR,
+    Count,
+    Days,
+    Hours,
+    Money,
+    PiecewiseLinear,
+    Probability,
+    Rate,
+    Schedule,
+    inline_aliases,
+)
 
 
 def _one_line(value: str) -> str:
@@ -608,6 +619,11 @@ class Event(Model):
 
 class Scenario(Model):
     """A complete spamsim scenario."""
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """The JSON Schema, with every numeric field's type and range written in the field."""
+        return inline_aliases(super().model_json_schema(*args, **kwargs))
 
     name: Line = Field(min_length=1, max_length=128, description="Scenario name, used in results.")
     description: Text = Field("", max_length=MAX_TEXT, description="What the scenario shows, in a sentence or two.")
