@@ -48,8 +48,10 @@ def _heavy_modules_after(*args: str) -> list[str]:
         ("run", "--help"),
         ("validate", str(SCENARIOS / "lecture.yaml")),
         ("validate", str(SCENARIOS / "smtp-auth.yaml")),
+        # distributions (beta, lognormal, normal) are checked in closed form, without scipy
+        ("validate", str(SCENARIOS / "japan-2011.yaml"), str(SCENARIOS / "lecture-uncertain.yaml")),
     ],
-    ids=["help", "run-help", "validate-lecture", "validate-smtp-auth"],
+    ids=["help", "run-help", "validate-lecture", "validate-smtp-auth", "validate-distributions"],
 )
 def test_the_command_loads_no_heavy_library(args: tuple[str, ...]) -> None:
     assert _heavy_modules_after(*args) == []

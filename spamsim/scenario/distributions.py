@@ -78,6 +78,18 @@ class _Dist(BaseModel):
         """Mean of the untruncated distribution (used by the analytic oracle)."""
         return float(self.frozen().mean())
 
+    def cdf_at(self, x: float) -> float:
+        """P(value <= x) of the untruncated distribution.
+
+        Closed forms from :mod:`math` where they exist (normal, log-normal, a beta evaluated
+        outside its support), so that validating a scenario (``spamsim validate``) does not
+        import scipy; ``scipy.stats`` otherwise.
+        """
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            return float(self.frozen().cdf(x))
+
     def sample(self, rng: np.random.Generator, size: int, low: float = -math.inf, high: float = math.inf) -> np.ndarray:
         """Draw ``size`` values truncated to ``[low, high]`` by inversion."""
         dist = self.frozen()
@@ -177,6 +189,12 @@ class Normal(_Dist):
     def frozen(self) -> Any:
         return _stats().norm(loc=self.mean, scale=self.sd)
 
+    def mean_value(self) -> float:
+        return self.mean
+
+    def cdf_at(self, x: float) -> float:
+        return 0.5 * math.erfc(-(x - self.mean) / (self.sd * math.sqrt(2.0)))
+
 
 class LogNormal(_Dist):
     """Log-normal given by the ``mean`` and ``sd`` of the value itself (not of its log)."""
@@ -185,11 +203,23 @@ class LogNormal(_Dist):
     mean: float = Field(gt=0, description="Mean of the value.", allow_inf_nan=False)
     sd: float = Field(gt=0, description="Standard deviation of the value.", allow_inf_nan=False)
 
-    def frozen(self) -> Any:
+    def _log_moments(self) -> tuple[float, float]:
         # Moment matching: sigma^2 = ln(1 + sd^2/mean^2), mu = ln(mean) - sigma^2/2.
         sigma2 = math.log1p((self.sd / self.mean) ** 2)
-        mu = math.log(self.mean) - sigma2 / 2
-        return _stats().lognorm(s=math.sqrt(sigma2), scale=math.exp(mu))
+        return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+
+    def frozen(self) -> Any:
+        mu, sigma = self._log_moments()
+        return _stats().lognorm(s=sigma, scale=math.exp(mu))
+
+    def mean_value(self) -> float:
+        return self.mean  # moment matching keeps the mean exactly
+
+    def cdf_at(self, x: float) -> float:
+        if x <= 0:
+            return 0.0
+        mu, sigma = self._log_moments()
+        return 0.5 * math.erfc(-(math.log(x) - mu) / (sigma * math.sqrt(2.0)))
 
 
 class Beta(_Dist):
@@ -242,6 +272,18 @@ class Beta(_Dist):
     def frozen(self) -> Any:
         a, b = self.shapes()
         return _stats().beta(a, b, loc=self.low, scale=self.high - self.low)
+
+    def mean_value(self) -> float:
+        a, b = self.shapes()
+        return self.low + (self.high - self.low) * a / (a + b)
+
+    def cdf_at(self, x: float) -> float:
+        # Outside the support the answer is known; inside it needs the incomplete beta function.
+        if x <= self.low:
+            return 0.0
+        if x >= self.high:
+            return 1.0
+        return super().cdf_at(x)
 
 
 def _dist_tag(value: Any) -> str | None:
