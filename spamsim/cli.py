@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from . import __version__
 from .atomic import write_atomic, write_text_atomic
@@ -29,7 +27,9 @@ from .tables import Cell, Column, Grid, fit
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only; imported where used
     import pandas as pd
+    from rich.console import Console
     from rich.progress import Progress
+    from rich.table import Table
 
     from .analysis.effects import Comparison
     from .analysis.result import Result
@@ -45,8 +45,31 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use: ``spamsim validate`` prints plain lines and never
+    pays rich's import (its start-up target is 0.3 s; see BENCHMARKS.md row 6)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+    def line(self, text: str) -> None:
+        """Write ``text`` and a newline as is (no markup, no wrapping), without rich."""
+        stream = sys.stderr if self._options.get("stderr") else sys.stdout
+        stream.write(text + "\n")
+        stream.flush()
+
+
+out: Any = _LazyConsole(highlight=False, soft_wrap=True)
+err: Any = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -159,9 +182,9 @@ def validate(
         except ScenarioError as exc:
             failed = True
             for problem in exc.problems:
-                err.print(str(problem), markup=False)
+                err.line(str(problem))
             continue
-        out.print("ok" if len(files) == 1 else f"{file}: ok", markup=False)
+        out.line("ok" if len(files) == 1 else f"{file}: ok")
     if failed:
         raise typer.Exit(2)
 

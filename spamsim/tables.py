@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
-from rich.console import Console, RenderableType
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # rich is imported where a table is built: `spamsim validate` prints none
+    from rich.console import RenderableType
+    from rich.table import Table
 
 ELLIPSIS = "…"
 
@@ -87,10 +87,14 @@ class Grid:
 
 
 def _numeric_width(cells: list[Cell], ci_below: bool) -> int:
+    from rich.cells import cell_len
+
     return max((cell_len(line) for c in cells for line in c.lines(ci_below).split("\n")), default=0)
 
 
 def _table(grid: Grid, ci_below: bool, optional: bool) -> Table:
+    from rich.table import Table
+
     keep = [i for i, c in enumerate(grid.columns) if optional or not c.optional]
     table = Table(title=grid.title, caption=grid.caption)
     table.add_column(grid.corner)
@@ -106,6 +110,8 @@ def _table(grid: Grid, ci_below: bool, optional: bool) -> Table:
 
 
 def _transposed(grid: Grid) -> Table:
+    from rich.table import Table
+
     table = Table(title=grid.title, caption=grid.caption)
     table.add_column("")
     for row in grid.rows:
@@ -119,6 +125,9 @@ def _transposed(grid: Grid) -> Table:
 
 
 def _stacked(grid: Grid, ci_below: bool) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=grid.title, caption=grid.caption, show_header=False)
     table.add_column(grid.corner, overflow="fold")
     table.add_column("value", justify="right", no_wrap=True)
@@ -150,6 +159,8 @@ def layouts(grid: Grid) -> list[tuple[str, Table]]:
 
 def render_text(renderable: RenderableType, width: int) -> str:
     """What ``renderable`` looks like on a terminal ``width`` columns wide (plain text)."""
+    from rich.console import Console
+
     # soft_wrap: lines too long for the terminal come out whole (a terminal would wrap or crop them).
     console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False, soft_wrap=True)
     console.print(renderable)
@@ -165,6 +176,8 @@ def shows_whole(text: str, tokens: list[str], width: int) -> bool:
     """True when ``text`` fits ``width`` columns, cuts nothing off (no ellipsis) and has every token on one line."""
     lines = text.splitlines()
     # Only the table's own lines: a long title or caption soft-wraps in the terminal, whole.
+    from rich.cells import cell_len
+
     if ELLIPSIS in text or any(cell_len(line) > width for line in lines if is_table_line(line)):
         return False
     return all(any(token in line for line in lines) for token in set(tokens))

@@ -30,9 +30,9 @@ print("\\n" + json.dumps(sorted(m for m in {heavy} if m in sys.modules)), file=s
 """
 
 
-def _heavy_modules_after(*args: str) -> list[str]:
+def _heavy_modules_after(*args: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        [sys.executable, "-c", PROBE.format(heavy=heavy), *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -55,6 +55,12 @@ def _heavy_modules_after(*args: str) -> list[str]:
 )
 def test_the_command_loads_no_heavy_library(args: tuple[str, ...]) -> None:
     assert _heavy_modules_after(*args) == []
+
+
+def test_validate_prints_without_rich() -> None:
+    # `ok` and FILE:LINE:COL messages are plain lines; rich's import is a tenth of the budget.
+    args = ("validate", str(SCENARIOS / "lecture.yaml"), str(SCENARIOS / "no-such-file.yaml"))
+    assert _heavy_modules_after(*args, heavy=("rich",)) == []
 
 
 def test_importing_spamsim_is_light_and_names_load_on_use() -> None:
