@@ -21,7 +21,7 @@ import typer
 from . import __version__
 from .atomic import write_atomic, write_text_atomic
 from .i18n import N_, gettext
-from .runner.errors import RefusedError
+from .runner.errors import RefusedError, internal_error
 from .scenario.errors import ScenarioError
 from .tables import Cell, Column, Grid, fit
 
@@ -47,8 +47,8 @@ app = typer.Typer(
 
 
 class _LazyConsole:
-    """A rich ``Console`` made on first use: ``spamsim validate`` prints plain lines and never
-    pays rich's import (its start-up target is 0.3 s; see BENCHMARKS.md row 6)."""
+    """A rich ``Console`` made on first use: a command that prints nothing through it (``validate``,
+    ``--version``) never pays rich's import."""
 
     def __init__(self, **options: Any) -> None:
         self._options = options
@@ -60,12 +60,6 @@ class _LazyConsole:
 
             self._console = Console(**self._options)
         return getattr(self._console, name)
-
-    def line(self, text: str) -> None:
-        """Write ``text`` and a newline as is (no markup, no wrapping), without rich."""
-        stream = sys.stderr if self._options.get("stderr") else sys.stdout
-        stream.write(text + "\n")
-        stream.flush()
 
 
 out: Any = _LazyConsole(highlight=False, soft_wrap=True)
@@ -103,10 +97,7 @@ def friendly_errors(command: F) -> F:
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users
             if _debug():
                 raise
-            err.print(
-                f"internal error: {type(exc).__name__}: {exc} (run with SPAMSIM_DEBUG=1 or --debug for the traceback)",
-                markup=False,
-            )
+            err.print(internal_error(exc), markup=False)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -173,20 +164,11 @@ def validate(
 
     Example:  spamsim validate scenarios/*.yaml
     """
-    from .scenario.loader import load
+    from .scenario.check import check_files
 
-    failed = False
-    for file in files:
-        try:
-            load(file)
-        except ScenarioError as exc:
-            failed = True
-            for problem in exc.problems:
-                err.line(str(problem))
-            continue
-        out.line("ok" if len(files) == 1 else f"{file}: ok")
-    if failed:
-        raise typer.Exit(2)
+    code = check_files(files)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

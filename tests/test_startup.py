@@ -19,7 +19,7 @@ HEAVY = ("numpy", "scipy", "pandas", "matplotlib", "SALib", "dask")
 
 PROBE = """
 import json, sys
-from spamsim.cli import main
+from spamsim.{entry} import main
 sys.argv = ["spamsim", *sys.argv[1:]]
 try:
     main()
@@ -30,9 +30,9 @@ print("\\n" + json.dumps(sorted(m for m in {heavy} if m in sys.modules)), file=s
 """
 
 
-def _heavy_modules_after(*args: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+def _heavy_modules_after(*args: str, heavy: tuple[str, ...] = HEAVY, entry: str = "entry") -> list[str]:
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=heavy), *args],
+        [sys.executable, "-c", PROBE.format(heavy=heavy, entry=entry), *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -60,7 +60,49 @@ def test_the_command_loads_no_heavy_library(args: tuple[str, ...]) -> None:
 def test_validate_prints_without_rich() -> None:
     # `ok` and FILE:LINE:COL messages are plain lines; rich's import is a tenth of the budget.
     args = ("validate", str(SCENARIOS / "lecture.yaml"), str(SCENARIOS / "no-such-file.yaml"))
-    assert _heavy_modules_after(*args, heavy=("rich",)) == []
+    assert _heavy_modules_after(*args, heavy=("rich",), entry="cli") == []
+    # The console script answers a plain `validate FILE...` without the command line at all.
+    assert _heavy_modules_after(*args, heavy=("rich", "typer", "click")) == []
+    assert _heavy_modules_after("validate", "--help", heavy=("typer",)) == ["typer"]
+
+
+def test_the_console_script_is_the_light_entry_point() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["scripts"]["spamsim"] == "spamsim.entry:main"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        ["lecture.yaml"],
+        ["lecture.yaml", "japan-2011.yaml"],
+        ["no-such-file.yaml"],
+        ["."],
+        ["deterrence-sweep.yaml", "lecture.yaml"],
+        ["bad"],
+    ],
+    ids=["valid", "two-valid", "missing", "directory", "sweep-and-valid", "invalid"],
+)
+def test_plain_validate_answers_as_the_full_command_line(files: list[str], tmp_path) -> None:
+    """Same output, same exit code, whichever path answers `spamsim validate FILE...`."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmarket: {success_rate: 1.5, profit_per_sale: 500}\nspammers: []\n", encoding="utf-8")
+    paths = [str(bad) if f == "bad" else str(SCENARIOS / f) for f in files]
+    runs = {
+        entry: subprocess.run(
+            [sys.executable, "-c", f"from spamsim.{entry} import main; main()", "validate", *paths],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,  # hang guard only
+        )
+        for entry in ("entry", "cli")
+    }
+    fast, full = runs["entry"], runs["cli"]
+    assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout, full.stderr)
+    assert fast.returncode == (0 if files in (["lecture.yaml"], ["lecture.yaml", "japan-2011.yaml"]) else 2)
 
 
 def test_importing_spamsim_is_light_and_names_load_on_use() -> None:
@@ -90,7 +132,7 @@ def test_a_run_without_out_loads_no_figure_or_statistics_library() -> None:
     # matplotlib, SALib and Dask only when a command uses them (figures, LHS sweeps, a
     # scenario with distributions, ...). smtp-auth has channels, countermeasures and
     # enforcement but no distribution.
-    code = PROBE.replace("{heavy}", repr(("scipy.stats", "matplotlib", "SALib", "dask")))
+    code = PROBE.replace("{entry}", "entry").replace("{heavy}", repr(("scipy.stats", "matplotlib", "SALib", "dask")))
     proc = subprocess.run(
         [sys.executable, "-c", code, "run", str(SCENARIOS / "smtp-auth.yaml"), "--reps", "2", "--seed", "1"],
         capture_output=True,

@@ -16,4 +16,9 @@ class WorkersLostError(RefusedError):
     """
 
 
-__all__ = ["RefusedError", "WorkersLostError"]
+def internal_error(exc: BaseException) -> str:
+    """The one line a command prints for a bug in spamsim (never for a user's mistake)."""
+    return f"internal error: {type(exc).__name__}: {exc} (run with SPAMSIM_DEBUG=1 or --debug for the traceback)"
+
+
+__all__ = ["RefusedError", "WorkersLostError", "internal_error"]

@@ -1,0 +1,56 @@
+"""``spamsim validate``: check scenario files and report each problem on its own line.
+
+The work behind the command, kept apart from the command line so that it needs neither typer
+nor rich: editors and pre-commit hooks run ``spamsim validate`` on every save, and the console
+script (:mod:`spamsim.entry`) answers such a plain call from here without loading the rest of
+the command line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .errors import ScenarioError
+
+
+def check_files(
+    files: Sequence[str | os.PathLike[str]], stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Validate every file; print ``ok`` for each valid one and every problem of the others.
+
+    Parameters
+    ----------
+    files
+        Scenario YAML files (``-`` reads standard input).
+    stdout, stderr
+        Where ``ok`` lines and problems (``FILE:LINE:COL: field: message``) go; default the
+        process's streams.
+
+    Returns
+    -------
+    int
+        The exit code: 0 if every file is valid, 2 otherwise.
+    """
+    from .loader import load
+
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    failed = False
+    for file in files:
+        try:
+            load(file)
+        except ScenarioError as exc:
+            failed = True
+            for problem in exc.problems:
+                stderr.write(f"{problem}\n")
+            stderr.flush()
+            continue
+        stdout.write("ok\n" if len(files) == 1 else f"{file}: ok\n")
+        stdout.flush()
+    return 2 if failed else 0
+
+
+__all__ = ["check_files"]
