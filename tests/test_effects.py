@@ -221,6 +221,7 @@ def test_analytic_cli():
     assert table.returncode == 0 and "deterrence frontier" in table.stdout
 
 
+@pytest.mark.slow  # 17 variants of japan-2011; tests/test_scenarios.py holds its money moves in make test
 def test_japan_2011_every_countermeasure_alone_lowers_revenue():
     cmp = spamsim.compare(SCENARIOS / "japan-2011.yaml", reps=60, seed=2011)
     assert len(cmp.names) == 8  # seven countermeasures and enforcement

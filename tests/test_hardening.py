@@ -210,6 +210,7 @@ def test_ctrl_c_stops_a_sweep_cleanly(tmp_path):
 # -- determinism ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # four worker counts; tests/test_run.py holds 1 vs 2 workers in make test
 def test_bit_identical_across_runs_and_worker_counts(monkeypatch):
     # More workers than blocks or cores must not change a number; spamsim refuses more workers
     # than cores (docs/limits.md), so let it believe it has 4 cores.

@@ -212,9 +212,20 @@ def labelled(ax: Any, which: str) -> bool:
 # -- every figure, every theme and language -------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("theme", THEMES)
-@pytest.mark.parametrize("case", list(FIGURE_CASES))
+def _figure_matrix() -> list[Any]:
+    """Every case in every theme and language; ``make test`` draws each case once, in one of
+    the four theme x language pairs taken in turn (so every pair is drawn for several cases),
+    and ``make test-slow`` draws the rest of the matrix."""
+    pairs = [(theme, lang) for theme in THEMES for lang in LANGS]
+    matrix = []
+    for i, case in enumerate(FIGURE_CASES):
+        for pair in pairs:
+            marks = () if pair == pairs[i % len(pairs)] else (pytest.mark.slow,)
+            matrix.append(pytest.param(case, *pair, marks=marks, id=f"{case}-{pair[0]}-{pair[1]}"))
+    return matrix
+
+
+@pytest.mark.parametrize(("case", "theme", "lang"), _figure_matrix())
 def test_figure_renders_with_labels_and_no_warnings(data, case, theme, lang):
     fig, caught = render(data, case, theme, lang)
     assert isinstance(fig, Figure)
@@ -340,7 +351,7 @@ def test_save_refuses_unknown_formats_and_keeps_the_old_file(data, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["f.png"]
 
 
-@pytest.mark.parametrize("suffix", [".pdf", ".svg", ".png"])
+@pytest.mark.parametrize("suffix", [pytest.param(".pdf", marks=pytest.mark.slow), ".svg", ".png"])
 def test_the_same_figure_gives_the_same_file(data, tmp_path, suffix):
     # No dates or random ids in the files: outputs can be compared and committed.
     files = [
