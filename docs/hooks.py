@@ -605,7 +605,7 @@ def on_files(files: Files, config: Any) -> Files:
 
 
 def cost_defaults_table() -> str:
-    """Each registered countermeasure's default cost (JPY; USD at the fixed rate), with its source (for ``model.md``)."""
+    """Each registered countermeasure's default cost (JPY; USD at the fixed rate) and its source, for model.md."""
     from spamsim.countermeasures import REGISTRY
     from spamsim.countermeasures.cost import JPY_PER_USD
 
