@@ -23,6 +23,7 @@ random numbers), with intervals far narrower than from independent runs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -173,7 +174,15 @@ class Comparison:
     def defender_cost(self) -> DefenderCost:
         """Defenders' cost of each compared countermeasure, all of them switched on, over the horizon."""
         registered = [n for n in self.names if n != "enforcement"]
-        return defender_cost(variant(self.scenario, registered, registered))
+        full = defender_cost(variant(self.scenario, registered, registered))
+        # Only the compared ones: the others are part of the world in every variant, not a choice here.
+        compared = {k: v for k, v in full.by_countermeasure.items() if k in registered}
+        return dataclasses.replace(
+            full,
+            by_countermeasure=compared,
+            coverage={k: v for k, v in full.coverage.items() if k in compared},
+            sources={k: v for k, v in full.sources.items() if k.split(".")[0] in {*compared, "defenders"}},
+        )
 
     def cost_effectiveness(self) -> list[dict[str, Any]]:
         """Per countermeasure and context: defender cost, profit removed, social cost avoided, and each per unit cost.
