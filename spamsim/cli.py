@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -473,6 +474,8 @@ def compare_command(
         else:
             out.print(comparison_table(comparison))
             out.print(cost_table(comparison))
+            for note in cost_notes(comparison):
+                out.print(note, style="dim", markup=False)
             out.print(f"seed {comparison.entropy} — repeat with --seed {comparison.entropy}", style="dim")
         if folder is not None:
             written = write_comparison_files(
@@ -589,6 +592,25 @@ def cost_table(comparison: Comparison, width: int | None = None, lang: str = "en
                 )
         grid.add(countermeasure_label(row["countermeasure"], lang), cells)
     return fit(grid, _width(width))
+
+
+def cost_notes(comparison: Comparison) -> list[str]:
+    """What to set when a cost or a social cost is not known in the scenario's currency (shown as a dash)."""
+    currency = comparison.scenario.market.currency
+    costs = comparison.defender_cost()
+    unknown = [k for k in costs.by_countermeasure if not math.isfinite(costs.of(k))]
+    notes = []
+    if unknown:
+        notes.append(
+            f"no default defenders' cost in {currency} for {', '.join(unknown)}: give each a `cost:` section "
+            "(defaults exist for JPY and USD; see docs/model.md, Defenders' costs)"
+        )
+    if comparison.social.with_currency(currency).missing():
+        notes.append(
+            f"social cost avoided not priced in {currency}: spamsim has no default value of recipients' time or of "
+            "lost legitimate mail in it (it has for JPY and USD)"
+        )
+    return notes
 
 
 @app.command("analytic")

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import spamsim
+from spamsim import cli
 from spamsim.analysis.costs import COST_PARTS, defender_cost
 from spamsim.countermeasures import REGISTRY, SubmissionAuth
 from spamsim.countermeasures.cost import JPY_PER_USD
@@ -244,3 +245,16 @@ def test_compare_cli_prints_and_writes_costs(tmp_path):
     assert set(frame["countermeasure"]) == {"blacklists", "receiver_filtering"}
     payload = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     assert payload["defender_cost"]["currency"] == "JPY"
+
+
+def test_compare_says_what_to_set_when_a_cost_is_not_known():
+    # EUR: no default cost for receiver filtering, no default prices of recipients' time: dashes, and a note each.
+    data = copy.deepcopy(SMALL)
+    data["market"] = {**data["market"], "currency": "EUR"}
+    del data["countermeasures"]["receiver_filtering"]["cost"]
+    comparison = spamsim.compare(spamsim.load(data), reps=4, seed=1)
+    row = {r["countermeasure"]: r for r in comparison.cost_effectiveness()}["receiver_filtering"]
+    assert math.isnan(row["defender_cost"]) and row["removed"]["profit_removed_per_cost"]["mean"] is None
+    notes = cli.cost_notes(comparison)
+    assert len(notes) == 2 and "receiver_filtering" in notes[0] and "`cost:`" in notes[0] and "EUR" in notes[1]
+    assert cli.cost_notes(spamsim.compare(spamsim.load(SMALL), reps=4, seed=1)) == []
