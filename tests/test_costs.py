@@ -113,6 +113,9 @@ def test_a_bad_cost_is_refused_with_its_path(write):
     run = spamsim_cli("validate", str(path))
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "countermeasures.blacklists.cost.per_server.one_of" in run.stderr
+    # A cost has no timeline: a schedule is refused with a message that says so.
+    with pytest.raises(spamsim.ScenarioError, match="not a schedule"):
+        spamsim.load({**BASE, "countermeasures": {"blacklists": {"cost": {"per_user": {"one_off": {0: 1, 5: 2}}}}}})
 
 
 _amount = st.floats(0, 1e6, allow_nan=False)
