@@ -261,3 +261,12 @@ def test_compare_says_what_to_set_when_a_cost_is_not_known():
     notes = cli.cost_notes(comparison)
     assert len(notes) == 2 and "receiver_filtering" in notes[0] and "`cost:`" in notes[0] and "EUR" in notes[1]
     assert cli.cost_notes(spamsim.compare(spamsim.load(SMALL), reps=4, seed=1)) == []
+
+
+def test_cost_quantities_have_names_with_units_in_both_languages():
+    from spamsim.names import metric_label
+
+    assert metric_label("defender_cost", "en", "USD") == "Defenders' cost (USD)"
+    assert metric_label("defender_cost", "ja", "JPY") == "防御側の費用 [円]"
+    for part in COST_PARTS:
+        assert "defender_cost" not in metric_label(f"defender_cost.{part}", "ja", "JPY")
