@@ -600,6 +600,8 @@ def cost_notes(comparison: Comparison) -> list[str]:
     costs = comparison.defender_cost()
     unknown = [k for k in costs.by_countermeasure if not math.isfinite(costs.of(k))]
     notes = []
+    if "enforcement" in comparison.names:
+        notes.append("enforcement: no defenders' cost model (—); its effects are in the table above")
     if unknown:
         notes.append(
             f"no default defenders' cost in {currency} for {', '.join(unknown)}: give each a `cost:` section "

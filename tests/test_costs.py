@@ -261,6 +261,9 @@ def test_compare_says_what_to_set_when_a_cost_is_not_known():
     notes = cli.cost_notes(comparison)
     assert len(notes) == 2 and "receiver_filtering" in notes[0] and "`cost:`" in notes[0] and "EUR" in notes[1]
     assert cli.cost_notes(spamsim.compare(spamsim.load(SMALL), reps=4, seed=1)) == []
+    catching = {**SMALL, "enforcement": {"caught_probability": 0.1}}
+    notes = cli.cost_notes(spamsim.compare(spamsim.load(catching), reps=4, seed=1))
+    assert notes == ["enforcement: no defenders' cost model (—); its effects are in the table above"]
 
 
 def test_cost_quantities_have_names_with_units_in_both_languages():
