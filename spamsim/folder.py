@@ -67,6 +67,7 @@ SPAMSIM_NAMES = frozenset(
         "provenance.json",
         "comparison.json",
         "effects.parquet",
+        "costs.parquet",
         "variants.parquet",
         "shapley.parquet",
         "indices.parquet",
