@@ -24,13 +24,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..scenario.defenders import DEFENDER_COUNTS, defender_counts
-from ..scenario.params import Bounds, uncertain
+from ..scenario.params import Bounds, alias, uncertain
 
-Amount = uncertain(Bounds(0.0, 1e15, "an amount of money"))
+Amount = alias("Amount", uncertain(Bounds(0.0, 1e15, "an amount of money")))
 """Money in the scenario's currency: a number or a distribution (its mean is used)."""
-Minutes = uncertain(Bounds(0.0, 1e6, "a duration in minutes"))
-DaysAmount = uncertain(Bounds(0.0, 1e6, "a duration in days"))
-Coverage = uncertain(Bounds(0.0, 1.0, "a share"))
+Minutes = alias("Minutes", uncertain(Bounds(0.0, 1e6, "a duration in minutes")))
+DaysAmount = alias("DaysAmount", uncertain(Bounds(0.0, 1e6, "a duration in days")))
+Coverage = alias("Coverage", uncertain(Bounds(0.0, 1.0, "a share")))
 
 JPY_PER_USD = 80.0
 """Yen per dollar around 2011 (yearly average about 80), to carry the JPY defaults to USD."""

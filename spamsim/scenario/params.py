@@ -309,15 +309,34 @@ def number(bounds: Bounds) -> Any:
     ]
 
 
+PARAM_ALIASES: set[str] = set()
+"""Names of the numeric aliases (above and :func:`alias`), as they appear among a JSON Schema's ``$defs``."""
+
+
+def alias(name: str, annotated: Any) -> Any:
+    """``annotated`` (a :func:`param`, :func:`number` or :func:`uncertain` type) as a named alias.
+
+    Pydantic builds an alias's validator once and refers to it from every field of that type;
+    an ``Annotated`` type used directly is rebuilt for each field, which for a type used by
+    dozens of fields is most of the cost of validating a scenario. The published JSON Schema
+    writes the alias out in each field (:func:`inline_aliases`).
+    """
+    PARAM_ALIASES.add(name)
+    return TypeAliasType(name, annotated)
+
+
+_CONSTRAINTS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+
+
 # Each type is a named alias: pydantic builds its validator once and every field refers to
 # it, instead of rebuilding the same tagged union for each of the scenario's ~60 numbers
 # (most of the cost of validating a scenario, and of `spamsim validate`'s start-up).
-Probability = TypeAliasType("Probability", param(Bounds(0.0, 1.0, "a probability")))
-Money = TypeAliasType("Money", param(Bounds(0.0, 1e15, "an amount of money")))
+Probability = alias("Probability", param(Bounds(0.0, 1.0, "a probability")))
+Money = alias("Money", param(Bounds(0.0, 1e15, "an amount of money")))
 """Up to 1e15 in the scenario's currency (a quadrillion yen): beyond that, products of money
 and message counts would leave the range where float64 sums stay meaningful."""
-Count = TypeAliasType("Count", param(Bounds(0.0, MAX_COUNT, "a count", integer=True)))
-Rate = TypeAliasType("Rate", param(Bounds(0.0, 1e12, "a rate")))
+Count = alias("Count", param(Bounds(0.0, MAX_COUNT, "a count", integer=True)))
+Rate = alias("Rate", param(Bounds(0.0, 1e12, "a rate")))
 """Rates per day or hour; beyond 1e12 nothing changes except overflow in Poisson draws."""
 Share = Probability
 
@@ -330,15 +349,8 @@ name is kept for the fields that always did (adoption of countermeasures, submis
 # schedules events from them when a run starts (campaign sends, a strategy's reassessments,
 # new bot variants and their signature lag, blacklist listings, hit-and-run bots vanishing),
 # and the horizon and ledger step are the timeline itself.
-Days = TypeAliasType("Days", number(Bounds(0.0, 1e6, "a duration in days")))
-Hours = TypeAliasType("Hours", number(Bounds(1e-6, 1e6, "a duration in hours")))
-
-
-PARAM_ALIASES = ("Probability", "Money", "Count", "Rate", "Days", "Hours")
-"""Names of the aliases above, as they appear among a JSON Schema's ``$defs``."""
-
-
-_CONSTRAINTS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+Days = alias("Days", number(Bounds(0.0, 1e6, "a duration in days")))
+Hours = alias("Hours", number(Bounds(1e-6, 1e6, "a duration in hours")))
 
 
 def inline_aliases(document: dict[str, Any]) -> dict[str, Any]:

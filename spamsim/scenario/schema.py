@@ -36,6 +36,7 @@ from .params import (
     Probability,
     Rate,
     Schedule,
+    alias,
     inline_aliases,
     uncertain,
 )
@@ -554,8 +555,8 @@ class Network(Model):
     )
 
 
-_DefenderCount = uncertain(Bounds(0.0, MAX_COUNT, "a count"))
-_DefenderMoney = uncertain(Bounds(0.0, 1e15, "an amount of money"))
+_DefenderCount = alias("DefenderCount", uncertain(Bounds(0.0, MAX_COUNT, "a count")))
+_DefenderMoney = alias("DefenderMoney", uncertain(Bounds(0.0, 1e15, "an amount of money")))
 
 
 def _counts_description(what: str) -> str:
