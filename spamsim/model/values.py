@@ -75,9 +75,7 @@ def _resolve(value: Any, streams: Streams, size: int, path: str, assigned: Mappi
     if isinstance(value, BaseModel):
         return draw_values(value, streams, size, f"{path}.", assigned)
     if isinstance(value, list):
-        return [
-            _resolve(item, streams, size, f"{path}.{_item_key(item, i)}", assigned) for i, item in enumerate(value)
-        ]
+        return [_resolve(item, streams, size, f"{path}.{_item_key(item, i)}", assigned) for i, item in enumerate(value)]
     if isinstance(value, dict):
         return {k: _resolve(v, streams, size, f"{path}.{k}", assigned) for k, v in value.items()}
     return value

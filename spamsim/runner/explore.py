@@ -51,7 +51,7 @@ from ..scenario.loader import load, scenario_data
 from ..scenario.schema import Scenario
 from .backends import Backend
 from .errors import RefusedError
-from .sweep import _link_tree, open_work, partial_folder, point_overrides
+from .sweep import _link_tree, adopt_finished, open_work, partial_folder, point_overrides
 
 SPAMMER_OUTCOMES = ("net_profit", "revenue", "delivered")
 """Per-spammer outcomes kept per world x portfolio (mean and standard error of each)."""
@@ -253,6 +253,7 @@ class ExploreResult:
     outcomes: pd.DataFrame
     spammers: list[str]
     defender_costs: dict[str, float]
+    currency: str
     computed: int
     """Blocks computed in this call (the others were read from a previous run)."""
 
@@ -315,6 +316,8 @@ def run_explore(
             return (g, p) if 0 <= p < len(names) and expected and len(frame) == expected else None
 
         done = open_work(work, Path(out), digest, header, usable, resume, force, kind="explore", unit="block")
+        if resume and not done and adopt_finished(folder.target, Path(out), work, digest, "explore", "block"):
+            done = open_work(work, Path(out), digest, header, usable, True, False, kind="explore", unit="block")
         result = _compute(laid, backend, done, work, progress)
         _link_tree(work, folder.path)
         write_atomic(folder.path / "worlds.parquet", lambda tmp: result.worlds.to_parquet(tmp, index=False))
@@ -374,4 +377,6 @@ def _compute(
     worlds = pd.DataFrame(laid.worlds)
     worlds.insert(0, "world", range(len(laid.worlds)))
     spammers = [s.name for s in laid.base.spammers]
-    return ExploreResult(spec, worlds, outcomes, spammers, dict(laid.defender_costs), computed=len(tasks))
+    return ExploreResult(
+        spec, worlds, outcomes, spammers, dict(laid.defender_costs), laid.base.market.currency, computed=len(tasks)
+    )

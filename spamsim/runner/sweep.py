@@ -210,7 +210,8 @@ def open_work(
         finished = sorted(pieces.glob(f"{unit}-*.parquet"))
         if previous != digest and not force:
             raise RefusedError(
-                f"{out} has an unfinished different {kind} waiting in {work}; --force discards it, or pick another --out"
+                f"{out} has an unfinished different {kind} waiting in {work}; --force discards it, "
+                "or pick another --out"
             )
         if previous == digest and finished and not resume and not force:
             raise RefusedError(
@@ -243,20 +244,29 @@ def open_work(
 def _adopt_finished(
     target: Path, out: Path, work: Path, digest: str, spec: SweepSpec, points: list[dict[str, Any]]
 ) -> dict[int, pd.DataFrame]:
-    """On ``--resume`` with no unfinished work: the points of ``out`` if it holds this very sweep, checked.
+    """On ``--resume`` with no unfinished work: the points of ``out`` if it holds this very sweep, checked."""
+    if not adopt_finished(target, out, work, digest, "sweep", "point"):
+        return {}
+    return _open_work(work, out, spec, digest, points, resume=True, force=False)
 
-    So resuming a finished sweep (``make figures`` does) recomputes nothing. ``out`` is read
+
+def adopt_finished(target: Path, out: Path, work: Path, digest: str, kind: str, unit: str) -> bool:
+    """On ``--resume`` with no unfinished work: link the pieces of ``out`` into ``work`` if ``out``
+    holds this very run (same kind and digest); return whether it did.
+
+    So resuming a finished run (``make figures`` does) recomputes nothing. ``out`` is read
     only through its manifest (:func:`spamsim.folder.read_manifest`): a changed file is refused.
+    The caller then reopens ``work`` with :func:`open_work` (``resume=True``).
     """
     try:
         manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    if not isinstance(manifest, dict) or manifest.get("kind") != "sweep" or manifest.get("scenario_digest") != digest:
-        return {}
-    read_manifest(out, "sweep")
-    _link_tree(target / "points", work / "points")
-    return _open_work(work, out, spec, digest, points, resume=True, force=False)
+        return False
+    if not isinstance(manifest, dict) or manifest.get("kind") != kind or manifest.get("scenario_digest") != digest:
+        return False
+    read_manifest(out, kind)
+    _link_tree(target / f"{unit}s", work / f"{unit}s")
+    return True
 
 
 def _compute(

@@ -102,18 +102,23 @@ class Levers(_Model):
         for on in itertools.product((False, True), repeat=len(self.combinations)):
             chosen = [n for n, flag in zip(self.combinations, on, strict=True) if flag]
             edits = [
-                f"{'enforcement' if n == 'enforcement' else f'countermeasures.{n}'}.enabled={'true' if flag else 'false'}"
+                f"{_section(n)}.enabled={'true' if flag else 'false'}"
                 for n, flag in zip(self.combinations, on, strict=True)
             ]
             out.append(("+".join(chosen) or "none", edits))
         # Fewest countermeasures first, so that the table reads from "nothing" upwards.
-        return sorted(out, key=lambda item: (0 if item[0] == "none" else item[0].count("+") + 1))
+        return sorted(out, key=lambda item: 0 if item[0] == "none" else item[0].count("+") + 1)
 
     def expand(self) -> dict[str, list[str]]:
         """Every portfolio by name: its ``--set`` edits of the base, in a fixed order."""
         found = dict(self._combos()) if self.combinations else {}
         found.update({name: list(edits) for name, edits in self.portfolios.items()})
         return found
+
+
+def _section(name: str) -> str:
+    """The scenario section a lever switches: ``enforcement`` or ``countermeasures.NAME``."""
+    return "enforcement" if name == "enforcement" else f"countermeasures.{name}"
 
 
 class ExploreDesign(_Model):
