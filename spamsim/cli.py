@@ -1044,8 +1044,9 @@ def robustness_table(
         title=_w(N_("{name}: {worlds} worlds x {reps} replications"), lang, name=name, worlds=worlds, reps=reps),
         caption=_w(
             N_(
-                "no profit: share of worlds where every spammer's expected net profit < 0; regret and "
-                "percentiles: the best placed spammer's net profit ({cur}); * on the Pareto front"
+                "no profit: share of worlds where every spammer's expected net profit < 0; regret (max over "
+                "worlds), p50, p90: the best placed spammer's net profit ({cur}); cost: defenders' cost ({cur}); "
+                "* on the Pareto front of no profit against cost"
             ),
             lang,
             cur=money,
@@ -1053,24 +1054,23 @@ def robustness_table(
         corner=_w(N_("portfolio"), lang),
         columns=[
             Column(_w(N_("no profit"), lang)),
-            Column(_w(N_("max regret"), lang)),
-            Column(_w(N_("median"), lang)),
-            Column(_w(N_("90th pct."), lang)),
-            Column(_w(N_("defenders' cost"), lang)),
-            Column(_w(N_("Pareto"), lang), number=False),
+            Column(_w(N_("regret"), lang)),
+            Column(_w(N_("p50"), lang)),
+            Column(_w(N_("p90"), lang)),
+            Column(_w(N_("cost"), lang)),
         ],
     )
     for name_, row in table.iterrows():
         cost = row["defender_cost"]
+        label = portfolio_label(str(name_), lang, sep="+") + (" *" if row["pareto"] else "")
         grid.add(
-            portfolio_label(str(name_), lang),
+            label,
             [
                 Cell(fmt.percent(row["satisficing"], 0, lang)),
                 Cell(fmt.compact(row["regret_max"], lang)),
                 Cell(fmt.compact(row["p50"], lang)),
                 Cell(fmt.compact(row["p90"], lang)),
                 Cell(fmt.compact(cost, lang) if cost == cost else "n/a"),
-                Cell("*" if row["pareto"] else "", number=False),
             ],
         )
     return fit(grid, _width(width))

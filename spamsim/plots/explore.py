@@ -15,12 +15,19 @@ from .labels import countermeasure_label, currency_label, text
 from .style import OKABE_ITO, SERIES_COLORS, new_figure, plot_context, title
 
 
-def portfolio_label(name: str, lang: str) -> str:
-    """A portfolio's name: its countermeasures' display names joined by ``+`` (``none``: none)."""
+def portfolio_label(name: str, lang: str, sep: str = " + ") -> str:
+    """A portfolio's name: its countermeasures' display names joined by ``sep`` (``none``: none).
+
+    Named portfolios (``levers.portfolios``) keep their own names."""
     if name == "none":
         return text("portfolio_none", lang)
+    from ..countermeasures import REGISTRY
+
+    known = {cm.key for cm in REGISTRY} | {"enforcement"}
     parts = name.split("+")
-    return " + ".join(countermeasure_label(p, lang) if p else p for p in parts)
+    if not all(p in known for p in parts):
+        return name
+    return sep.join(countermeasure_label(p, lang) for p in parts)
 
 
 def robustness_pareto(
