@@ -287,5 +287,7 @@ def test_explore_command_prints_robust_portfolios_and_writes_boxes_and_figures(t
         assert (out / name).is_file(), name
     boxes = json.loads((out / "prim_boxes.json").read_text())
     assert boxes["boxes"] and boxes["boxes"][0]["limits"]
-    wrong = spamsim("explore", str(SCENARIOS / "explore-quick.yaml"), "--out", str(out), "--resume", "--portfolio", "nope", cwd=ROOT)
+    wrong = spamsim(
+        "explore", str(SCENARIOS / "explore-quick.yaml"), "--out", str(out), "--resume", "--portfolio", "nope", cwd=ROOT
+    )
     assert wrong.returncode == 2 and "nope" in wrong.stderr and "op25b" in wrong.stderr

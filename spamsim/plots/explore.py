@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ._axes import figure_note, format_linear_axis
-from .labels import countermeasure_label, currency_label, text
+from .labels import countermeasure_label, currency_label, text, wrap_label
 from .style import OKABE_ITO, SERIES_COLORS, new_figure, plot_context, title
 
 
@@ -70,9 +70,10 @@ def robustness_pareto(
             ax = fig.add_subplot()
             y = np.arange(len(labels))[::-1]
             ax.barh(y, share, color=OKABE_ITO["blue"], edgecolor="none", zorder=2)
-            ax.set_yticks(y, labels)
+            ax.set_yticks(y, [wrap_label(label, 16) for label in labels])
             ax.set_xlim(0, 1.0)
-            ax.set_xlabel(text("satisficing_axis", lang))
+            ax.set_xlabel(wrap_label(text("satisficing_axis", lang), 24))
+            ax.set_ylabel(text("portfolio", lang))
             notes = [text("cost_unknown", lang)]
         else:
             fig = new_figure(style)
@@ -92,19 +93,25 @@ def robustness_pareto(
             ax.scatter(
                 cost[front], share[front], color=OKABE_ITO["vermillion"], zorder=4, s=style.theme.line_width * 16
             )
+            finite = cost[np.isfinite(cost)]
+            middle = (finite.min() + finite.max()) / 2.0
             for x, y, label, on_front in zip(cost, share, labels, front, strict=True):
                 if math.isfinite(x) and (on_front or len(labels) <= 8):
+                    # Labels point inwards, so that none runs off the axes.
+                    right, high = x > middle, y > 0.6
                     ax.annotate(
-                        label,
+                        wrap_label(label, 18),
                         (x, y),
-                        xytext=(4, 4),
+                        xytext=(-4 if right else 4, -4 if high else 4),
                         textcoords="offset points",
+                        ha="right" if right else "left",
+                        va="top" if high else "bottom",
                         fontsize=style.theme.annotation_size,
                     )
             ax.set_ylim(-0.03, 1.05)
             format_linear_axis(ax, "x", lang, nbins=4)
-            ax.set_xlabel(text("defender_cost_axis", lang, cur=currency_label(currency, lang)))
-            ax.set_ylabel(text("satisficing_axis", lang))
+            ax.set_xlabel(wrap_label(text("defender_cost_axis", lang, cur=currency_label(currency, lang)), 28))
+            ax.set_ylabel(wrap_label(text("satisficing_axis", lang), 24))
             ax.legend(loc="lower right")
             notes = []
         title(ax, style, text("pareto_title", lang, name=name))
@@ -163,5 +170,5 @@ def prim_trajectory(box: Any, *, portfolio: str = "", theme: str = "paper", lang
         ax.set_xlabel(text("coverage", lang))
         ax.set_ylabel(text("density", lang))
         ax.legend(loc="lower left")
-        title(ax, style, text("prim_title", lang, portfolio=portfolio_label(portfolio, lang)))
+        title(ax, style, wrap_label(text("prim_title", lang, portfolio=portfolio_label(portfolio, lang)), 48))
     return fig
