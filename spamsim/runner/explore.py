@@ -154,7 +154,10 @@ def plan(spec: ExploreSpec, base: Scenario) -> Plan:
             problems.extend(Problem("<explore>", None, None, f"levers.{name}", p.message) for p in exc.problems)
     if problems:
         raise ScenarioError(problems)
-    block_worlds = 1 if per_world else spec.block_worlds()
+    from .replications import memory_estimate
+
+    per_rep = memory_estimate(base, 1)["ledger_bytes"]
+    block_worlds = 1 if per_world else spec.block_worlds(per_rep)
     costs = {name: defenders_cost(sc) for name, sc in portfolios.items()}
     return Plan(spec, base, worlds, portfolios, stream_paths, per_world, block_worlds, costs)
 
