@@ -37,6 +37,7 @@ INCLUDED_GLOBS = ["scenarios/*.yaml", "scenarios/observed/*.yaml", "validation/*
 """Scenario files the pages link to, published as plain files."""
 
 PARAMETERS_MARKER = "<!-- spamsim:parameters -->"
+COST_DEFAULTS_MARKER = "<!-- spamsim:cost-defaults -->"
 
 # -- units and sources the schema does not hold ------------------------------------------------
 
@@ -105,6 +106,30 @@ UNITS: dict[str, str] = {
 }
 """Unit of each numeric field; botnet fields share theirs (see :func:`_unit`)."""
 
+UNITS.update(
+    {
+        "defenders.servers": "mail servers",
+        "defenders.organisations": "organisations",
+        "defenders.users": "users (mailboxes)",
+        "defenders.value_of_time_per_hour": "currency per user-hour",
+    }
+)
+
+COST_UNITS: dict[str, str] = {
+    f"per_{who}.{what}": f"currency per {who}{suffix}"
+    for who in ("server", "organisation", "user")
+    for what, suffix in (("one_off", ", once"), ("running_per_day", "-day"))
+}
+COST_UNITS.update(
+    {
+        "migration_days": "days (counted once)",
+        "migration_running_per_server_day": "currency per server-day of migration",
+        "friction_minutes_per_user": "minutes per user, once",
+        "coverage": "share of servers, organisations and users",
+    }
+)
+"""Unit of each field of a countermeasure's ``cost`` section, by its path inside it."""
+
 BOTNET_UNITS: dict[str, str] = {
     "hosts": "hosts",
     "initial_bots": "hosts",
@@ -139,6 +164,10 @@ SOURCES: dict[str, str] = {
     "countermeasures.submission_auth.mode_share.smtp_auth": "RFC 4954 (SMTP AUTH; first RFC 2554, 1999), "
     "RFC 6409 (port 587); wide deployment after 2008: the lecture",
     "countermeasures.blacklists.dynamic_ip_listed_share": "policy lists of dynamic addresses, e.g. Spamhaus PBL",
+    "defenders.users": "JPY default ≈ 96 million Internet users in Japan, end of 2011: MIC, Communications Usage "
+    "Trend Survey 2011; other counts illustrative",
+    "defenders.value_of_time_per_hour": "JPY default 2,000: MHLW Monthly Labour Survey around 2011; USD default 25: "
+    "Rao & Reiley, J. Econ. Perspectives 26(3), 2012",
     "legitimate_mail.messages_per_day": "set so that spam is 80–90 % of mail (the lecture; MessageLabs/Symantec "
     "2010: ≈ 89–90 %) in scenarios/japan-2011.yaml",
 }
@@ -396,6 +425,8 @@ def _unit(path: str) -> str:
             return BOTNET_UNITS[path[len(prefix) :]]
     if path.startswith("countermeasures.submission_auth.mode_share.") or path.startswith("networks[].submission."):
         return "share of submission servers"
+    if path.startswith("countermeasures.") and ".cost." in path:
+        return COST_UNITS.get(path.split(".cost.", 1)[1], "")
     return ""
 
 
@@ -573,11 +604,37 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
+def cost_defaults_table() -> str:
+    """Each registered countermeasure's default cost (JPY; USD at the fixed rate) and its source, for model.md."""
+    from spamsim.countermeasures import REGISTRY
+    from spamsim.countermeasures.cost import JPY_PER_USD
+
+    lines = [
+        f"| countermeasure | default cost (JPY; USD = JPY / {JPY_PER_USD:g}) | unit | source |",
+        "|---|---|---|---|",
+    ]
+    for cm in REGISTRY:
+        default = cm.default_cost
+        items = []
+        for key, value in default.jpy.items():
+            if isinstance(value, dict):
+                items += [f"`{key}.{k}: {_fmt_number(v)}`" for k, v in value.items()]
+            else:
+                items.append(f"`{key}: {_fmt_number(value)}`")
+        units = sorted({COST_UNITS.get(i.strip("`").split(":")[0], "") for i in items} - {""})
+        lines.append(
+            f"| `{cm.key}` | {', '.join(items) or 'none (0)'} | {_cell('; '.join(units))} | {_cell(default.source)} |"
+        )
+    return "\n".join(lines)
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    """Fill the parameter table of the model reference."""
+    """Fill the parameter table and the table of default costs of the model reference."""
     if PARAMETERS_MARKER in markdown:
         markdown = markdown.replace(PARAMETERS_MARKER, parameter_table())
+    if COST_DEFAULTS_MARKER in markdown:
+        markdown = markdown.replace(COST_DEFAULTS_MARKER, cost_defaults_table())
     return markdown
 
 
-__all__ = ["cli_commands", "parameter_table", "schema_fields"]
+__all__ = ["cli_commands", "cost_defaults_table", "parameter_table", "schema_fields"]

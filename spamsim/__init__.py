@@ -22,6 +22,8 @@ _PUBLIC = {
     "Calibration": "spamsim.analysis.calibration",
     "calibrate": "spamsim.analysis.calibration",
     "Comparison": "spamsim.analysis.effects",
+    "DefenderCost": "spamsim.analysis.costs",
+    "defender_cost": "spamsim.analysis.costs",
     "compare": "spamsim.analysis.effects",
     "Result": "spamsim.analysis.result",
     "sensitivity": "spamsim.analysis.sensitivity",
@@ -37,6 +39,7 @@ _PUBLIC = {
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .analysis.analytic import expected
     from .analysis.calibration import Calibration, calibrate
+    from .analysis.costs import DefenderCost, defender_cost
     from .analysis.effects import Comparison, compare
     from .analysis.result import Result
     from .analysis.sensitivity import sensitivity
@@ -51,12 +54,14 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _PUBLIC)
 __all__ = [
     "Calibration",
     "Comparison",
+    "DefenderCost",
     "Result",
     "Scenario",
     "ScenarioError",
     "__version__",
     "calibrate",
     "compare",
+    "defender_cost",
     "expected",
     "explore",
     "load",

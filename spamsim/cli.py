@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -472,6 +473,9 @@ def compare_command(
             sys.stdout.write(dump_json(payload))
         else:
             out.print(comparison_table(comparison))
+            out.print(cost_table(comparison))
+            for note in cost_notes(comparison):
+                out.print(note, style="dim", markup=False)
             out.print(f"seed {comparison.entropy} — repeat with --seed {comparison.entropy}", style="dim")
         if folder is not None:
             written = write_comparison_files(
@@ -541,6 +545,72 @@ def comparison_table(comparison: Comparison, width: int | None = None, lang: str
             cells.append(Cell(fmt.percent(v["mean"] / total, 2, lang) if total else fmt.DASH))
         grid.add(countermeasure_label(name, lang), cells)
     return fit(grid, _width(width))
+
+
+PER_COST = 1e6
+"""Cost-effectiveness is shown per million units of the currency of defender cost (readable digits)."""
+
+
+def cost_table(comparison: Comparison, width: int | None = None, lang: str = "en") -> Table:
+    """Defenders' cost of each countermeasure and what it buys, per million of the currency, as a table that fits."""
+    from . import fmt
+    from .names import countermeasure_label, currency_label
+
+    sc = comparison.scenario
+    cur = currency_label(sc.market.currency, lang)
+    grid = Grid(
+        title=_w(N_("{name}: defenders' cost and cost-effectiveness of each countermeasure"), lang, name=sc.name),
+        caption=_w(
+            N_(
+                "money in {cur}. Defenders' cost over the {days}-day horizon (closed form, expected values; see "
+                "docs/model.md). Effects of taking each countermeasure out of the world with all of them (paired, "
+                "95 % CI): spammers' net profit removed and social cost avoided (recipients' time and lost "
+                "legitimate mail), each per million {cur} of defenders' cost."
+            ),
+            lang,
+            days=fmt.number(sc.horizon_days, lang=lang),
+            cur=cur,
+        ),
+        corner=_w(N_("countermeasure"), lang),
+        columns=[
+            Column(_w(N_("defenders' cost"), lang)),
+            Column(_w(N_("profit removed per 1M"), lang)),
+            Column(_w(N_("social cost avoided per 1M"), lang)),
+        ],
+    )
+    for row in comparison.cost_effectiveness():
+        e = row["removed"]
+        cells = [Cell(fmt.compact(row["defender_cost"], lang))]
+        for key in ("profit_removed_per_cost", "social_cost_avoided_per_cost"):
+            ratio = e[key]
+            if ratio["mean"] is None:
+                cells.append(Cell(fmt.DASH))
+            else:
+                low, high = ratio["ci95"]
+                cells.append(
+                    Cell(fmt.compact(ratio["mean"] * PER_COST, lang), _interval(low * PER_COST, high * PER_COST, lang))
+                )
+        grid.add(countermeasure_label(row["countermeasure"], lang), cells)
+    return fit(grid, _width(width))
+
+
+def cost_notes(comparison: Comparison) -> list[str]:
+    """What to set when a cost or a social cost is not known in the scenario's currency (shown as a dash)."""
+    currency = comparison.scenario.market.currency
+    costs = comparison.defender_cost()
+    unknown = [k for k in costs.by_countermeasure if not math.isfinite(costs.of(k))]
+    notes = []
+    if unknown:
+        notes.append(
+            f"no default defenders' cost in {currency} for {', '.join(unknown)}: give each a `cost:` section "
+            "(defaults exist for JPY and USD; see docs/model.md, Defenders' costs)"
+        )
+    if comparison.social.with_currency(currency).missing():
+        notes.append(
+            f"social cost avoided not priced in {currency}: spamsim has no default value of recipients' time or of "
+            "lost legitimate mail in it (it has for JPY and USD)"
+        )
+    return notes
 
 
 @app.command("analytic")

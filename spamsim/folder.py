@@ -68,6 +68,7 @@ SPAMSIM_NAMES = frozenset(
         "provenance.json",
         "comparison.json",
         "effects.parquet",
+        "costs.parquet",
         "variants.parquet",
         "shapley.parquet",
         "indices.parquet",

@@ -166,13 +166,15 @@ def write_comparison_files(
     """Write a comparison's files into ``folder`` and return their names.
 
     Files: ``comparison.json`` (what ``compare --json`` prints), ``effects.parquet``,
+    ``costs.parquet`` (defenders' cost and cost-effectiveness per countermeasure and context),
     ``variants.parquet`` (every variant's replications, to plot or re-analyse later),
     ``shapley.parquet`` (with ``--shapley``), ``scenario.resolved.yaml``, ``provenance.json``.
     """
     write_text_atomic(folder / "comparison.json", dump_json(comparison.to_json()))
     write_atomic(folder / "effects.parquet", lambda tmp: comparison.effects_frame.to_parquet(tmp, index=False))
     write_atomic(folder / "variants.parquet", lambda tmp: comparison.variants_frame().to_parquet(tmp, index=False))
-    names = ["comparison.json", "effects.parquet", "variants.parquet"]
+    write_atomic(folder / "costs.parquet", lambda tmp: comparison.cost_frame.to_parquet(tmp, index=False))
+    names = ["comparison.json", "effects.parquet", "costs.parquet", "variants.parquet"]
     if comparison.shapley_computed:
         write_atomic(
             folder / "shapley.parquet",

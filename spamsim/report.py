@@ -98,6 +98,7 @@ TEXT: dict[str, str] = {
     "sec_scenario": N_("The scenario"),
     "sec_results": N_("Funnel and money"),
     "sec_countermeasures": N_("Countermeasures"),
+    "sec_costs": N_("Defenders' costs"),
     "sec_time": N_("Over time"),
     "sec_closed": N_("Closed-form expectations"),
     "sec_provenance": N_("Provenance and how to reproduce"),
@@ -189,6 +190,31 @@ TEXT: dict[str, str] = {
         "profit from no countermeasures to all of them (exact, over all {k} on/off combinations); "
         "the shares add up to the total."
     ),
+    "costs_intro": N_(
+        "What each countermeasure costs those who run it — servers, organisations and users — over the "
+        "{days}-day horizon, in closed form from the scenario's cost sections (a distribution contributes its "
+        "mean; defaults are illustrative unless a source is given, see docs/model.md), and what it buys: the "
+        "spammers' net profit it removes and the social cost it avoids (recipients' time and lost legitimate "
+        "mail), per million {cur} of defenders' cost. The defenders' cost is deterministic, so a ratio's 95% CI "
+        "is the effect's CI divided by it."
+    ),
+    "costs_none": N_("No countermeasure was compared, so there are no defenders' costs to weigh."),
+    "one_off": N_("One-off ({cur})"),
+    "running": N_("Running ({cur})"),
+    "migration": N_("Migration ({cur})"),
+    "friction": N_("Users' friction ({cur})"),
+    "defender_cost": N_("Defenders' cost ({cur})"),
+    "profit_removed": N_("Profit removed ({cur})"),
+    "social_avoided": N_("Social cost avoided ({cur})"),
+    "profit_per_cost": N_("Profit removed per 1M {cur}"),
+    "social_per_cost": N_("Social cost avoided per 1M {cur}"),
+    "cost_caption": N_("Table {n}. Defenders' cost of each countermeasure over the horizon, by part."),
+    "cost_effect_caption": N_(
+        "Table {n}. Cost-effectiveness: profit removed and social cost avoided by each countermeasure, alone and "
+        "removed from all of them ({reps} paired replications, 95% CIs), and each per million {cur} of "
+        "defenders' cost."
+    ),
+    "cost_sources": N_("Defaults used and their sources: {sources}"),
     "shapley_share": N_("Share of the reduction ({cur})"),
     "share_of_total": N_("Share of total"),
     "shapley_hint": N_("Run with shapley=True for the Shapley attribution of the total reduction (2^k variants)."),
@@ -666,6 +692,14 @@ def build_report(
         else:
             blocks.append(_p(b.t("shapley_hint"), "small"))
 
+    # -- defenders' costs -----------------------------------------------------------------------
+    if names:
+        blocks = b.section("costs", "sec_costs")
+        if comparison is None:
+            blocks.append(_p(b.t("costs_none"), "note"))
+        else:
+            blocks.extend(_cost_blocks(b, comparison, currency))
+
     # -- over time ------------------------------------------------------------------------------
     blocks = b.section("time", "sec_time")
     if loaded.n_steps > 1:
@@ -808,6 +842,63 @@ def _effects_table(b: _Builder, comparison: Comparison, currency: str) -> dict[s
             rows.append(row)
     caption = b.t("effects_caption", n=b.next_table(), reps=fmt.number(comparison.reps, lang=lang))
     return _table(caption, head, rows, "effects")
+
+
+PER_COST = 1e6
+"""Cost-effectiveness per million units of the currency of defenders' cost (readable digits)."""
+
+
+def _cost_blocks(b: _Builder, comparison: Comparison, currency: str) -> list[dict[str, Any]]:
+    """The defenders' costs section: the cost by part, then what each countermeasure buys per unit of it."""
+    lang = b.lang
+    cur = currency_label(currency, lang)
+    costs = comparison.defender_cost()
+    blocks = [_p(b.t("costs_intro", days=fmt.number(costs.horizon_days, lang=lang), cur=cur))]
+    parts = costs.frame()
+    keys = {"one_off": "one_off", "running": "running", "migration": "migration", "friction": "friction"}
+    head = [_txt(b.t("countermeasure"))] + [_Cell(b.t(k, cur=cur), "num") for k in keys]
+    head.append(_Cell(b.t("defender_cost", cur=cur), "num total"))
+    rows = []
+    for name, row in parts.iterrows():
+        cells = [_txt(_name(str(name), lang), header=True)] + [_num(row[p], lang=lang) for p in keys]
+        total = _num(row["total"], lang=lang)
+        total.cls += " total"
+        rows.append([*cells, total])
+    blocks.append(_table(b.t("cost_caption", n=b.next_table()), head, rows, "costs"))
+    head = [
+        _txt(b.t("countermeasure")),
+        _txt(b.t("context")),
+        _Cell(b.t("profit_removed", cur=cur), "num", ci=b.t("ci95")),
+        _Cell(b.t("social_avoided", cur=cur), "num", ci=b.t("ci95")),
+        _Cell(b.t("profit_per_cost", cur=cur), "num", ci=b.t("ci95")),
+        _Cell(b.t("social_per_cost", cur=cur), "num", ci=b.t("ci95")),
+    ]
+    rows = []
+    for effect in comparison.cost_effectiveness():
+        for i, context in enumerate(("alone", "removed")):
+            e = effect[context]
+            row = []
+            if i == 0:
+                row.append(_Cell(_name(effect["countermeasure"], lang), header=True, rowspan=2))
+            row.append(_txt(b.t(context), cls="context"))
+            for key, scale in (
+                ("profit_removed", 1.0),
+                ("social_cost_avoided", 1.0),
+                ("profit_removed_per_cost", PER_COST),
+                ("social_cost_avoided_per_cost", PER_COST),
+            ):
+                mean, (low, high) = e[key]["mean"], e[key]["ci95"]
+                if mean is None:
+                    row.append(_Cell(fmt.DASH, "num"))
+                else:
+                    row.append(_with_ci(mean * scale, low * scale, high * scale, lang=lang))
+            rows.append(row)
+    caption = b.t("cost_effect_caption", n=b.next_table(), reps=fmt.number(comparison.reps, lang=lang), cur=cur)
+    blocks.append(_table(caption, head, rows, "cost-effectiveness"))
+    if costs.sources:
+        listed = "; ".join(f"{key}: {source}" for key, source in costs.sources.items())
+        blocks.append(_p(b.t("cost_sources", sources=listed), "small"))
+    return blocks
 
 
 def _with_ci(mean: Any, low: Any, high: Any, kind: str = "count", lang: str = "en") -> _Cell:

@@ -185,6 +185,18 @@ def test_parameter_table_lists_every_numeric_field(site: Path) -> None:
     assert not missing, f"numeric parameters missing from the model reference: {missing}"
 
 
+def test_model_reference_tabulates_default_costs_with_sources(site: Path) -> None:
+    """Each countermeasure's default cost and its source are in the model reference, generated from the code."""
+    from spamsim.countermeasures import REGISTRY, SubmissionAuth
+
+    text = _text(site / "model.html")
+    assert "spamsim:cost-defaults" not in text
+    for cm in REGISTRY:
+        assert cm.default_cost.source.split(":")[0] in text, cm.key
+    assert "RFC 2554, 1999; RFC 4954, 2007" in text and SubmissionAuth.default_cost.jpy["migration_days"] == 365
+    assert "defenders.value_of_time_per_hour" in text and "currency per user-hour" in text
+
+
 def _is_numeric(path: str) -> bool:
     schema = _schema()
     defs = schema["$defs"]

@@ -192,8 +192,20 @@ def test_compare_json_follows_the_contract(tmp_path):
             assert set(e["net_profit_change"]) == {"mean", "ci95"}
             assert isinstance(e["revenue_change_pct"], float)
     assert set(payload["shapley"]) == {"op25b", "submission_auth"}
+    # Defenders' cost of each compared countermeasure, and what it buys per unit of that cost.
+    assert set(payload["defender_cost"]["by_countermeasure"]) == {"op25b", "submission_auth"}
+    for row in payload["cost_effectiveness"]:
+        assert row["defender_cost"] > 0
+        for context in ("alone", "removed"):
+            assert set(row[context]) == {
+                "profit_removed",
+                "social_cost_avoided",
+                "profit_removed_per_cost",
+                "social_cost_avoided_per_cost",
+            }
     assert sorted(p.name for p in out.iterdir()) == [
         "comparison.json",
+        "costs.parquet",
         "effects.parquet",
         "effects.png",
         "manifest.json",

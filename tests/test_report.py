@@ -264,6 +264,12 @@ def check_well_formed_and_complete(report: rp.Report, name: str, lang: str) -> N
     # 4. countermeasures
     assert bool(page.find("table", **{"class": "effects"})) == several
     assert (report.comparison is not None) == several
+    # 4b. defenders' costs: the cost by part and the cost-effectiveness, where there was a comparison
+    assert bool(page.find("section", id="costs")) == several
+    assert bool(page.find("table", **{"class": "costs"})) == several
+    assert bool(page.find("table", **{"class": "cost-effectiveness"})) == several
+    if several:
+        assert ("防御側の費用" if lang == "ja" else "Defenders' costs") in page.text
     # 5. one step: the time series are explained, not drawn
     if name == "lecture":
         assert "timeline" in report.skipped

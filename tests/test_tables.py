@@ -75,6 +75,10 @@ def test_run_tables_fit(japan, smtp_auth, width):
 def test_comparison_table_fits(comparison, width):
     check_fits(lambda w: cli.comparison_table(comparison, width=w), width)
     check_fits(lambda w: cli.comparison_table(comparison, width=w, lang="ja"), width)
+    check_fits(lambda w: cli.cost_table(comparison, width=w), width)
+    check_fits(lambda w: cli.cost_table(comparison, width=w, lang="ja"), width)
+    # The cost table stays a table at 80 columns (CIs below the means), not one block per countermeasure.
+    assert "┃ countermeasure" in render_text(cli.cost_table(comparison, width=80), 80)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -10,6 +10,12 @@ random numbers), with intervals far narrower than from independent runs.
   (``with - without``; negative = it lowers the spammer's revenue).
 * ``removed``: the countermeasure taken out of the world with every countermeasure on
   (``without - with``; positive = revenue recovers when it goes).
+* ``cost_effectiveness``: each countermeasure's defenders' cost over the horizon
+  (:func:`spamsim.analysis.costs.defender_cost`, deterministic), the spammers' net profit it
+  removes and the social cost it avoids (recipients' time and lost legitimate mail, priced as
+  in :mod:`spamsim.analysis.externality`), both paired estimates with 95 % CIs, and each per
+  unit of defender cost (the CI of a ratio to a deterministic cost is the effect's CI divided
+  by the cost).
 * ``shapley``: each countermeasure's share of the total reduction in net profit, all on vs
   all off, averaged over every order of adding them (exact, over all 2^k subsets). The shares
   add up exactly to the total (efficiency).
@@ -17,6 +23,7 @@ random numbers), with intervals far narrower than from independent runs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +38,8 @@ from ..runner.replications import RefusedError, replicate
 from ..runner.seeding import SeedLike, entropy_of, seed_sequence
 from ..scenario.loader import load
 from ..scenario.schema import Scenario
+from .costs import DefenderCost, defender_cost
+from .externality import SocialCost
 from .result import Result
 from .summary import json_ready, mean_ci
 
@@ -38,6 +47,9 @@ MAX_SHAPLEY_COUNTERMEASURES = 10
 """Exact Shapley needs 2^k variants; beyond 10 (1,024 variants) it is refused."""
 
 EFFECT_METRICS = ("revenue", "net_profit")
+
+SOCIAL_PARTS = ("recipients_time", "lost_legit_mail")
+"""The externality's parts counted as social cost avoided (filtering is the defenders' own spend)."""
 
 
 def countermeasure_names(scenario: Scenario) -> list[str]:
@@ -97,6 +109,14 @@ def unpaired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     return {"mean": mean, "ci95": [mean - half, mean + half]}
 
 
+def per_cost(estimate: dict[str, Any], cost: float) -> dict[str, Any]:
+    """A paired estimate per unit of a deterministic cost: mean and CI divided by it (None if not positive)."""
+    if not (math.isfinite(cost) and cost > 0):
+        return {"mean": None, "ci95": [None, None]}
+    low, high = estimate["ci95"]
+    return {"mean": estimate["mean"] / cost, "ci95": [low / cost, high / cost]}
+
+
 @dataclass
 class Comparison:
     """Countermeasure effects for one scenario; DataFrames for notebooks, JSON for scripts."""
@@ -107,6 +127,8 @@ class Comparison:
     names: list[str]
     outcomes: dict[frozenset[str], Outcome] = field(repr=False)
     shapley_computed: bool = False
+    social: SocialCost = field(default_factory=SocialCost)
+    """Unit costs of recipients' time and lost legitimate mail (completed with the currency's defaults)."""
 
     # -- building blocks -------------------------------------------------------------------
     def _metric(self, on: Iterable[str], metric: str) -> np.ndarray:
@@ -137,7 +159,81 @@ class Comparison:
         )
         return out
 
+    def _social_cost(self, on: Iterable[str]) -> np.ndarray:
+        """Per replication: recipients' time plus legitimate mail lost, in the scenario's currency."""
+        frame = self.outcomes[frozenset(on)].replications
+        social = self.social.with_currency(self.scenario.market.currency)
+        inbox = frame["inbox"].to_numpy(dtype=float)
+        lost = frame["legit_lost"].to_numpy(dtype=float) if "legit_lost" in frame else np.zeros(len(frame))
+        # Nothing of a kind costs nothing, even where its unit cost is not set (as in externality()).
+        time = np.where(inbox == 0, 0.0, inbox * social.time_cost_per_inbox_spam)
+        legit = np.where(lost == 0, 0.0, lost * social.value_of_lost_legit_mail)
+        return time + legit  # type: ignore[no-any-return]
+
     # -- public views ------------------------------------------------------------------------
+    def defender_cost(self) -> DefenderCost:
+        """Defenders' cost of each compared countermeasure, all of them switched on, over the horizon."""
+        registered = [n for n in self.names if n != "enforcement"]
+        full = defender_cost(variant(self.scenario, registered, registered))
+        # Only the compared ones: the others are part of the world in every variant, not a choice here.
+        compared = {k: v for k, v in full.by_countermeasure.items() if k in registered}
+        return dataclasses.replace(
+            full,
+            by_countermeasure=compared,
+            coverage={k: v for k, v in full.coverage.items() if k in compared},
+            sources={k: v for k, v in full.sources.items() if k.split(".")[0] in {*compared, "defenders"}},
+        )
+
+    def cost_effectiveness(self) -> list[dict[str, Any]]:
+        """Per countermeasure and context: defender cost, profit removed, social cost avoided, and each per unit cost.
+
+        Profit removed is the spammers' net profit without the countermeasure minus with it;
+        social cost avoided is recipients' time plus lost legitimate mail without minus with it
+        (both paired, 95 % CI). ``alone``: against the world with no countermeasure;
+        ``removed``: against the world with all the others. The ratios divide mean and CI by the
+        deterministic defender cost (None where the cost is 0 or unknown; ``enforcement`` has no
+        cost model).
+        """
+        costs = self.defender_cost()
+        rows = []
+        for name in self.names:
+            cost = costs.of(name) if name in costs.by_countermeasure else math.nan
+            row: dict[str, Any] = {"countermeasure": name, "defender_cost": cost}
+            one = frozenset([name])
+            for context, with_, without in (
+                ("alone", one, self.all_off),
+                ("removed", self.all_on, self.all_on - one),
+            ):
+                profit = paired(self._metric(without, "net_profit"), self._metric(with_, "net_profit"))
+                social = paired(self._social_cost(without), self._social_cost(with_))
+                row[context] = {
+                    "profit_removed": profit,
+                    "social_cost_avoided": social,
+                    "profit_removed_per_cost": per_cost(profit, cost),
+                    "social_cost_avoided_per_cost": per_cost(social, cost),
+                }
+            rows.append(row)
+        return rows
+
+    @property
+    def cost_frame(self) -> pd.DataFrame:
+        """One row per countermeasure and context: defender cost and its parts, effects and ratios with CIs."""
+        parts = self.defender_cost().frame()
+        rows = []
+        for row in self.cost_effectiveness():
+            name = row["countermeasure"]
+            for context in ("alone", "removed"):
+                record: dict[str, Any] = {"countermeasure": name, "context": context}
+                for part in parts.columns:
+                    value = parts.loc[name, part] if name in parts.index else math.nan
+                    record["defender_cost" if part == "total" else f"defender_cost.{part}"] = float(value)
+                for quantity, estimate in row[context].items():
+                    record[quantity] = estimate["mean"]
+                    record[f"{quantity}.ci95_low"] = estimate["ci95"][0]
+                    record[f"{quantity}.ci95_high"] = estimate["ci95"][1]
+                rows.append(record)
+        return pd.DataFrame(rows)
+
     def baseline(self) -> dict[str, dict[str, Any]]:
         """Mean and CI of every metric in the scenario as given (every countermeasure on)."""
         frame = self.outcomes[self.all_on].replications
@@ -261,6 +357,8 @@ class Comparison:
             "baseline": self.baseline(),
             "effects": self.effects(),
         }
+        out["defender_cost"] = self.defender_cost().to_json()
+        out["cost_effectiveness"] = self.cost_effectiveness()
         if self.shapley_computed:
             out["shapley"] = self.shapley()
         return json_ready(out)

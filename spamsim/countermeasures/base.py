@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .cost import CountermeasureCost, DefaultCost, cost_field
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
@@ -88,7 +90,13 @@ class Countermeasure(BaseModel):
     series: ClassVar[tuple[str, str] | None] = None
     """(world series, dotted field) of an adoption share recorded at every step, if any."""
 
+    default_cost: ClassVar[DefaultCost] = DefaultCost()
+    """Its defenders' cost when the section gives no ``cost`` (JPY values with their source);
+    a subclass with its own default also redeclares ``cost = cost_field(default_cost)`` so the
+    JSON Schema describes it."""
+
     enabled: bool = Field(True, description="Switch this countermeasure off (for comparisons).")
+    cost: CountermeasureCost | None = cost_field(DefaultCost())
 
     @classmethod
     def display_name(cls, lang: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import Field
 from ..i18n import N_, both
 from ..scenario.params import Hours, Probability, Schedule
 from .base import Countermeasure, Stage, Where
+from .cost import CountermeasureCost, DefaultCost, cost_field
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,6 +24,13 @@ class Blacklists(Countermeasure):
     labels: ClassVar[Mapping[str, str]] = both(N_("Blacklists"))
     stage: ClassVar[Stage] = "mx"
     series: ClassVar[tuple[str, str] | None] = ("blacklists", "adoption")
+    default_cost: ClassVar[DefaultCost] = DefaultCost(
+        {"per_server": {"one_off": 10000.0, "running_per_day": 100.0}},
+        "illustrative: configuring DNS blocklist look-ups, and a data-feed subscription and look-up traffic "
+        "per receiving server (free for small volumes, paid for large ones)",
+    )
+
+    cost: CountermeasureCost | None = cost_field(default_cost)
 
     adoption: Schedule = Field(0.8, description="Share of receivers that reject mail from listed addresses.")
     listing_delay_hours: Hours = Field(

@@ -15,6 +15,7 @@ from pydantic import Field
 from ..i18n import N_, both
 from ..scenario.params import Schedule
 from .base import Countermeasure, Stage, Where
+from .cost import CountermeasureCost, DefaultCost, cost_field
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,6 +28,15 @@ class Op25b(Countermeasure):
     labels: ClassVar[Mapping[str, str]] = both(N_("OP25B"))
     stage: ClassVar[Stage] = "port25"
     series: ClassVar[tuple[str, str] | None] = ("op25b", "adoption")
+    default_cost: ClassVar[DefaultCost] = DefaultCost(
+        {"per_user": {"one_off": 50.0}, "friction_minutes_per_user": 0.5},
+        "illustrative: ISPs' network configuration and helpdesk spread over their users (about 50 JPY a user), "
+        "and about 15 minutes for the few per cent of users who sent through outside servers on port 25 and must "
+        "move to the submission port 587 (JEAG's recommendation of February 2006 pairs OP25B with port 587 "
+        "and SMTP AUTH), i.e. about 0.5 minute averaged over all users",
+    )
+
+    cost: CountermeasureCost | None = cost_field(default_cost)
 
     adoption: Schedule = Field(
         description="Share of bots' hosts whose network blocks outbound port 25 (a network may set its own)."

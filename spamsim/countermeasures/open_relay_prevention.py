@@ -10,6 +10,7 @@ from pydantic import Field
 from ..i18n import N_, both
 from ..scenario.params import Schedule
 from .base import Countermeasure, Stage, Where
+from .cost import CountermeasureCost, DefaultCost, cost_field
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,6 +23,13 @@ class OpenRelayPrevention(Countermeasure):
     labels: ClassVar[Mapping[str, str]] = both(N_("Open relay prevention"))
     stage: ClassVar[Stage] = "relay"
     series: ClassVar[tuple[str, str] | None] = ("relay_prevention", "adoption")
+    default_cost: ClassVar[DefaultCost] = DefaultCost(
+        {"per_server": {"one_off": 20000.0}},
+        "illustrative: about 4 staff-hours per server at about 5,000 JPY an hour to restrict relaying to the "
+        "organisation's own networks (a configuration change; no new software, no change for users)",
+    )
+
+    cost: CountermeasureCost | None = cost_field(default_cost)
 
     adoption: Schedule = Field(
         description="Share of relays closed to outsiders: a number, or {year_or_day: share} interpolated linearly."

@@ -10,6 +10,7 @@ from pydantic import Field
 from ..i18n import N_, both
 from ..scenario.params import Rate
 from .base import Countermeasure, Stage, Where
+from .cost import CountermeasureCost, DefaultCost, cost_field
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,6 +22,12 @@ class RateLimiting(Countermeasure):
     key: ClassVar[str] = "rate_limiting"
     labels: ClassVar[Mapping[str, str]] = both(N_("Rate limiting"))
     stage: ClassVar[Stage] = "account"
+    default_cost: ClassVar[DefaultCost] = DefaultCost(
+        {"per_server": {"one_off": 40000.0, "running_per_day": 50.0}},
+        "illustrative: about 8 staff-hours per server to configure per-account limits, and their monitoring",
+    )
+
+    cost: CountermeasureCost | None = cost_field(default_cost)
 
     messages_per_account_hour: Rate = Field(description="Most messages an authenticated account may send per hour.")
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from ..i18n import N_, both
 from ..scenario.params import Probability
 from .base import Countermeasure, Stage, Where
+from .cost import CountermeasureCost, DefaultCost, cost_field
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,6 +22,13 @@ class ReceiverFiltering(Countermeasure):
     key: ClassVar[str] = "receiver_filtering"
     labels: ClassVar[Mapping[str, str]] = both(N_("Receiver filtering"))
     stage: ClassVar[Stage] = "filter"
+    default_cost: ClassVar[DefaultCost] = DefaultCost(
+        {"per_server": {"one_off": 100000.0}, "per_user": {"running_per_day": 1.0}},
+        "illustrative: a filter installed per receiving server, and a filtering service of about 30 JPY per "
+        "mailbox a month (about 1 JPY a day)",
+    )
+
+    cost: CountermeasureCost | None = cost_field(default_cost)
 
     catch_rate: Probability = Field(description="Share of delivered spam the filters catch.")
     catch_rate_by_channel: dict[str, Probability] = Field(

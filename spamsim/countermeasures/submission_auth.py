@@ -10,6 +10,7 @@ from pydantic import Field
 from ..i18n import N_, both
 from ..scenario.schema import SubmissionModes
 from .base import Countermeasure, Stage, Where
+from .cost import CountermeasureCost, DefaultCost, cost_field
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,6 +28,21 @@ class SubmissionAuth(Countermeasure):
     labels: ClassVar[Mapping[str, str]] = both(N_("Submission auth"))
     stage: ClassVar[Stage] = "submission"
     series: ClassVar[tuple[str, str] | None] = ("smtp_auth", "mode_share.smtp_auth")
+    default_cost: ClassVar[DefaultCost] = DefaultCost(
+        {
+            "per_server": {"one_off": 200000.0, "running_per_day": 100.0},
+            "per_user": {"one_off": 200.0},
+            "migration_days": 365.0,
+            "migration_running_per_server_day": 1000.0,
+            "friction_minutes_per_user": 15.0,
+        },
+        "illustrative amounts; the shape follows the lecture: SMTP AUTH was specified around 2000 (RFC 2554, "
+        "1999; RFC 4954, 2007) but deployed widely only after 2008 because servers (about 40 staff-hours each, "
+        "with TLS certificates), every user's mail client (about 15 minutes a user, plus helpdesk) and TLS had to "
+        "change, and old and new submission services ran side by side during the migration (about a year)",
+    )
+
+    cost: CountermeasureCost | None = cost_field(default_cost)
 
     mode_share: SubmissionModes = Field(description="Share of servers by admission mode.")
     pop_window_minutes: float = Field(

@@ -274,6 +274,27 @@ def param(bounds: Bounds) -> Any:
     ]
 
 
+def uncertain(bounds: Bounds) -> Any:
+    """The annotated type of a numeric field that may be a distribution but not a schedule.
+
+    For quantities with no timeline of their own (a defender's one-off cost, minutes of a
+    user's time): analysis that needs one value takes a distribution's mean.
+    """
+    return Annotated[
+        Annotated[StrictNumber, Tag("number"), WithJsonSchema(_number_schema(bounds))]
+        | Annotated[Distribution, Tag("distribution")],
+        Discriminator(_uncertain_tag),
+        BeforeValidator(_reject_bool),
+        AfterValidator(_checker(bounds)),
+        bounds,
+    ]
+
+
+def _uncertain_tag(value: Any) -> str:
+    # A mapping is always read as a distribution here, so a schedule gets the distribution kinds in its message.
+    return "number" if _param_tag(value) == "number" else "distribution"
+
+
 def number(bounds: Bounds) -> Any:
     """The annotated type of a structural number (never a distribution)."""
     return Annotated[
@@ -337,4 +358,5 @@ __all__ = [
     "number",
     "param",
     "schedule",
+    "uncertain",
 ]

@@ -22,8 +22,22 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from .defenders import DEFENDER_COUNTS
 from .errors import Issue, dotted_path, issues_error, printable
-from .params import DAYS_PER_YEAR, Count, Days, Hours, Money, PiecewiseLinear, Probability, Rate, Schedule
+from .params import (
+    DAYS_PER_YEAR,
+    MAX_COUNT,
+    Bounds,
+    Count,
+    Days,
+    Hours,
+    Money,
+    PiecewiseLinear,
+    Probability,
+    Rate,
+    Schedule,
+    uncertain,
+)
 
 
 def _one_line(value: str) -> str:
@@ -539,6 +553,40 @@ class Network(Model):
     )
 
 
+_DefenderCount = uncertain(Bounds(0.0, MAX_COUNT, "a count"))
+_DefenderMoney = uncertain(Bounds(0.0, 1e15, "an amount of money"))
+
+
+def _counts_description(what: str) -> str:
+    defaults = "; ".join(f"{cur}: {table[what][0]:g} ({table[what][1]})" for cur, table in DEFENDER_COUNTS.items())
+    return f"Default by currency — {defaults}; other currencies: the USD count."
+
+
+class Defenders(Model):
+    """Who pays for countermeasures: how many servers, organisations and users, and what users' time is worth.
+
+    Each countermeasure's ``cost`` is per server, per organisation and per user; these counts
+    multiply it (times the share that takes part). Left out, a count takes the default of the
+    scenario's currency (the economy it stands for); they are orders of magnitude for a
+    country, so a scenario whose spammers stand for a slice of the world's spam should scale
+    them down with it.
+    """
+
+    servers: _DefenderCount | None = Field(
+        None, description="Mail servers (submission and receiving). " + _counts_description("servers")
+    )
+    organisations: _DefenderCount | None = Field(
+        None, description="Organisations running mail. " + _counts_description("organisations")
+    )
+    users: _DefenderCount | None = Field(None, description="Mail users (mailboxes). " + _counts_description("users"))
+    value_of_time_per_hour: _DefenderMoney | None = Field(
+        None,
+        description="Value of an hour of a user's time (currency), for users' friction. Default: the "
+        "externality's value of recipients' time for the currency (JPY: 2,000 JPY/h, Japan's wage statistics "
+        "around 2011; USD: 25 USD/h, Rao & Reiley 2012); not guessed for other currencies.",
+    )
+
+
 class LegitimateMail(Model):
     """Legitimate mail, so that spam's share of traffic is an output."""
 
@@ -626,6 +674,10 @@ class Scenario(Model):
     )
     legitimate_mail: LegitimateMail = Field(
         default_factory=lambda: LegitimateMail(), description="Legitimate mail volume."
+    )
+    defenders: Defenders = Field(
+        default_factory=lambda: Defenders(),
+        description="Who pays for the countermeasures (servers, organisations, users) and what users' time is worth.",
     )
     networks: list[Network] = Field(
         default_factory=list,
