@@ -150,7 +150,7 @@ TEXT_IDS: dict[str, str] = {
     "fine": N_("Fine if convicted"),
     # exploration: robust portfolios and scenario discovery (spamsim explore)
     "portfolio": N_("Portfolio"),
-    "portfolio_none": N_("None (all off)"),
+    "portfolio_none": N_("None of the levers on"),
     "satisficing": N_("Worlds where no spammer profits"),
     "regret_mean": N_("Mean regret"),
     "regret_max": N_("Max regret"),
@@ -161,6 +161,7 @@ TEXT_IDS: dict[str, str] = {
     "pareto": N_("Pareto"),
     "pareto_title": N_("{name}: robustness against defenders' cost"),
     "pareto_front": N_("Pareto front"),
+    "other_portfolios": N_("Other portfolios"),
     "satisficing_axis": N_("Worlds in which no spammer profits"),
     "defender_cost_axis": N_("Defenders' cost over the horizon ({cur})"),
     "cost_unknown": N_("Defenders' costs not computed: robustness only"),

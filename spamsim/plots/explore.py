@@ -79,7 +79,14 @@ def robustness_pareto(
             fig = new_figure(style)
             ax = fig.add_subplot()
             front = table["pareto"].to_numpy(dtype=bool) & np.isfinite(cost)
-            ax.scatter(cost, share, color=SERIES_COLORS["neutral"], zorder=2, s=style.theme.line_width * 12)
+            ax.scatter(
+                cost,
+                share,
+                color=SERIES_COLORS["neutral"],
+                zorder=2,
+                s=style.theme.line_width * 12,
+                label=text("other_portfolios", lang),
+            )
             order = np.argsort(cost[front])
             ax.step(
                 cost[front][order],
@@ -96,7 +103,9 @@ def robustness_pareto(
             finite = cost[np.isfinite(cost)]
             middle = (finite.min() + finite.max()) / 2.0
             for x, y, label, on_front in zip(cost, share, labels, front, strict=True):
-                if math.isfinite(x) and (on_front or len(labels) <= 8):
+                # Only the front is named: labels of dominated portfolios would crowd it out
+                # (robustness.csv and the printed table name every portfolio).
+                if math.isfinite(x) and on_front:
                     # Labels point inwards, so that none runs off the axes.
                     right, high = x > middle, y > 0.6
                     ax.annotate(
@@ -110,9 +119,9 @@ def robustness_pareto(
                     )
             ax.set_ylim(-0.03, 1.05)
             format_linear_axis(ax, "x", lang, nbins=4)
-            ax.set_xlabel(wrap_label(text("defender_cost_axis", lang, cur=currency_label(currency, lang)), 28))
+            ax.set_xlabel(wrap_label(text("defender_cost_axis", lang, cur=currency_label(currency, lang)), 34))
             ax.set_ylabel(wrap_label(text("satisficing_axis", lang), 24))
-            ax.legend(loc="lower right")
+            ax.legend(loc="best")
             notes = []
         title(ax, style, text("pareto_title", lang, name=name))
         if note:
