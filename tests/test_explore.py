@@ -300,3 +300,19 @@ def test_blocks_hold_4096_replications_unless_their_ledger_would_be_too_large(le
     assert free.block_worlds(bytes_per_replication=1e6) == (256 * 2**20 // 10**6) // 64
     assert free.block_worlds(bytes_per_replication=1e9) == 1
     assert spec.block_worlds(bytes_per_replication=1e9) == 4  # set in the file: kept
+
+
+@pytest.mark.slow
+def test_the_report_has_a_robust_portfolios_section(lecture_explore):
+    from spamsim.exploration import analyse
+    from spamsim.report import build_report
+
+    spec, base = lecture_explore
+    found = analyse(run_explore(spec, base, Backend()))
+    for lang in ("en", "ja"):
+        report = build_report(base, reps=20, seed=1, lang=lang, compare=False, exploration=found, theme="paper")
+        assert 'id="robust"' in report.html
+        assert "robustness" in report.figures
+        assert ("prim" in report.figures) == bool(found.boxes)
+    assert "Robust portfolios" in build_report(base, reps=20, seed=1, compare=False, exploration=found).html
+    assert "Robust portfolios" not in build_report(base, reps=20, seed=1, compare=False).html
