@@ -67,9 +67,13 @@ def main() -> None:
             warm = spec(2, args.reps, 2)  # imports and worker start-up, not timed
             run_explore(warm.model_copy(update={"levers": Levers(portfolios={"all": []})}), base, backend)
             print(f"timing {points} points on {workers} worker(s)...", file=sys.stderr, flush=True)
-            start = time.perf_counter()
+            load_before = os.getloadavg()[0]
+            start, cpu = time.perf_counter(), time.process_time()
             outcomes[workers] = run_explore(explore, base, backend).outcomes
             seconds = time.perf_counter() - start
+            # CPU time of this process: the whole work with one (inline) worker; with local
+            # workers it is only the coordination, so it is recorded for 1 worker alone.
+            cpu = time.process_time() - cpu if workers == 1 else float("nan")
         rate = points / seconds
         full = FULL_WORLDS * len(explore.portfolios()) / rate
         rows.append(
@@ -81,6 +85,8 @@ def main() -> None:
                 "points_per_second": rate,
                 "full_size_minutes": full / 60,
                 "target_met": full < TARGET_SECONDS,
+                "cpu_seconds": cpu,
+                "load_average": max(load_before, os.getloadavg()[0]),
             }
         )
     pd.testing.assert_frame_equal(outcomes[1], outcomes[2])
@@ -97,6 +103,16 @@ def main() -> None:
             f"{row['points_per_second'] * args.reps:,.0f} | {row['full_size_minutes']:.0f} min "
             f"({'meets' if row['target_met'] else 'misses'} < 30 min) |"
         )
+    single = rows[0]
+    per_point = single["cpu_seconds"] / points
+    ideal = FULL_WORLDS * len(explore.portfolios()) * per_point / 2
+    print(
+        f"\nCPU time with 1 worker: {single['cpu_seconds']:.1f} s ({per_point * 1000:.0f} ms per point, "
+        f"{per_point / args.reps * 1000:.2f} ms per replication); on 2 idle cores the full size would take "
+        f"~{ideal / 60:.0f} min (CPU time / 2). Load average during the runs: "
+        + ", ".join(f"{r['load_average']:.1f}" for r in rows)
+        + f" on {os.cpu_count()} cores."
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
