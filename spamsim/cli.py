@@ -430,7 +430,7 @@ def compare_command(
         Path | None,
         typer.Option(
             "--out",
-            help="Write comparison.json, effects.parquet, shapley.parquet, provenance.json, figures and "
+            help="Write comparison.json, effects.parquet, costs.parquet, shapley.parquet, provenance.json, figures and "
             "manifest.json (as one transaction).",
             file_okay=False,
         ),
@@ -441,7 +441,9 @@ def compare_command(
 
     For each countermeasure: its effect added alone to a world with none, and when removed
     from the world with all; with --shapley, each one's share of the total reduction in net
-    profit.
+    profit. Then each one's defenders' cost over the horizon (the scenario's `cost:` sections)
+    and what it buys: spammers' profit removed and social cost avoided per million of the
+    currency of that cost, with 95 % CIs.
 
     Example:  spamsim compare scenarios/japan-2011.yaml --shapley --reps 200 --seed 1
     """
@@ -600,6 +602,8 @@ def cost_notes(comparison: Comparison) -> list[str]:
     costs = comparison.defender_cost()
     unknown = [k for k in costs.by_countermeasure if not math.isfinite(costs.of(k))]
     notes = []
+    if "enforcement" in comparison.names:
+        notes.append("enforcement: no defenders' cost model (—); its effects are in the table above")
     if unknown:
         notes.append(
             f"no default defenders' cost in {currency} for {', '.join(unknown)}: give each a `cost:` section "

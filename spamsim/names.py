@@ -51,6 +51,13 @@ TEXT_IDS: dict[str, str] = {
     "blacklists": N_("Blacklists"),
     "antivirus": N_("Antivirus"),
     "enforcement": N_("Enforcement"),
+    "defender_cost": N_("Defenders' cost"),
+    "defender_cost.one_off": N_("Defenders' one-off cost"),
+    "defender_cost.running": N_("Defenders' running cost"),
+    "defender_cost.migration": N_("Defenders' migration cost"),
+    "defender_cost.friction": N_("Users' friction"),
+    "profit_removed": N_("Spammers' profit removed"),
+    "social_cost_avoided": N_("Social cost avoided"),
     "relay_prevention": N_("Open relay prevention"),
     "smtp_auth": N_("SMTP AUTH"),
     "bots": N_("Active bots"),
@@ -157,7 +164,6 @@ TEXT_IDS: dict[str, str] = {
     "p10": N_("10th pct."),
     "p50": N_("Median"),
     "p90": N_("90th pct."),
-    "defender_cost": N_("Defenders' cost"),
     "pareto": N_("Pareto"),
     "pareto_title": N_("{name}: robustness against defenders' cost"),
     "pareto_front": N_("Pareto front"),
@@ -213,7 +219,18 @@ DOC_IDS: dict[str, str] = {
 }
 """What each metric counts (its unit is in its label), for tables."""
 
-MONEY_METRICS = ("revenue", "cost", "fines", "net_profit")
+COST_METRICS = (
+    "defender_cost",
+    "defender_cost.one_off",
+    "defender_cost.running",
+    "defender_cost.migration",
+    "defender_cost.friction",
+    "profit_removed",
+    "social_cost_avoided",
+)
+"""Defenders' costs and what a countermeasure buys (:mod:`spamsim.analysis.costs`, ``compare``), in the currency."""
+
+MONEY_METRICS = ("revenue", "cost", "fines", "net_profit", *COST_METRICS)
 """Metrics in the scenario's currency."""
 
 SHARE_METRICS = ("spam_share",)

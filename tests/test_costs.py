@@ -113,6 +113,9 @@ def test_a_bad_cost_is_refused_with_its_path(write):
     run = spamsim_cli("validate", str(path))
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "countermeasures.blacklists.cost.per_server.one_of" in run.stderr
+    # A cost has no timeline: a schedule is refused with a message that says so.
+    with pytest.raises(spamsim.ScenarioError, match="not a schedule"):
+        spamsim.load({**BASE, "countermeasures": {"blacklists": {"cost": {"per_user": {"one_off": {0: 1, 5: 2}}}}}})
 
 
 _amount = st.floats(0, 1e6, allow_nan=False)
@@ -258,3 +261,15 @@ def test_compare_says_what_to_set_when_a_cost_is_not_known():
     notes = cli.cost_notes(comparison)
     assert len(notes) == 2 and "receiver_filtering" in notes[0] and "`cost:`" in notes[0] and "EUR" in notes[1]
     assert cli.cost_notes(spamsim.compare(spamsim.load(SMALL), reps=4, seed=1)) == []
+    catching = {**SMALL, "enforcement": {"caught_probability": 0.1}}
+    notes = cli.cost_notes(spamsim.compare(spamsim.load(catching), reps=4, seed=1))
+    assert notes == ["enforcement: no defenders' cost model (—); its effects are in the table above"]
+
+
+def test_cost_quantities_have_names_with_units_in_both_languages():
+    from spamsim.names import metric_label
+
+    assert metric_label("defender_cost", "en", "USD") == "Defenders' cost (USD)"
+    assert metric_label("defender_cost", "ja", "JPY") == "防御側の費用 [円]"
+    for part in COST_PARTS:
+        assert "defender_cost" not in metric_label(f"defender_cost.{part}", "ja", "JPY")

@@ -284,10 +284,18 @@ def uncertain(bounds: Bounds) -> Any:
         Annotated[StrictNumber, Tag("number"), WithJsonSchema(_number_schema(bounds))]
         | Annotated[Distribution, Tag("distribution")],
         Discriminator(_uncertain_tag),
-        BeforeValidator(_reject_bool),
+        BeforeValidator(_reject_bool_or_schedule),
         AfterValidator(_checker(bounds)),
         bounds,
     ]
+
+
+def _reject_bool_or_schedule(value: Any) -> Any:
+    if isinstance(value, Mapping) and value and _param_tag(value) == "schedule":
+        raise ValueError(
+            "expected a number or a distribution ({dist: ...}), not a schedule {time: value}: it has no timeline"
+        )
+    return _reject_bool(value)
 
 
 def _uncertain_tag(value: Any) -> str:
