@@ -202,6 +202,7 @@ def open_work(
     Called with the results folder's lock held.
     """
     pieces = work / f"{unit}s"
+    what = {"explore": "exploration"}.get(kind, kind)
     if work.exists():
         try:
             previous = json.loads((work / f"{kind}.json").read_text(encoding="utf-8")).get("hash")
@@ -210,12 +211,12 @@ def open_work(
         finished = sorted(pieces.glob(f"{unit}-*.parquet"))
         if previous != digest and not force:
             raise RefusedError(
-                f"{out} has an unfinished different {kind} waiting in {work}; --force discards it, "
+                f"{out} has an unfinished different {what} waiting in {work}; --force discards it, "
                 "or pick another --out"
             )
         if previous == digest and finished and not resume and not force:
             raise RefusedError(
-                f"{out} has an unfinished run of this {kind} with {len(finished)} finished {unit}s (in {work}); "
+                f"{out} has an unfinished run of this {what} with {len(finished)} finished {unit}s (in {work}); "
                 "add --resume to continue, or --force to start over"
             )
         if previous != digest or not resume:
