@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml Makefile | $(BIN)/python
-	$(PIP) install -e '.[test,notebooks,docs]'
+	$(PIP) install -e '.[test,notebooks,docs,explore]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	@touch $(VENV)/.installed $@
 

@@ -29,6 +29,7 @@ _PUBLIC = {
     "sensitivity": "spamsim.analysis.sensitivity",
     "run": "spamsim.api",
     "sweep": "spamsim.api",
+    "explore": "spamsim.api",
     "Scenario": "spamsim.scenario.schema",
     "ScenarioError": "spamsim.scenario.errors",
     "load": "spamsim.scenario.loader",
@@ -42,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .analysis.effects import Comparison, compare
     from .analysis.result import Result
     from .analysis.sensitivity import sensitivity
-    from .api import run, sweep
+    from .api import explore, run, sweep
     from .scenario.errors import ScenarioError
     from .scenario.loader import load
     from .scenario.schema import Scenario
@@ -62,6 +63,7 @@ __all__ = [
     "compare",
     "defender_cost",
     "expected",
+    "explore",
     "load",
     "run",
     "sensitivity",

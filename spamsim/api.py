@@ -16,6 +16,7 @@ from .scenario.loader import load
 from .scenario.schema import Scenario
 
 if TYPE_CHECKING:
+    from .exploration import Exploration
     from .runner.sweep import SweepResult
 
 
@@ -133,3 +134,55 @@ def sweep(
     spec, base_path = load_sweep(file)
     with make_backend(workers, backend, scheduler) as engine:
         return run_sweep(spec, load(base_path), engine, Path(out) if out is not None else None, resume, force=force)
+
+
+def explore(
+    file: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    workers: int | None = 1,
+    backend: str = "local",
+    scheduler: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    portfolio: str | None = None,
+    discover: bool = True,
+) -> Exploration:
+    """Run an exploration file (see :mod:`spamsim.scenario.explore`): robust portfolios and where spam still pays.
+
+    Parameters
+    ----------
+    file
+        Exploration YAML file.
+    out
+        Results folder (outcomes, robustness table, PRIM/CART boxes, figures; written whole);
+        None keeps the results in memory only.
+    workers, backend, scheduler, resume, force
+        As for :func:`sweep`: the same engine runs both.
+    portfolio
+        The portfolio whose profitable worlds PRIM and CART describe (default: the most
+        robust portfolio that some world still defeats).
+    discover
+        Run PRIM and CART (needs ``pip install 'spamsim[explore]'``).
+
+    Returns
+    -------
+    Exploration
+        ``.robustness`` (per portfolio), ``.boxes`` (PRIM), ``.cart``, and ``.result.outcomes``
+        (one row per world x portfolio).
+    """
+    preflight(workers, backend, scheduler, cli=False)
+    from .exploration import explore as run_exploration
+    from .scenario.explore import load_explore
+
+    spec, base_path = load_explore(file)
+    with make_backend(workers, backend, scheduler) as engine:
+        return run_exploration(
+            spec,
+            load(base_path),
+            engine,
+            Path(out) if out is not None else None,
+            resume=resume,
+            force=force,
+            portfolio=portfolio,
+            discover=discover,
+        )

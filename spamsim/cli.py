@@ -793,6 +793,75 @@ def sweep_command(
     )
 
 
+@app.command("explore")
+@friendly_errors
+def explore_command(
+    file: Annotated[Path, typer.Argument(help="Exploration YAML file.", show_default=False)],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Results folder (default: out/explore/NAME, NAME made file-name safe).", file_okay=False
+        ),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default and most: all cores).", min=1)] = None,
+    backend: Annotated[str, typer.Option(help="local (worker processes) or dask (a LocalCluster).")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (checked before running).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted exploration in --out.")] = False,
+    portfolio: Annotated[
+        str | None,
+        typer.Option(
+            help="Portfolio whose profitable worlds PRIM and CART describe (default: the most robust one "
+            "that some world still defeats)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    force: ForceOption = False,
+) -> None:
+    """Explore uncertainties x countermeasure portfolios: robust portfolios and where spam still pays.
+
+    Every world of the design (Latin hypercube or Sobol over the uncertainties) runs under
+    every portfolio on common random numbers; prints the portfolios by robustness (share of
+    worlds where no spammer profits, regret, percentiles, defenders' cost, Pareto front) and
+    writes the outcomes (Parquet), PRIM and CART boxes (CSV/JSON, peeling trajectory figure)
+    and the Pareto figure into --out. Resumable like sweep; numbers do not depend on workers.
+
+    Example:  spamsim explore scenarios/explore-quick.yaml --workers 2 --out out/explore-quick
+    """
+    from .exploration import explore
+    from .folder import safe_slug
+    from .outputs import dump_json
+    from .runner.backends import make_backend
+    from .runner.preflight import preflight
+    from .runner.sweep import partial_folder
+    from .scenario.explore import load_explore
+    from .scenario.loader import load
+
+    preflight(workers, backend, scheduler)
+    spec, base_path = load_explore(file)
+    base = load(base_path)
+    out_dir = out_dir or Path("out") / "explore" / safe_slug(spec.name, fallback="explore")
+    bar = _VariantProgress(quiet=as_json, label="blocks")
+    try:
+        with make_backend(workers, backend, scheduler) as engine, bar:
+            found = explore(
+                spec, base, engine, out_dir, resume=resume, force=force, portfolio=portfolio, progress=bar.update
+            )
+    except KeyboardInterrupt as exc:
+        said = getattr(exc, "message", None) or "interrupted; nothing was written"
+        err.print(
+            f"{said}; finished blocks are kept in {partial_folder(out_dir)}; continue with --resume", markup=False
+        )
+        raise typer.Exit(130) from None
+    if as_json:
+        sys.stdout.write(dump_json({**found.to_json(), "out": str(out_dir), "computed": found.result.computed}))
+        return
+    out.print(robustness_table(spec.name, found.robustness, spec.design.worlds, spec.reps, found.currency))
+    out.print(discovery_text(found))
+    err.print(f"{found.result.computed} blocks computed; results in {out_dir}/", markup=False)
+
+
 @app.command("sensitivity")
 @friendly_errors
 def sensitivity_command(
@@ -1040,6 +1109,68 @@ def sweep_table(
         label = str(row["point"]) if "point" in summary.columns else str(index)
         grid.add(label, [Cell(fmt.compact(row[c], lang)) for c in shown])
     return fit(grid, _width(width))
+
+
+def robustness_table(
+    name: str, table: pd.DataFrame, worlds: int, reps: int, currency: str, width: int | None = None, lang: str = "en"
+) -> Table:
+    """Portfolios, most robust first (``spamsim explore``): satisficing, regret, percentiles, cost."""
+    from . import fmt
+    from .plots.explore import portfolio_label
+
+    money = currency
+    grid = Grid(
+        title=_w(N_("{name}: {worlds} worlds x {reps} replications"), lang, name=name, worlds=worlds, reps=reps),
+        caption=_w(
+            N_(
+                "no profit: share of worlds where every spammer's expected net profit < 0; regret (max over "
+                "worlds), p50, p90: the best placed spammer's net profit ({cur}); cost: defenders' cost ({cur}); "
+                "* on the Pareto front of no profit against cost"
+            ),
+            lang,
+            cur=money,
+        ),
+        corner=_w(N_("portfolio"), lang),
+        columns=[
+            Column(_w(N_("no profit"), lang)),
+            Column(_w(N_("regret"), lang)),
+            Column(_w(N_("p50"), lang)),
+            Column(_w(N_("p90"), lang)),
+            Column(_w(N_("cost"), lang)),
+        ],
+    )
+    for name_, row in table.iterrows():
+        cost = row["defender_cost"]
+        label = portfolio_label(str(name_), lang, sep="+") + (" *" if row["pareto"] else "")
+        grid.add(
+            label,
+            [
+                Cell(fmt.percent(row["satisficing"], 0, lang)),
+                Cell(fmt.compact(row["regret_max"], lang)),
+                Cell(fmt.compact(row["p50"], lang)),
+                Cell(fmt.compact(row["p90"], lang)),
+                Cell(fmt.compact(cost, lang) if cost == cost else "n/a"),
+            ],
+        )
+    return fit(grid, _width(width))
+
+
+def discovery_text(found: Any) -> str:
+    """One paragraph on where spam stays profitable under the discovery's portfolio (PRIM's first box)."""
+    from . import fmt
+
+    lead = (
+        f"Scenario discovery for {found.portfolio}: spam stays profitable in "
+        f"{int(found.profitable.sum())} of {len(found.profitable)} worlds."
+    )
+    if not found.boxes:
+        return f"{lead} {found.discovery_note}"
+    box = found.boxes[0]
+    limits = "; ".join(f"{u} in [{fmt.compact(r['min'])}, {fmt.compact(r['max'])}]" for u, r in box.limits.iterrows())
+    return (
+        f"{lead} PRIM box 1 (coverage {fmt.percent(box.coverage, 0)}, density {fmt.percent(box.density, 0)}): "
+        f"{limits}. Boxes in prim_boxes.csv/json, CART leaves in cart_boxes.csv."
+    )
 
 
 def sensitivity_table(

@@ -45,7 +45,7 @@ from .runner.errors import RefusedError
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-KINDS = ("run", "compare", "sweep", "sensitivity", "calibrate")
+KINDS = ("run", "compare", "sweep", "sensitivity", "calibrate", "explore")
 
 RERUN = {
     "run": "spamsim run FILE --out {folder}",
@@ -53,6 +53,7 @@ RERUN = {
     "sweep": "spamsim sweep SWEEP_FILE --out {folder}",
     "sensitivity": "spamsim sensitivity FILE -p ... --out {folder}",
     "calibrate": "spamsim calibrate FILE --observed COUNTS --fit PARAM --out {folder}",
+    "explore": "spamsim explore EXPLORE_FILE --out {folder}",
 }
 """What to tell a user who needs to write a folder of this kind again."""
 

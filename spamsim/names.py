@@ -155,6 +155,28 @@ TEXT_IDS: dict[str, str] = {
     "cost_per_sale": N_("Cost per sale"),
     "lecture_revenue": N_("Lecture arithmetic N·p·profit"),
     "fine": N_("Fine if convicted"),
+    # exploration: robust portfolios and scenario discovery (spamsim explore)
+    "portfolio": N_("Portfolio"),
+    "portfolio_none": N_("None of the levers on"),
+    "satisficing": N_("Worlds where no spammer profits"),
+    "regret_mean": N_("Mean regret"),
+    "regret_max": N_("Max regret"),
+    "p10": N_("10th pct."),
+    "p50": N_("Median"),
+    "p90": N_("90th pct."),
+    "pareto": N_("Pareto"),
+    "pareto_title": N_("{name}: robustness against defenders' cost"),
+    "pareto_front": N_("Pareto front"),
+    "other_portfolios": N_("Other portfolios"),
+    "satisficing_axis": N_("Worlds in which no spammer profits"),
+    "defender_cost_axis": N_("Defenders' cost over the horizon ({cur})"),
+    "cost_unknown": N_("Defenders' costs not computed: robustness only"),
+    "worlds_note": N_("{worlds} worlds x {reps} replications per portfolio"),
+    "prim_title": N_("Where spam stays profitable under {portfolio}: PRIM peeling"),
+    "coverage": N_("Coverage"),
+    "density": N_("Density"),
+    "restricted": N_("Restricted dimensions"),
+    "chosen_box": N_("Box reported"),
 }
 
 PARAM_IDS: dict[str, str] = {

@@ -38,7 +38,7 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import matplotlib as mpl
@@ -60,6 +60,9 @@ from .outputs import provenance as run_provenance
 from .plots.labels import currency_label, metric_doc, metric_name, text, unit_label
 from .scenario.loader import load, scenario_data
 from .scenario.schema import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .exploration import Exploration
 
 THEMES = ("lecture", "paper")
 FIGURE_DPI = {"lecture": 120, "paper": 220}
@@ -278,6 +281,30 @@ TEXT: dict[str, str] = {
     "numpy": N_("NumPy"),
     "platform": N_("Platform"),
     "prov_caption": N_("Table {n}. Provenance of this report."),
+    "sec_robust": N_("Robust portfolios"),
+    "robust_intro": N_(
+        "Exploration {name}: {worlds} worlds (a design over the uncertainties) x {portfolios} portfolios x "
+        "{reps} replications, every world run under every portfolio on the same random numbers. A portfolio "
+        "is robust when spam pays for nobody in many worlds (satisficing), when it never falls far behind "
+        "the best portfolio of a world (regret), and when it does so at a low defenders' cost."
+    ),
+    "robust_caption": N_(
+        "Table {n}. Portfolios, most robust first: share of worlds in which every spammer's expected net "
+        "profit is negative; maximum regret, median and 90th percentile over worlds of the best placed "
+        "spammer's net profit; defenders' cost (money in {cur}); * on the Pareto front."
+    ),
+    "fig_pareto": N_("Robustness against the defenders' cost; the line is the Pareto front."),
+    "prim_caption": N_(
+        "Table {n}. Where spam stays profitable under {portfolio} (PRIM, box 1: coverage {coverage}, "
+        "density {density}): the box's limits and the quasi-p-values of its restrictions."
+    ),
+    "prim_none": N_("Scenario discovery for {portfolio}: {note}."),
+    "fig_prim": N_("PRIM's peeling trajectory: density against coverage of each candidate box."),
+    "limit_low": N_("Lower limit"),
+    "limit_high": N_("Upper limit"),
+    "qp_low": N_("qp (lower)"),
+    "qp_high": N_("qp (upper)"),
+    "uncertainty": N_("Uncertainty"),
     "unknown": N_("unknown"),
 }
 
@@ -521,6 +548,7 @@ def build_report(
     workers: int = 1,
     theme: str = "lecture",
     command: Sequence[str] | None = None,
+    exploration: Exploration | None = None,
 ) -> Report:
     """Run a scenario and build one self-contained HTML page about it.
 
@@ -546,6 +574,9 @@ def build_report(
         Figure theme: ``"lecture"`` (16:9, large type; default) or ``"paper"``.
     command
         Command line recorded in the provenance (default: the equivalent Python call).
+    exploration
+        An exploration of this scenario (:func:`spamsim.explore`): adds a "Robust portfolios"
+        section (robustness table, Pareto figure, PRIM box and peeling trajectory).
 
     Returns
     -------
@@ -699,6 +730,11 @@ def build_report(
             blocks.append(_p(b.t("costs_none"), "note"))
         else:
             blocks.extend(_cost_blocks(b, comparison, currency))
+
+    # -- robust portfolios (an exploration) ------------------------------------------------------
+    if exploration is not None:
+        blocks = b.section("robust", "sec_robust")
+        blocks.extend(_robust_blocks(b, exploration, theme))
 
     # -- over time ------------------------------------------------------------------------------
     blocks = b.section("time", "sec_time")
@@ -898,6 +934,69 @@ def _cost_blocks(b: _Builder, comparison: Comparison, currency: str) -> list[dic
     if costs.sources:
         listed = "; ".join(f"{key}: {source}" for key, source in costs.sources.items())
         blocks.append(_p(b.t("cost_sources", sources=listed), "small"))
+    return blocks
+
+
+def _robust_blocks(b: _Builder, found: Exploration, theme: str) -> list[dict[str, Any]]:
+    """The robust portfolios section: the robustness table, the Pareto figure, PRIM's first box."""
+    from . import plots
+    from .plots.explore import portfolio_label
+
+    lang, spec, table = b.lang, found.result.spec, found.robustness
+    cur = currency_label(found.currency, lang)
+    blocks = [
+        _p(
+            b.t(
+                "robust_intro",
+                name=spec.name,
+                worlds=fmt.number(spec.design.worlds, lang=lang),
+                portfolios=len(found.result.portfolios),
+                reps=spec.reps,
+            )
+        )
+    ]
+    head = [_txt(_name("portfolio", lang))] + [
+        _Cell(_name(k, lang), "num") for k in ("satisficing", "regret_max", "p50", "p90", "defender_cost")
+    ]
+    rows = []
+    for name, row in table.iterrows():
+        label = portfolio_label(str(name), lang) + (" *" if row["pareto"] else "")
+        cells = [_txt(label, header=True), _num(row["satisficing"], "share", lang)]
+        cells += [_num(row[k], "count", lang) for k in ("regret_max", "p50", "p90", "defender_cost")]
+        rows.append(cells)
+    blocks.append(_table(b.t("robust_caption", n=b.next_table(), cur=cur), head, rows, "robust"))
+    blocks.append(
+        b.figure(
+            "robustness",
+            lambda: plots.robustness_pareto(table, name=spec.name, currency=found.currency, theme=theme, lang=lang),
+            "fig_pareto",
+        )
+    )
+    portfolio = portfolio_label(found.portfolio, lang)
+    if not found.boxes:
+        blocks.append(_p(b.t("prim_none", portfolio=portfolio, note=found.discovery_note), "note"))
+        return blocks
+    box = found.boxes[0]
+    head = [_txt(b.t("uncertainty"))] + [_Cell(b.t(k), "num") for k in ("limit_low", "limit_high", "qp_low", "qp_high")]
+    rows = [
+        [_txt(str(u), header=True)] + [_num(r[k], "rate", lang) for k in ("min", "max", "qp_low", "qp_high")]
+        for u, r in box.limits.iterrows()
+    ]
+    caption = b.t(
+        "prim_caption",
+        n=b.next_table(),
+        portfolio=portfolio,
+        coverage=fmt.percent(box.coverage, 0, lang),
+        density=fmt.percent(box.density, 0, lang),
+    )
+    blocks.append(_table(caption, head, rows, "prim"))
+    blocks.append(
+        b.figure(
+            "prim",
+            lambda: plots.prim_trajectory(box, portfolio=found.portfolio, theme=theme, lang=lang),
+            "fig_prim",
+        )
+    )
     return blocks
 
 

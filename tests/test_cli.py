@@ -116,7 +116,19 @@ def test_schema_is_json_and_documents_fields():
 
 @pytest.mark.parametrize(
     "command",
-    ["run", "validate", "schema", "compare", "analytic", "sweep", "sensitivity", "calibrate", "plot", "report"],
+    [
+        "run",
+        "validate",
+        "schema",
+        "compare",
+        "analytic",
+        "sweep",
+        "sensitivity",
+        "calibrate",
+        "plot",
+        "report",
+        "explore",
+    ],
 )
 def test_every_command_has_help_with_an_example(command):
     res = spamsim_cli(command, "--help")

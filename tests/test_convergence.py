@@ -30,7 +30,9 @@ HEADLINE = (
     "quits",
     "convictions",
 )
-FILES = sorted(p.name for p in SCENARIOS.glob("*.yaml") if p.name != "deterrence-sweep.yaml")
+FILES = sorted(
+    p.name for p in SCENARIOS.glob("*.yaml") if p.name != "deterrence-sweep.yaml" and not p.name.startswith("explore-")
+)  # explore-*.yaml are exploration files (spamsim explore), not scenarios
 
 
 def _steps(name: str) -> tuple[float, ...]:

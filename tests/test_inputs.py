@@ -327,6 +327,10 @@ def test_distributions_schedules_and_events_still_load(write):
 def test_shipped_files_still_load(path):
     if path.name.endswith("-sweep.yaml"):
         load_sweep(path)
+    elif path.name.startswith("explore-"):
+        from spamsim.scenario.explore import load_explore
+
+        load_explore(path)
     else:
         load(path)
 

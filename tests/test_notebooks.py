@@ -29,6 +29,7 @@ EXPECTED = {
     "02-countermeasures.ipynb",
     "03-history.ipynb",
     "04-deterrence-policy.ipynb",
+    "05-robust-policy.ipynb",
 }
 KERNEL = "python3"
 CELL_TIMEOUT = 300  # seconds per cell

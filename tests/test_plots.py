@@ -13,6 +13,7 @@ import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import matplotlib
@@ -129,6 +130,30 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return lazy
 
 
+ROBUSTNESS = pd.DataFrame(
+    {
+        "satisficing": [0.8, 0.5, 0.5, 0.1],
+        "defender_cost": [3.0e9, 1.0e9, 2.0e9, 0.0],
+        "pareto": [True, True, False, True],
+    },
+    index=pd.Index(["op25b+submission_auth", "submission_auth", "op25b", "none"], name="portfolio"),
+)
+"""A robustness table (spamsim.analysis.robustness) small enough to read."""
+
+PRIM_BOX = SimpleNamespace(
+    coverage=0.8,
+    density=0.9,
+    trajectory=pd.DataFrame(
+        {
+            "coverage": [1.0, 0.95, 0.9, 0.8, 0.6],
+            "density": [0.4, 0.55, 0.7, 0.9, 0.95],
+            "mass": [1.0, 0.7, 0.5, 0.35, 0.25],
+            "res_dim": [0, 1, 1, 2, 2],
+        }
+    ),
+)
+"""What prim_trajectory reads of a PrimBox (spamsim.analysis.discovery)."""
+
 FIGURE_CASES: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
     # case id: (FIGURES kind, data -> positional arguments); keyword arguments follow ":"
     "funnel-lecture": ("funnel", lambda d: (d["lecture"],)),
@@ -183,6 +208,12 @@ FIGURE_CASES: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
     "sensitivity-sobol": ("sensitivity", lambda d: (d["sobol"],)),
     "sensitivity-morris": ("sensitivity", lambda d: (d["morris"],)),
     "calibration": ("calibration", lambda d: (CALIBRATION,)),
+    "robustness-costs": (
+        "robustness",
+        lambda d: (ROBUSTNESS, {"name": "explore", "note": "8 worlds x 4 replications"}),
+    ),
+    "robustness-no-costs": ("robustness", lambda d: (ROBUSTNESS.assign(defender_cost=float("nan")),)),
+    "prim": ("prim", lambda d: (PRIM_BOX, {"portfolio": "op25b+submission_auth"})),
 }
 
 

@@ -31,6 +31,7 @@ def _is_sweep(path: Path) -> bool:
     # Sweep files (`spamsim sweep`) live beside the scenarios; they name a `base` scenario
     # and a `design` instead of being a scenario themselves.
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # Exploration files (`spamsim explore`) too.
     return isinstance(data, dict) and "base" in data and "design" in data
 
 

@@ -14,7 +14,8 @@ from .conftest import SCENARIOS
 
 SCHEMA = Scenario.model_json_schema()
 SWEEPS = sorted(p for p in SCENARIOS.glob("*.yaml") if p.name.endswith("-sweep.yaml"))
-FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if p not in SWEEPS)
+EXPLORATIONS = sorted(p for p in SCENARIOS.glob("explore-*.yaml"))
+FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if p not in SWEEPS and p not in EXPLORATIONS)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -24,7 +25,7 @@ def test_shipped_scenarios_validate_against_json_schema(path):
     load(path)  # and against the real loader
 
 
-@pytest.mark.parametrize("path", FILES + SWEEPS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FILES + SWEEPS + EXPLORATIONS, ids=lambda p: p.name)
 def test_shipped_scenarios_start_with_a_comment(path):
     first = path.read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith(f"# {path.name}"), "every scenario starts by saying what it shows"

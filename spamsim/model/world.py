@@ -32,7 +32,7 @@ records are cut.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import numpy as np
@@ -66,9 +66,14 @@ class World:
         Random streams of this block.
     size
         Number of replications in the block.
+    assigned
+        Per-replication values by stream path that replace the scenario's
+        (:func:`~spamsim.model.values.draw_values`): several explored worlds in one block.
     """
 
-    def __init__(self, scenario: Scenario, streams: Streams, size: int):
+    def __init__(
+        self, scenario: Scenario, streams: Streams, size: int, assigned: Mapping[str, np.ndarray] | None = None
+    ):
         self.base = scenario
         self.scenario = scenario
         """The scenario as of the latest scheduled event."""
@@ -79,7 +84,8 @@ class World:
         self.step_hours = scenario.horizon.step_hours
         self.n_steps = scenario.n_steps
         self.horizon_hours = scenario.horizon_days * 24.0
-        self.values: Values = draw_values(scenario, streams, size)
+        self.assigned = assigned
+        self.values: Values = draw_values(scenario, streams, size, assigned=assigned)
         self.t = 0.0
         """Time (hours) up to which flows have been integrated."""
         self.mid = 0.0
@@ -204,7 +210,7 @@ class World:
         self.advance()
         self.scenario = scenario_after(self.base, applied)
         # Same streams, same names: parameters an event leaves alone keep their draws.
-        self.values = draw_values(self.scenario, self.streams, self.size)
+        self.values = draw_values(self.scenario, self.streams, self.size, assigned=self.assigned)
 
     # -- one interval ------------------------------------------------------------------------
     def advance(self) -> None:
@@ -362,6 +368,12 @@ def _event_hours(scenario: Scenario) -> list[float]:
     return event_hours(scenario)
 
 
-def simulate_block(scenario: Scenario, entropy: int, block: int, size: int) -> Ledger:
-    """Build and run the world for one block of replications (the unit of parallel work)."""
-    return World(scenario, Streams(entropy, block), size).run()
+def simulate_block(
+    scenario: Scenario, entropy: int, block: int, size: int, assigned: Mapping[str, np.ndarray] | None = None
+) -> Ledger:
+    """Build and run the world for one block of replications (the unit of parallel work).
+
+    ``assigned`` (per-replication values by stream path, see :class:`World`) lets one block
+    hold several worlds of an exploration; without it the block is the scenario's.
+    """
+    return World(scenario, Streams(entropy, block), size, assigned).run()

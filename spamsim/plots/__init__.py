@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from .calibration import calibration_fit
 from .deterrence import LECTURE_FINES, break_even, deterrence_heatmap
 from .effects import effects, shapley_waterfall
+from .explore import prim_trajectory, robustness_pareto
 from .funnel import funnel
 from .output import save
 from .populations import populations
@@ -52,6 +53,8 @@ FIGURES: dict[str, Callable[..., Figure]] = {
     "sweep-heatmap": sweep_heatmap,
     "sensitivity": sensitivity_bars,
     "calibration": calibration_fit,
+    "robustness": robustness_pareto,
+    "prim": prim_trajectory,
 }
 """Figure kind → function. Each takes its data first, then ``theme=`` and ``lang=``."""
 
@@ -71,6 +74,8 @@ __all__ = [
     "funnel",
     "plot_context",
     "populations",
+    "prim_trajectory",
+    "robustness_pareto",
     "save",
     "sensitivity_bars",
     "shapley_waterfall",

@@ -172,43 +172,71 @@ def _open_work(
     work: Path, out: Path, spec: SweepSpec, digest: str, points: list[dict[str, Any]], resume: bool, force: bool
 ) -> dict[int, pd.DataFrame]:
     """Prepare the working folder (called with the lock held) and return the finished points it holds."""
+    header = {"hash": digest, "spec": spec.model_dump(mode="json"), "points": points}
+
+    def usable(key: str, frame: pd.DataFrame) -> int | None:
+        index = int(key)
+        ok = 0 <= index < len(points) and len(frame) == spec.reps and (frame["point"] == index).all()
+        return index if ok else None
+
+    return open_work(work, out, digest, header, usable, resume, force)
+
+
+def open_work(
+    work: Path,
+    out: Path,
+    digest: str,
+    header: dict[str, Any],
+    usable: Callable[[str, pd.DataFrame], Any],
+    resume: bool,
+    force: bool,
+    kind: str = "sweep",
+    unit: str = "point",
+) -> dict[Any, pd.DataFrame]:
+    """Prepare the working folder of a resumable run and return the finished pieces it holds.
+
+    Shared by sweeps and explorations (:mod:`spamsim.runner.explore`): pieces are the files
+    ``work/{unit}s/{unit}-KEY.parquet``; ``usable(KEY, frame)`` returns the piece's key, or
+    None for a piece that must be computed again. ``header`` (with ``hash``: ``digest``) is
+    written to ``work/{kind}.json`` and tells a resumed run whether the work is its own.
+    Called with the results folder's lock held.
+    """
+    pieces = work / f"{unit}s"
+    what = {"explore": "exploration"}.get(kind, kind)
     if work.exists():
         try:
-            previous = json.loads((work / "sweep.json").read_text(encoding="utf-8")).get("hash")
+            previous = json.loads((work / f"{kind}.json").read_text(encoding="utf-8")).get("hash")
         except (OSError, ValueError, AttributeError):
             previous = None
-        finished = sorted((work / "points").glob("point-*.parquet"))
+        finished = sorted(pieces.glob(f"{unit}-*.parquet"))
         if previous != digest and not force:
             raise RefusedError(
-                f"{out} has an unfinished different sweep waiting in {work}; --force discards it, or pick another --out"
+                f"{out} has an unfinished different {what} waiting in {work}; --force discards it, "
+                "or pick another --out"
             )
         if previous == digest and finished and not resume and not force:
             raise RefusedError(
-                f"{out} has an unfinished run of this sweep with {len(finished)} finished points (in {work}); "
+                f"{out} has an unfinished run of this {what} with {len(finished)} finished {unit}s (in {work}); "
                 "add --resume to continue, or --force to start over"
             )
         if previous != digest or not resume:
             shutil.rmtree(work)
     if not work.exists():
-        (work / "points").mkdir(parents=True)
-        write_text_atomic(
-            work / "sweep.json",
-            json.dumps({"hash": digest, "spec": spec.model_dump(mode="json"), "points": points}, indent=2) + "\n",
-        )
+        pieces.mkdir(parents=True)
+        write_text_atomic(work / f"{kind}.json", json.dumps(header, indent=2) + "\n")
         return {}
     # Temporary files of a killed writer are never results (finished files are renamed into place).
     for stale in work.rglob(".*.tmp"):
         stale.unlink(missing_ok=True)
-    done: dict[int, pd.DataFrame] = {}
-    for path in (work / "points").glob("point-*.parquet"):
+    done: dict[Any, pd.DataFrame] = {}
+    for path in pieces.glob(f"{unit}-*.parquet"):
         try:
-            index = int(path.stem.split("-")[1])
             frame = pd.read_parquet(path)
-            usable = 0 <= index < len(points) and len(frame) == spec.reps and (frame["point"] == index).all()
-        except Exception:  # noqa: BLE001 - any unreadable point (0 bytes, corrupt) is simply computed again
-            usable = False
-        if usable:
-            done[index] = frame
+            key = usable(path.stem.split("-", 1)[1], frame)
+        except Exception:  # noqa: BLE001 - any unreadable piece (0 bytes, corrupt) is simply computed again
+            key = None
+        if key is not None:
+            done[key] = frame
         else:
             path.unlink(missing_ok=True)
     return done
@@ -217,20 +245,29 @@ def _open_work(
 def _adopt_finished(
     target: Path, out: Path, work: Path, digest: str, spec: SweepSpec, points: list[dict[str, Any]]
 ) -> dict[int, pd.DataFrame]:
-    """On ``--resume`` with no unfinished work: the points of ``out`` if it holds this very sweep, checked.
+    """On ``--resume`` with no unfinished work: the points of ``out`` if it holds this very sweep, checked."""
+    if not adopt_finished(target, out, work, digest, "sweep", "point"):
+        return {}
+    return _open_work(work, out, spec, digest, points, resume=True, force=False)
 
-    So resuming a finished sweep (``make figures`` does) recomputes nothing. ``out`` is read
+
+def adopt_finished(target: Path, out: Path, work: Path, digest: str, kind: str, unit: str) -> bool:
+    """On ``--resume`` with no unfinished work: link the pieces of ``out`` into ``work`` if ``out``
+    holds this very run (same kind and digest); return whether it did.
+
+    So resuming a finished run (``make figures`` does) recomputes nothing. ``out`` is read
     only through its manifest (:func:`spamsim.folder.read_manifest`): a changed file is refused.
+    The caller then reopens ``work`` with :func:`open_work` (``resume=True``).
     """
     try:
         manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    if not isinstance(manifest, dict) or manifest.get("kind") != "sweep" or manifest.get("scenario_digest") != digest:
-        return {}
-    read_manifest(out, "sweep")
-    _link_tree(target / "points", work / "points")
-    return _open_work(work, out, spec, digest, points, resume=True, force=False)
+        return False
+    if not isinstance(manifest, dict) or manifest.get("kind") != kind or manifest.get("scenario_digest") != digest:
+        return False
+    read_manifest(out, kind)
+    _link_tree(target / f"{unit}s", work / f"{unit}s")
+    return True
 
 
 def _compute(
