@@ -71,7 +71,6 @@ class World:
     def __init__(self, scenario: Scenario, streams: Streams, size: int):
         self.base = scenario
         self.scenario = scenario
-        """The scenario as of the latest scheduled event."""
         self.streams = streams
         self.size = size
         self.exact = scenario.engine.mode == "exact"
@@ -79,7 +78,7 @@ class World:
         self.step_hours = scenario.horizon.step_hours
         self.n_steps = scenario.n_steps
         self.horizon_hours = scenario.horizon_days * 24.0
-        self.values: Values = draw_values(scenario, streams, size)
+        self.values = draw_values(scenario, streams, size)
         self.t = 0.0
         """Time (hours) up to which flows have been integrated."""
         self.mid = 0.0
@@ -107,6 +106,42 @@ class World:
                 self.env.process(spammer.adapt())
 
     # -- parameters ------------------------------------------------------------------------
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario as of the latest scheduled event."""
+        return self._scenario
+
+    @scenario.setter
+    def scenario(self, scenario: Scenario) -> None:
+        self._scenario = scenario
+        self._start_year = scenario.horizon.start_year
+        if hasattr(self, "_values"):
+            self._refresh()
+
+    @property
+    def values(self) -> Values:
+        """The drawn parameter values as of the latest scheduled event."""
+        return self._values
+
+    @values.setter
+    def values(self, values: Values) -> None:
+        self._values = values
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Look up, once per scenario and draw, what every interval asks for many times: each
+        countermeasure's drawn values if it is on, and the active ones per stage in registry order."""
+        countermeasures = self._scenario.countermeasures
+        drawn = self._values.countermeasures
+        self._active: dict[str, Any] = {
+            name: getattr(drawn, name) for name in type(countermeasures).model_fields if countermeasures.active(name)
+        }
+        self._stages: dict[str, list[tuple[Any, Any]]] = {}
+        for cm in REGISTRY:
+            values = self._active.get(cm.key)
+            if values is not None:
+                self._stages.setdefault(cm.stage, []).append((cm, values))
+
     def num(self, value: Any) -> float | np.ndarray:
         """A parameter now: a float, or an array over replications where it was drawn per
         replication; schedules are evaluated at the middle of the current interval.
@@ -115,7 +150,7 @@ class World:
         overhead low; use :meth:`array` where an array is needed.
         """
         if isinstance(value, dict):
-            return share_at(value, self.mid / 24.0, self.scenario.horizon.start_year)  # type: ignore[no-any-return]
+            return share_at(value, self.mid / 24.0, self._start_year)  # type: ignore[no-any-return]
         if isinstance(value, np.ndarray):
             return value
         return float(value)
@@ -126,18 +161,13 @@ class World:
 
     def countermeasure(self, name: str) -> Any | None:
         """The drawn values of countermeasure ``name`` if it is switched on now."""
-        if not self.scenario.countermeasures.active(name):
-            return None
-        return getattr(self.values.countermeasures, name)
+        return self._active.get(name)
 
     def block(self, stage: str, route: Any, remaining: np.ndarray, where: Where) -> np.ndarray:
         """Let every active countermeasure acting at ``stage`` stop its share of ``remaining``
         (in registry order), book what it stopped in ``route``, and return what passes."""
-        for cm in REGISTRY:
-            if cm.stage != stage or not remaining.any():
-                continue
-            values = self.countermeasure(cm.key)
-            if values is None:
+        for cm, values in self._stages.get(stage, ()):
+            if not remaining.any():
                 continue
             p = cm.blocked_share(values, self, where)
             rng = self.streams.generator(f"{cm.key}:{where.channel}:{where.spammer}:{where.network}", self.step)
@@ -147,9 +177,8 @@ class World:
     def stage_share(self, stage: str, where: Where) -> float | np.ndarray:
         """Share of messages that the active countermeasures at ``stage`` stop (or reroute)."""
         passing: float | np.ndarray = 1.0
-        for cm in REGISTRY:
-            if cm.stage == stage and (values := self.countermeasure(cm.key)) is not None:
-                passing = passing * (1.0 - np.asarray(cm.blocked_share(values, self, where), dtype=float))
+        for cm, values in self._stages.get(stage, ()):
+            passing = passing * (1.0 - np.asarray(cm.blocked_share(values, self, where), dtype=float))
         return 1.0 - passing
 
     def share(self, name: str, field: str) -> np.ndarray:
