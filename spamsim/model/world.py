@@ -136,6 +136,9 @@ class World:
         self._active: dict[str, Any] = {
             name: getattr(drawn, name) for name in type(countermeasures).model_fields if countermeasures.active(name)
         }
+        # Without schedules every parameter is constant until the next scheduled event, so
+        # what is computed from parameters alone may be remembered until then.
+        self.constant_memo: dict[Any, Any] | None = None if _schedules(self._values) else {}
         self._stages: dict[str, list[tuple[Any, Any]]] = {}
         for cm in REGISTRY:
             values = self._active.get(cm.key)
@@ -269,16 +272,19 @@ class World:
         for c, channel in enumerate(self.channels):
             channel.allot(attempted[:, c])
         count_refused = self.scenario.enforcement.count_refused_attempts
+        # The refused shares depend on the channels' plans for the interval, not on the spammer.
+        leaving = (
+            [1.0 - channel.refused_share() for channel in self.channels] if busy_spammers and not count_refused else []
+        )
         for spammer in busy_spammers:
             p = spammer.index
             mean_busy = (busy[p] * attempted[p]).sum(axis=0) / np.maximum(attempted[p].sum(axis=0), 1)
             if count_refused:
                 counted = attempted[p].sum(axis=0).astype(float)
             else:  # only mail that left the sending side feeds the detection hazard
-                counted = sum(
-                    (attempted[p, c] * (1.0 - channel.refused_share()) for c, channel in enumerate(self.channels)),
-                    np.zeros(self.size),
-                )
+                counted = np.zeros(self.size)
+                for c, share in enumerate(leaving):
+                    counted = counted + attempted[p, c] * share
             kept, elapsed = self.enforcement.detect(spammer, counted, mean_busy, start, end)
             stopping = elapsed < 1.0
             if stopping.any():
