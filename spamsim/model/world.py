@@ -180,8 +180,17 @@ class World:
     def stage_share(self, stage: str, where: Where) -> float | np.ndarray:
         """Share of messages that the active countermeasures at ``stage`` stop (or reroute)."""
         passing: float | np.ndarray = 1.0
-        for cm, values in self._stages.get(stage, ()):
-            passing = passing * (1.0 - np.asarray(cm.blocked_share(values, self, where), dtype=float))
+        scalar = True
+        active = self._stages.get(stage, ())
+        for cm, values in active:
+            share = cm.blocked_share(values, self, where)
+            if isinstance(share, float):  # float arithmetic gives numpy's float64 results bit for bit
+                passing = passing * (1.0 - share)
+            else:
+                scalar = False
+                passing = passing * (1.0 - np.asarray(share, dtype=float))
+        if scalar and active:
+            return np.float64(1.0 - passing)  # the type numpy returned: a scalar that divides by zero quietly
         return 1.0 - passing
 
     def share(self, name: str, field: str) -> np.ndarray:
@@ -265,10 +274,10 @@ class World:
                     load = attempted[:, c] / np.maximum(capacity, 1e-300)
                 else:
                     attempted[:, c] = split_capacity(wanted, capacity)
-                    load = np.broadcast_to(attempted[:, c].sum(axis=0) / np.maximum(capacity, 1e-300), wanted.shape)
+                    load = attempted[:, c].sum(axis=0) / np.maximum(capacity, 1e-300)  # the same for every spammer
                 # The queue drains at the channel's full rate, so mail leaves over this part of
                 # the interval from its start (instantly where capacity is unlimited).
-                busy[:, c] = hours * np.clip(load, 0.0, 1.0)
+                busy[:, c] = hours * np.minimum(np.maximum(load, 0.0), 1.0)
         for c, channel in enumerate(self.channels):
             channel.allot(attempted[:, c])
         count_refused = self.scenario.enforcement.count_refused_attempts
