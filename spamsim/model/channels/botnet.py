@@ -87,6 +87,8 @@ class Botnet(Channel):
         self._hours = np.zeros((size, n, 2))
         self._shares = np.full((size, n), 1.0 / n)
         self._use = np.zeros((size, n))
+        self._listed: tuple[Any, Any, dict[int, Any]] = (None, None, {})
+        """Bot-hours, parameters and listed shares per network they were computed for."""
         self._moves: tuple[np.ndarray, int, np.ndarray, np.ndarray] | None = None
         """The last transition matrices and what ``evolve`` derives from them."""
         antivirus = world.scenario.countermeasures.antivirus
@@ -279,6 +281,20 @@ class Botnet(Channel):
 
     def _listed_direct(self, n: int) -> np.ndarray | float:
         """Share of direct-to-MX mail from network ``n`` sent from a listed address."""
+        memo = self.world.constant_memo
+        if memo is None:
+            return self._listed_direct_now(n)
+        # Planning and every spammer's route ask for it in one interval: with constant
+        # parameters it changes only with the bot-hours of the interval.
+        hours, of, found = self._listed
+        if hours is not self._hours or of is not memo:
+            found = {}
+            self._listed = (self._hours, memo, found)
+        if n not in found:
+            found[n] = self._listed_direct_now(n)
+        return found[n]
+
+    def _listed_direct_now(self, n: int) -> np.ndarray | float:
         world = self.world
         blacklists = world.countermeasure("blacklists")
         if blacklists is None:
@@ -366,7 +382,7 @@ class Botnet(Channel):
             via_server = sent - direct
             # Port 25 blocked: the bot's direct mail goes to its network's submission server.
             reroute = world.stage_share("port25", where)
-            if np.any(reroute):
+            if reroute.any() if isinstance(reroute, np.ndarray) else reroute:
                 rerouted = self.binomial(self.rng("port25", f"{name}:{network}"), direct, reroute)
                 direct, via_server = direct - rerouted, via_server + rerouted
                 route.rerouted += rerouted
