@@ -83,13 +83,12 @@ class Networks:
 
     def _modes(self, index: int) -> dict[str, float | np.ndarray]:
         world = self.world
-        if world.countermeasure("submission_auth") is None:
+        values = world.countermeasure("submission_auth")
+        if values is None:
             return {m: 0.0 for m in MODES}
         own = self._override(index, "submission")
-        if own is not None:
-            shares = {m: world.num(getattr(own, m)) for m in MODES}
-        else:
-            shares = {m: world.share("submission_auth", f"mode_share.{m}") for m in MODES}
+        # The network's own shares, else the scenario-wide ones (what world.share would look up).
+        shares = {m: world.num(getattr(own if own is not None else values.mode_share, m)) for m in MODES}
         total = shares["ip_restricted"] + shares["pop_before_smtp"] + shares["smtp_auth"]
         scale = np.where(np.asarray(total) > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)
         return {m: v * scale for m, v in shares.items()}
