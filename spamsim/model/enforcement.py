@@ -65,6 +65,15 @@ class Enforcement:
 
     def base_hazard_per_hour(self, spammer: Spammer) -> np.ndarray:
         """Volume-independent detection hazard: ``caught_probability`` spread over the campaign."""
+        memo = self.world.constant_memo
+        if memo is None:
+            return self._base_hazard_per_hour(spammer)
+        key = ("base_hazard_per_hour", spammer.index)
+        if key not in memo:
+            memo[key] = self._base_hazard_per_hour(spammer)
+        return memo[key]  # type: ignore[no-any-return]
+
+    def _base_hazard_per_hour(self, spammer: Spammer) -> np.ndarray:
         campaign_hours = max(spammer.end_hours - spammer.start_hours, 1e-9)
         p_caught = np.clip(self.world.num(self.values.caught_probability), 0.0, 1.0 - 1e-12)
         return -np.log1p(-p_caught) / campaign_hours

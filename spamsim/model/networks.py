@@ -22,6 +22,7 @@ Submission servers (a network's share of servers per mode; the rest are open):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MODES = ("ip_restricted", "pop_before_smtp", "smtp_auth")
 DEFAULT_NETWORK = "internet"
+_MISSING = object()
 
 
 class Networks:
@@ -44,6 +46,17 @@ class Networks:
         hosts = np.array([float(np.mean(world.array(n.hosts))) for n in drawn] or [1.0])
         self.host_share = hosts / hosts.sum()
         """Each network's share of all hosts (spreads botnets that do not say where they are)."""
+
+    def _memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``, remembered until the parameters change where no parameter follows a
+        schedule (policies are then constant between scheduled events)."""
+        memo = self.world.constant_memo
+        if memo is None:
+            return compute()
+        found = memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = memo[key] = compute()
+        return found
 
     def _override(self, index: int, field: str) -> Any:
         networks = getattr(self.world.values, "networks", None)
@@ -62,24 +75,29 @@ class Networks:
 
     def op25b(self, index: int) -> float | np.ndarray:
         """Share of the network's hosts whose outbound port 25 is blocked."""
-        return self._policy(index, "op25b", "op25b", "adoption")
+        return self._memo(("op25b", index), lambda: self._policy(index, "op25b", "op25b", "adoption"))
 
     def modes(self, index: int) -> dict[str, float | np.ndarray]:
         """Share of the network's submission servers per admission mode (``none`` is the rest)."""
+        return self._memo(("modes", index), lambda: self._modes(index))  # type: ignore[no-any-return]
+
+    def _modes(self, index: int) -> dict[str, float | np.ndarray]:
         world = self.world
-        if world.countermeasure("submission_auth") is None:
+        values = world.countermeasure("submission_auth")
+        if values is None:
             return {m: 0.0 for m in MODES}
         own = self._override(index, "submission")
-        if own is not None:
-            shares = {m: world.num(getattr(own, m)) for m in MODES}
-        else:
-            shares = {m: world.share("submission_auth", f"mode_share.{m}") for m in MODES}
+        # The network's own shares, else the scenario-wide ones (what world.share would look up).
+        shares = {m: world.num(getattr(own if own is not None else values.mode_share, m)) for m in MODES}
         total = shares["ip_restricted"] + shares["pop_before_smtp"] + shares["smtp_auth"]
         scale = np.where(np.asarray(total) > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)
         return {m: v * scale for m, v in shares.items()}
 
     def window_open(self, index: int, botnet: Any) -> float | np.ndarray:
         """Share of time a bot's address is admitted by a POP-before-SMTP server."""
+        return self._memo(("window_open", index, id(botnet)), lambda: self._window_open(index, botnet))
+
+    def _window_open(self, index: int, botnet: Any) -> float | np.ndarray:
         world = self.world
         spec = world.scenario.countermeasures.submission_auth
         window_hours = (spec.pop_window_minutes if spec is not None else 10.0) / 60.0
@@ -89,14 +107,23 @@ class Networks:
 
     def refused(self, index: int, botnet: Any) -> float | np.ndarray:
         """P(a bot's message submitted to its network's server is refused)."""
+        return self._memo(("refused", index, id(botnet)), lambda: self._refused(index, botnet))
+
+    def _refused(self, index: int, botnet: Any) -> float | np.ndarray:
         modes = self.modes(index)
         stolen = self.world.num(botnet.stolen_credentials_share)
         return modes["smtp_auth"] * (1.0 - stolen) + modes["pop_before_smtp"] * (1.0 - self.window_open(index, botnet))
 
     def cleanup_per_day(self, index: int) -> float | np.ndarray:
         """Antivirus cleanup hazard of a visible bot in the network (0 without antivirus)."""
-        return self._policy(index, "antivirus", "antivirus_cleanup_rate_per_day", "cleanup_rate_per_day")
+        return self._memo(
+            ("cleanup", index),
+            lambda: self._policy(index, "antivirus", "antivirus_cleanup_rate_per_day", "cleanup_rate_per_day"),
+        )
 
     def policy_listed(self, index: int) -> float | np.ndarray:
         """Share of the network's dynamic addresses on receivers' policy lists (0 without DNSBLs)."""
-        return self._policy(index, "blacklists", "dynamic_ip_listed_share", "dynamic_ip_listed_share")
+        return self._memo(
+            ("policy_listed", index),
+            lambda: self._policy(index, "blacklists", "dynamic_ip_listed_share", "dynamic_ip_listed_share"),
+        )

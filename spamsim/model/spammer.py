@@ -287,7 +287,10 @@ class Spammer:
         messages = np.where(tried, attempted, 1.0)  # untried channels: any value, the result is masked
         cost = np.where(tried, self.evidence["cost"] / messages, 0.0) + self._fine_per_message()
         margin = np.where(tried, shape / rate * value - cost, -np.inf)
-        own = special.gammaincinv(JEFFREYS_SALES + sales, PLAUSIBLE_LEVEL) / messages
+        # gammaincinv costs microseconds per value; sales repeat (whole numbers, zeros), so
+        # evaluate it once per distinct value.
+        distinct, where = np.unique(JEFFREYS_SALES + sales, return_inverse=True)
+        own = special.gammaincinv(distinct, PLAUSIBLE_LEVEL)[where.reshape(sales.shape)] / messages
         upper = np.where(tried, own * value - cost, np.inf)
         return margin, np.where(usable, upper, -np.inf)
 

@@ -76,7 +76,6 @@ class World:
     ):
         self.base = scenario
         self.scenario = scenario
-        """The scenario as of the latest scheduled event."""
         self.streams = streams
         self.size = size
         self.exact = scenario.engine.mode == "exact"
@@ -85,7 +84,7 @@ class World:
         self.n_steps = scenario.n_steps
         self.horizon_hours = scenario.horizon_days * 24.0
         self.assigned = assigned
-        self.values: Values = draw_values(scenario, streams, size, assigned=assigned)
+        self.values = draw_values(scenario, streams, size, assigned=assigned)
         self.t = 0.0
         """Time (hours) up to which flows have been integrated."""
         self.mid = 0.0
@@ -113,6 +112,45 @@ class World:
                 self.env.process(spammer.adapt())
 
     # -- parameters ------------------------------------------------------------------------
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario as of the latest scheduled event."""
+        return self._scenario
+
+    @scenario.setter
+    def scenario(self, scenario: Scenario) -> None:
+        self._scenario = scenario
+        self._start_year = scenario.horizon.start_year
+        if hasattr(self, "_values"):
+            self._refresh()
+
+    @property
+    def values(self) -> Values:
+        """The drawn parameter values as of the latest scheduled event."""
+        return self._values
+
+    @values.setter
+    def values(self, values: Values) -> None:
+        self._values = values
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Look up, once per scenario and draw, what every interval asks for many times: each
+        countermeasure's drawn values if it is on, and the active ones per stage in registry order."""
+        countermeasures = self._scenario.countermeasures
+        drawn = self._values.countermeasures
+        self._active: dict[str, Any] = {
+            name: getattr(drawn, name) for name in type(countermeasures).model_fields if countermeasures.active(name)
+        }
+        # Without schedules every parameter is constant until the next scheduled event, so
+        # what is computed from parameters alone may be remembered until then.
+        self.constant_memo: dict[Any, Any] | None = None if _schedules(self._values) else {}
+        self._stages: dict[str, list[tuple[Any, Any]]] = {}
+        for cm in REGISTRY:
+            values = self._active.get(cm.key)
+            if values is not None:
+                self._stages.setdefault(cm.stage, []).append((cm, values))
+
     def num(self, value: Any) -> float | np.ndarray:
         """A parameter now: a float, or an array over replications where it was drawn per
         replication; schedules are evaluated at the middle of the current interval.
@@ -121,7 +159,7 @@ class World:
         overhead low; use :meth:`array` where an array is needed.
         """
         if isinstance(value, dict):
-            return share_at(value, self.mid / 24.0, self.scenario.horizon.start_year)  # type: ignore[no-any-return]
+            return share_at(value, self.mid / 24.0, self._start_year)  # type: ignore[no-any-return]
         if isinstance(value, np.ndarray):
             return value
         return float(value)
@@ -132,18 +170,13 @@ class World:
 
     def countermeasure(self, name: str) -> Any | None:
         """The drawn values of countermeasure ``name`` if it is switched on now."""
-        if not self.scenario.countermeasures.active(name):
-            return None
-        return getattr(self.values.countermeasures, name)
+        return self._active.get(name)
 
     def block(self, stage: str, route: Any, remaining: np.ndarray, where: Where) -> np.ndarray:
         """Let every active countermeasure acting at ``stage`` stop its share of ``remaining``
         (in registry order), book what it stopped in ``route``, and return what passes."""
-        for cm in REGISTRY:
-            if cm.stage != stage or not remaining.any():
-                continue
-            values = self.countermeasure(cm.key)
-            if values is None:
+        for cm, values in self._stages.get(stage, ()):
+            if not remaining.any():
                 continue
             p = cm.blocked_share(values, self, where)
             rng = self.streams.generator(f"{cm.key}:{where.channel}:{where.spammer}:{where.network}", self.step)
@@ -153,9 +186,17 @@ class World:
     def stage_share(self, stage: str, where: Where) -> float | np.ndarray:
         """Share of messages that the active countermeasures at ``stage`` stop (or reroute)."""
         passing: float | np.ndarray = 1.0
-        for cm in REGISTRY:
-            if cm.stage == stage and (values := self.countermeasure(cm.key)) is not None:
-                passing = passing * (1.0 - np.asarray(cm.blocked_share(values, self, where), dtype=float))
+        scalar = True
+        active = self._stages.get(stage, ())
+        for cm, values in active:
+            share = cm.blocked_share(values, self, where)
+            if isinstance(share, float):  # float arithmetic gives numpy's float64 results bit for bit
+                passing = passing * (1.0 - share)
+            else:
+                scalar = False
+                passing = passing * (1.0 - np.asarray(share, dtype=float))
+        if scalar and active:
+            return np.float64(1.0 - passing)  # the type numpy returned: a scalar that divides by zero quietly
         return 1.0 - passing
 
     def share(self, name: str, field: str) -> np.ndarray:
@@ -239,23 +280,26 @@ class World:
                     load = attempted[:, c] / np.maximum(capacity, 1e-300)
                 else:
                     attempted[:, c] = split_capacity(wanted, capacity)
-                    load = np.broadcast_to(attempted[:, c].sum(axis=0) / np.maximum(capacity, 1e-300), wanted.shape)
+                    load = attempted[:, c].sum(axis=0) / np.maximum(capacity, 1e-300)  # the same for every spammer
                 # The queue drains at the channel's full rate, so mail leaves over this part of
                 # the interval from its start (instantly where capacity is unlimited).
-                busy[:, c] = hours * np.clip(load, 0.0, 1.0)
+                busy[:, c] = hours * np.minimum(np.maximum(load, 0.0), 1.0)
         for c, channel in enumerate(self.channels):
             channel.allot(attempted[:, c])
         count_refused = self.scenario.enforcement.count_refused_attempts
+        # The refused shares depend on the channels' plans for the interval, not on the spammer.
+        leaving = (
+            [1.0 - channel.refused_share() for channel in self.channels] if busy_spammers and not count_refused else []
+        )
         for spammer in busy_spammers:
             p = spammer.index
             mean_busy = (busy[p] * attempted[p]).sum(axis=0) / np.maximum(attempted[p].sum(axis=0), 1)
             if count_refused:
                 counted = attempted[p].sum(axis=0).astype(float)
             else:  # only mail that left the sending side feeds the detection hazard
-                counted = sum(
-                    (attempted[p, c] * (1.0 - channel.refused_share()) for c, channel in enumerate(self.channels)),
-                    np.zeros(self.size),
-                )
+                counted = np.zeros(self.size)
+                for c, share in enumerate(leaving):
+                    counted = counted + attempted[p, c] * share
             kept, elapsed = self.enforcement.detect(spammer, counted, mean_busy, start, end)
             stopping = elapsed < 1.0
             if stopping.any():

@@ -87,6 +87,10 @@ class Botnet(Channel):
         self._hours = np.zeros((size, n, 2))
         self._shares = np.full((size, n), 1.0 / n)
         self._use = np.zeros((size, n))
+        self._listed: tuple[Any, Any, dict[int, Any]] = (None, None, {})
+        """Bot-hours, parameters and listed shares per network they were computed for."""
+        self._moves: tuple[np.ndarray, int, np.ndarray, np.ndarray] | None = None
+        """The last transition matrices and what ``evolve`` derives from them."""
         antivirus = world.scenario.countermeasures.antivirus
         if antivirus is not None and antivirus.enabled and antivirus.new_variant_every_days:
             lag = antivirus.signature_lag_days * 24.0
@@ -277,6 +281,20 @@ class Botnet(Channel):
 
     def _listed_direct(self, n: int) -> np.ndarray | float:
         """Share of direct-to-MX mail from network ``n`` sent from a listed address."""
+        memo = self.world.constant_memo
+        if memo is None:
+            return self._listed_direct_now(n)
+        # Planning and every spammer's route ask for it in one interval: with constant
+        # parameters it changes only with the bot-hours of the interval.
+        hours, of, found = self._listed
+        if hours is not self._hours or of is not memo:
+            found = {}
+            self._listed = (self._hours, memo, found)
+        if n not in found:
+            found[n] = self._listed_direct_now(n)
+        return found[n]
+
+    def _listed_direct_now(self, n: int) -> np.ndarray | float:
         world = self.world
         blacklists = world.countermeasure("blacklists")
         if blacklists is None:
@@ -364,7 +382,7 @@ class Botnet(Channel):
             via_server = sent - direct
             # Port 25 blocked: the bot's direct mail goes to its network's submission server.
             reroute = world.stage_share("port25", where)
-            if np.any(reroute):
+            if reroute.any() if isinstance(reroute, np.ndarray) else reroute:
                 rerouted = self.binomial(self.rng("port25", f"{name}:{network}"), direct, reroute)
                 direct, via_server = direct - rerouted, via_server + rerouted
                 route.rerouted += rerouted
@@ -389,17 +407,21 @@ class Botnet(Channel):
         transition, _ = self._ctmc(end - start)  # [network, rep or 1, k, k]
         rng = self.rng("population")
         size, n_networks, k = self.state.shape
-        eye = np.eye(k, dtype=bool)
-        p = transition.transpose(1, 0, 2, 3)  # [rep or 1, network, k, k]
-        stay = p[..., eye]  # [rep or 1, network, k]
         # Each host leaves its state with 1 - P[i, i] (one binomial per state), and the leavers
         # split over the other states in proportion to P[i, j]: the same law as a multinomial
         # per state, at the cost of one large draw instead of k; all networks in one call.
-        leaving = binomial(rng, self.state, 1.0 - stay)
-        moves = np.where(eye, 0.0, p)
-        total = moves.sum(axis=-1, keepdims=True)
-        moves = np.where(total > 0, moves / np.maximum(total, 1e-300), eye)
-        moved = rng.multinomial(leaving, np.broadcast_to(moves, (size, n_networks, k, k)))
+        # The matrices repeat (``_ctmc`` remembers them), so their split is remembered with them.
+        cached = self._moves
+        if cached is None or cached[0] is not transition or cached[1] != size:
+            eye = np.eye(k, dtype=bool)
+            p = transition.transpose(1, 0, 2, 3)  # [rep or 1, network, k, k]
+            stay = p[..., eye]  # [rep or 1, network, k]
+            moves = np.where(eye, 0.0, p)
+            total = moves.sum(axis=-1, keepdims=True)
+            moves = np.where(total > 0, moves / np.maximum(total, 1e-300), eye)
+            cached = self._moves = (transition, size, 1.0 - stay, np.broadcast_to(moves, (size, n_networks, k, k)))
+        leaving = binomial(rng, self.state, cached[2])
+        moved = rng.multinomial(leaving, cached[3])
         self.state += moved.sum(axis=2) - leaving
 
     def record(self, step: int) -> None:

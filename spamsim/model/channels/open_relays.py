@@ -40,6 +40,15 @@ class OpenRelays(Channel):
         """Relay mail has flowed, so the relays' listing clocks run."""
 
     def _hazard_per_hour(self) -> np.ndarray:
+        memo = self.world.constant_memo
+        if memo is None:
+            return self._hazard_now()
+        key = ("open_relays:hazard", self.index)
+        if key not in memo:
+            memo[key] = self._hazard_now()
+        return memo[key]  # type: ignore[no-any-return]
+
+    def _hazard_now(self) -> np.ndarray:
         found = np.clip(self.num(self.values.discovery_per_day), 0.0, 1.0 - 1e-12)
         return -np.log1p(-found) / 24.0
 
