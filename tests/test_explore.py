@@ -316,3 +316,12 @@ def test_the_report_has_a_robust_portfolios_section(lecture_explore):
         assert ("prim" in report.figures) == bool(found.boxes)
     assert "Robust portfolios" in build_report(base, reps=20, seed=1, compare=False, exploration=found).html
     assert "Robust portfolios" not in build_report(base, reps=20, seed=1, compare=False).html
+
+
+def test_an_exploration_beyond_the_time_limit_is_refused_before_any_work(tmp_path, monkeypatch):
+    spec, base_path = load_explore(SCENARIOS / "explore-quick.yaml")
+    monkeypatch.setenv("SPAMSIM_MAX_SECONDS", "1")
+    monkeypatch.delenv("SPAMSIM_ACCEPT_LONG", raising=False)
+    with pytest.raises(RefusedError, match=r"32 worlds x 4 portfolios x 16 replications.*SPAMSIM_ACCEPT_LONG=1"):
+        run_explore(spec, load(base_path), Backend(), tmp_path / "out")
+    assert not list(tmp_path.iterdir())  # no folder, no partial work

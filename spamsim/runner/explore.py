@@ -305,6 +305,7 @@ def run_explore(
         As :func:`spamsim.runner.sweep.run_sweep` (``out`` holds other results, unfinished work waits).
     """
     laid = plan(spec, base)
+    check_explore_feasible(laid, backend)
     if out is None:
         return _compute(laid, backend, {}, None, progress)
     digest = _digest(spec, laid.base)
@@ -330,6 +331,38 @@ def run_explore(
         folder.remove_after_commit(work)
         folder.commit()
     return result
+
+
+def check_explore_feasible(laid: Plan, backend: Backend) -> None:
+    """Refuse, before it starts, an exploration estimated to run past ``SPAMSIM_MAX_SECONDS``.
+
+    As for sweeps (:func:`~spamsim.runner.replications.check_sweep_feasible`): every block of
+    worlds under every portfolio is one task of ``block_worlds x reps`` replications, costed
+    with :func:`~spamsim.runner.replications.estimate` on the costliest portfolio; the tasks
+    share the backend's workers. ``SPAMSIM_ACCEPT_LONG=1`` runs it anyway. The estimate is
+    costed per 256-replication block and errs high for explorations, whose larger blocks cost
+    less per replication (japan-2011 on this project's machine: 0.66 against 1.18 ms per
+    replication, benchmarks/explore.py); the message says "up to".
+
+    Raises
+    ------
+    RefusedError
+        With the worlds, portfolios, replications and the estimated duration.
+    """
+    from .replications import _duration, accept_long, estimate, max_seconds
+
+    tasks = laid.n_blocks * len(laid.portfolios)
+    workers = max(1, min(int(backend.workers), tasks))
+    per_task = max(estimate(s, laid.block_worlds * laid.spec.reps)["seconds"] for s in laid.portfolios.values())
+    seconds = math.ceil(tasks / workers) * per_task
+    if seconds > max_seconds() and not accept_long():
+        raise RefusedError(
+            f"this exploration would run {len(laid.worlds):,} worlds x {len(laid.portfolios)} portfolios x "
+            f"{laid.spec.reps:,} replications, up to about {_duration(seconds)} on {workers} "
+            f"worker{'s' if workers != 1 else ''}, beyond the {_duration(max_seconds())} limit (SPAMSIM_MAX_SECONDS); "
+            "use fewer worlds or replications, more workers (a Dask cluster with --scheduler), or set "
+            "SPAMSIM_ACCEPT_LONG=1 to run it anyway"
+        )
 
 
 def _compute(
