@@ -157,9 +157,10 @@ FileArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_defaul
 @app.command()
 @friendly_errors
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="Scenario, sweep or exploration YAML files.", show_default=False)],
 ) -> None:
-    """Check scenario files; print [bold]ok[/] or every problem as FILE:LINE:COL: field: message.
+    """Check scenario files (and sweep and exploration files, with their base scenario); print
+    [bold]ok[/] or every problem as FILE:LINE:COL: field: message.
 
     Exit code 0 if all are valid, 2 otherwise.
 

@@ -80,16 +80,23 @@ def test_the_console_script_is_the_light_entry_point() -> None:
         ["lecture.yaml", "japan-2011.yaml"],
         ["no-such-file.yaml"],
         ["."],
-        ["deterrence-sweep.yaml", "lecture.yaml"],
+        ["deterrence-sweep.yaml", "lecture.yaml"],  # a sweep is checked as a sweep, with its base
         ["bad"],
+        ["explore-quick.yaml", "bad-sweep"],
     ],
-    ids=["valid", "two-valid", "missing", "directory", "sweep-and-valid", "invalid"],
+    ids=["valid", "two-valid", "missing", "directory", "sweep-and-valid", "invalid", "exploration-and-bad-sweep"],
 )
 def test_plain_validate_answers_as_the_full_command_line(files: list[str], tmp_path) -> None:
     """Same output, same exit code, whichever path answers `spamsim validate FILE...`."""
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nmarket: {success_rate: 1.5, profit_per_sale: 500}\nspammers: []\n", encoding="utf-8")
-    paths = [str(bad) if f == "bad" else str(SCENARIOS / f) for f in files]
+    bad_sweep = tmp_path / "bad-sweep.yaml"
+    sweep = (SCENARIOS / "deterrence-sweep.yaml").read_text(encoding="utf-8")
+    bad_sweep.write_text(
+        sweep.replace("base: lecture.yaml", f"base: {SCENARIOS / 'lecture.yaml'}").replace("reps: 50", "reps: 0")
+    )
+    named = {"bad": str(bad), "bad-sweep": str(bad_sweep)}
+    paths = [named.get(f, str(SCENARIOS / f)) for f in files]
     runs = {
         entry: subprocess.run(
             [sys.executable, "-c", f"from spamsim.{entry} import main; main()", "validate", *paths],
@@ -102,7 +109,8 @@ def test_plain_validate_answers_as_the_full_command_line(files: list[str], tmp_p
     }
     fast, full = runs["entry"], runs["cli"]
     assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout, full.stderr)
-    assert fast.returncode == (0 if files in (["lecture.yaml"], ["lecture.yaml", "japan-2011.yaml"]) else 2)
+    valid = (["lecture.yaml"], ["lecture.yaml", "japan-2011.yaml"], ["deterrence-sweep.yaml", "lecture.yaml"])
+    assert fast.returncode == (0 if files in valid else 2)
 
 
 def test_importing_spamsim_is_light_and_names_load_on_use() -> None:

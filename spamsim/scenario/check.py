@@ -21,6 +21,8 @@ def check_files(
 ) -> int:
     """Validate every file; print ``ok`` for each valid one and every problem of the others.
 
+    A sweep or exploration file (one with a ``base:``) is checked as one, with its base scenario.
+
     Parameters
     ----------
     files
@@ -41,7 +43,12 @@ def check_files(
     failed = False
     for file in files:
         try:
-            load(file)
+            try:
+                load(file)
+            except ScenarioError as exc:
+                if not _names_a_base(exc):
+                    raise
+                _load_study(file)  # a sweep or an exploration: checked with its base scenario
         except ScenarioError as exc:
             failed = True
             for problem in exc.problems:
@@ -51,6 +58,24 @@ def check_files(
         stdout.write("ok\n" if len(files) == 1 else f"{file}: ok\n")
         stdout.flush()
     return 2 if failed else 0
+
+
+def _names_a_base(exc: ScenarioError) -> bool:
+    # A scenario has no `base:`; sweep and exploration files are built on one.
+    return any(p.path == "base" and p.message.startswith("unknown field") for p in exc.problems)
+
+
+def _load_study(file: str | os.PathLike[str]) -> None:
+    """Validate a sweep or exploration file (an exploration has ``uncertainties`` or ``levers``), and its base."""
+    from .explore import load_explore
+    from .loader import load, read_text, source_name
+    from .sweep import load_sweep
+    from .yamlio import parse_yaml
+
+    data = parse_yaml(read_text(file), source_name(file)).data  # parsed fine: `load` got this far
+    exploration = isinstance(data, dict) and ("uncertainties" in data or "levers" in data)
+    _, base = (load_explore if exploration else load_sweep)(file)
+    load(base)
 
 
 __all__ = ["check_files"]
