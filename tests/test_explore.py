@@ -255,7 +255,7 @@ def test_nothing_to_discover_gives_no_box():
 def test_without_the_workbench_discovery_refuses_with_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "ema_workbench.analysis.prim", None)
     x = pd.DataFrame({"a": np.linspace(0, 1, 50)})
-    with pytest.raises(RefusedError, match=r"pip install 'spamsim\[explore\]'"):
+    with pytest.raises(RefusedError, match=r"-m pip install (-e )?'[^']*\[explore\]'"):
         prim_boxes(x, x["a"].to_numpy() > 0.5)
 
 

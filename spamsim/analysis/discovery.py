@@ -23,9 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..runner.errors import RefusedError
-
-INSTALL = "pip install 'spamsim[explore]'"
-"""What installs the optional scenario-discovery dependency (the EMA Workbench)."""
+from ..runner.preflight import install_command
 
 
 def _workbench(module: str) -> Any:
@@ -39,7 +37,8 @@ def _workbench(module: str) -> Any:
             found = importlib.import_module(f"ema_workbench.analysis.{module}")
     except ImportError:
         raise RefusedError(
-            f"scenario discovery (PRIM, CART) needs the EMA Workbench, which is not installed; run: {INSTALL}"
+            "scenario discovery (PRIM, CART) needs the EMA Workbench, which is not installed; "
+            f"install it with: {install_command('explore')}"
         ) from None
     logging.getLogger("EMA").setLevel(logging.WARNING)
     return found

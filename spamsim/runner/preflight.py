@@ -24,12 +24,12 @@ DEFAULT_SCHEDULER_PORT = 8786
 """Dask's default scheduler port, used when an address names none."""
 
 
-def install_command() -> str:
-    """The command that installs the Dask extra into the running interpreter's environment."""
+def install_command(extra: str = "distributed") -> str:
+    """The command that installs an optional extra (default: Dask) into the running interpreter's environment."""
     root = Path(__file__).resolve().parents[2]
     if (root / "pyproject.toml").is_file():  # a source checkout (editable install)
-        return f"{sys.executable} -m pip install -e '{root}[distributed]'"
-    return f"{sys.executable} -m pip install 'spamsim[distributed]'"
+        return f"{sys.executable} -m pip install -e '{root}[{extra}]'"
+    return f"{sys.executable} -m pip install 'spamsim[{extra}]'"
 
 
 def dask_client_modules() -> tuple[Any, Any]:
