@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -34,6 +35,14 @@ def spamsim_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess[
     return subprocess.run(
         [str(exe), *args], capture_output=True, text=True, cwd=ROOT, env=env, check=check, timeout=300
     )
+
+
+def at_a_terminal() -> None:
+    """``preexec_fn`` for a child that a test interrupts with SIGINT as Ctrl-C would: default
+    SIGINT handling, unblocked. A process inherits an ignored or blocked SIGINT, and a test
+    runner's worker process may hold either (Python then never raises KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 LECTURE_MINIMAL = """

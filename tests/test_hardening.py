@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 import spamsim
 from spamsim.cli import app
 
-from .conftest import ROOT, SCENARIOS
+from .conftest import ROOT, SCENARIOS, at_a_terminal
 from .fuzzing import EXAMPLES, documents, dump, mutated_texts
 from .test_world import ALL_CHANNELS
 
@@ -192,6 +192,7 @@ def test_ctrl_c_stops_a_sweep_cleanly(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=at_a_terminal,
     )
     deadline = time.monotonic() + 60
     points = tmp_path / ".out.partial" / "points"  # where an unfinished sweep keeps its points

@@ -30,7 +30,7 @@ from spamsim.runner.sweep import partial_folder, run_sweep
 from spamsim.scenario.loader import load
 from spamsim.scenario.sweep import load_sweep
 
-from .conftest import ROOT, SCENARIOS
+from .conftest import ROOT, SCENARIOS, at_a_terminal
 
 runner = CliRunner()
 LECTURE = str(SCENARIOS / "lecture.yaml")
@@ -142,7 +142,9 @@ def _writer_caught_while_writing(tmp_path: Path, sig: signal.Signals) -> tuple[s
     assert run_into(out, LECTURE, 1)[0] == 0
     exe = str(Path(sys.executable).with_name("spamsim"))
     cmd = [exe, "run", JAPAN, "--reps", "20", "--seed", "2", "--out", str(out), "--force"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=at_a_terminal
+    )
     deadline = time.monotonic() + 120  # a hang guard, not a timing assertion
     caught = False
     while time.monotonic() < deadline and proc.poll() is None:
