@@ -158,7 +158,7 @@ def test_antivirus_is_blind_only_to_the_new_variant():
     np.testing.assert_allclose(bots, expected, rtol=0.01)
 
 
-@pytest.mark.parametrize("step", [1.0, 24.0])
+@pytest.mark.parametrize("step", [pytest.param(1.0, marks=pytest.mark.slow), 24.0])  # hourly: 288 steps
 def test_bots_recruit_bots(step):
     """Contagion only (beta = 0.5 per day, no constant rate): the infected share follows the
     logistic ODE dI/dt = beta I (N - I) / N at every step length, within 4 standard errors

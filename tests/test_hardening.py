@@ -225,6 +225,7 @@ def test_bit_identical_across_runs_and_worker_counts(monkeypatch):
         pd.testing.assert_frame_equal(reference.replications, other.replications, check_exact=True)
 
 
+@pytest.mark.slow  # two extra interpreters; make test holds worker-count and block independence
 def test_independent_of_key_order_and_hash_seed_and_threads(tmp_path):
     # The same scenario with every mapping's keys reversed gives the same numbers.
     def reverse(value):
