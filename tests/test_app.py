@@ -298,7 +298,7 @@ def test_the_page_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     assert blacklists in page.get_attribute("#effects-figure", "alt")
     before = page.get_attribute("#effects-figure", "src")
     shot("effects")
-    page.locator("#cm_blacklists__open-relay-era").click()
+    page.locator("#cm_blacklists__open_relay_era").click()
     page.wait_for_function(
         "name => { const f = document.getElementById('effects-figure'); return f && !f.alt.includes(name) }",
         arg=blacklists,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import html
 import math
+import re
 import time
 from typing import Any
 
@@ -56,6 +57,11 @@ FIRST_GUESS_REPS = 20
 def preset_scenario(key: str) -> Scenario:
     """The shipped scenario of a preset (loaded once)."""
     return load(preset_path(key))
+
+
+def input_id(name: str, preset: str) -> str:
+    """Id of a control for one preset: a new preset gets new inputs, which start at its own values."""
+    return f"{name}__{re.sub(r'[^A-Za-z0-9_]', '_', preset)}"
 
 
 def preset_of(key: str) -> Preset:
@@ -194,7 +200,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             at_preset = controls.preset_positions(scenario)
             items: list[Any] = []
             for control in controls.CONTROLS:
-                ident = f"{control.id}__{key}"
+                ident = input_id(control.id, key)
                 with reactive.isolate():
                     value = input[ident]() if ident in input else at_preset[control.id]
                 items.append(
@@ -213,7 +219,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             if states:
                 items.append(ui.tags.h5(_(N_("Countermeasures"), language)))
             for name, on in states.items():
-                ident = f"cm_{name}__{key}"
+                ident = input_id(f"cm_{name}", key)
                 with reactive.isolate():
                     value = bool(input[ident]()) if ident in input else on
                 items.append(ui.input_switch(ident, countermeasure_label(name, language), value=value))
@@ -227,7 +233,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 @render.ui
                 def value_ui() -> ui.Tag:
                     key = preset()
-                    ident = f"{control.id}__{key}"
+                    ident = input_id(control.id, key)
                     scenario = preset_scenario(key)
                     at_preset = controls.preset_positions(scenario)[control.id]
                     pos = input[ident]() if ident in input else at_preset
@@ -246,12 +252,12 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             scenario = preset_scenario(key)
             positions = {}
             for control in controls.CONTROLS:
-                ident = f"{control.id}__{key}"
+                ident = input_id(control.id, key)
                 if ident in input:
                     positions[control.id] = float(input[ident]())
             switches = {}
             for name in controls.countermeasure_states(scenario):
-                ident = f"cm_{name}__{key}"
+                ident = input_id(f"cm_{name}", key)
                 if ident in input:
                     switches[name] = bool(input[ident]())
             return controls.overrides(scenario, positions, switches)
