@@ -27,7 +27,9 @@ def create_app(preset: str = "lecture", lang: str = "en"):  # type: ignore[no-un
     return App(page(preset, lang, japanese_font=font is not None), server_for(preset, lang), static_assets=assets)
 
 
-def serve(preset: str = "lecture", *, host: str = "127.0.0.1", port: int = 8000, browser: bool = True, lang: str = "en") -> None:
+def serve(
+    preset: str = "lecture", *, host: str = "127.0.0.1", port: int = 8000, browser: bool = True, lang: str = "en"
+) -> None:
     """Serve the app on ``host:port`` until interrupted, opening the browser unless ``browser`` is False."""
     from shiny import run_app
 

@@ -61,7 +61,9 @@ CONTROLS = (
     Control(
         "volume", "spammers.0.campaign.messages_per_send", N_("Messages per send"), "log", 2, 13, 0.1, unit="count"
     ),
-    Control("success", "market.success_rate", N_("Success rate (sales per inbox message)"), "log", -9, 0, 0.1, unit="rate"),
+    Control(
+        "success", "market.success_rate", N_("Success rate (sales per inbox message)"), "log", -9, 0, 0.1, unit="rate"
+    ),
     Control("profit", "market.profit_per_sale", N_("Profit per sale"), "log", 0, 5, 0.05, unit="money"),
     Control(
         "cost_message", "costs.per_message", N_("Cost per message"), "log", -9, 0, 0.1, zero_at_low=True, unit="money"
@@ -92,7 +94,14 @@ CONTROLS = (
         unit="money",
     ),
     Control(
-        "caught", "enforcement.caught_probability", N_("Probability of being caught"), "linear", 0, 1, 0.01, unit="share"
+        "caught",
+        "enforcement.caught_probability",
+        N_("Probability of being caught"),
+        "linear",
+        0,
+        1,
+        0.01,
+        unit="share",
     ),
     Control("reach", "enforcement.reach_abroad", N_("Reach of enforcement abroad"), "linear", 0, 1, 0.05, unit="share"),
 )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import io
 import math
+import threading
+from collections.abc import Callable
 
 import matplotlib as mpl
 import numpy as np
@@ -22,6 +24,16 @@ from ..plots.style import new_figure, plot_context, suptitle
 
 SCREEN_DPI = 80
 """Resolution of figures in the page: the lecture theme's large type stays readable on a projector."""
+
+
+DRAWING = threading.Lock()
+"""One figure at a time: the figure functions set matplotlib's (global) rcParams while drawing."""
+
+
+def draw(make: Callable[[], Figure], dpi: int = SCREEN_DPI) -> str:
+    """Make a figure and write it as a PNG data URI, holding :data:`DRAWING` (safe from any thread)."""
+    with DRAWING:
+        return png_data_uri(make(), dpi)
 
 
 def png_data_uri(fig: Figure, dpi: int = SCREEN_DPI) -> str:
@@ -89,7 +101,9 @@ def frontier(
             ax.legend(loc="upper right")
         ax.yaxis.set_major_formatter(fmt.number_formatter(lang))
         ax.set_xlabel(gettext(N_("Probability of being caught"), lang))
-        ax.set_ylabel(unit_label(gettext(N_("Fine that makes spam not pay"), lang), currency_label(currency, lang), lang))
+        ax.set_ylabel(
+            unit_label(gettext(N_("Fine that makes spam not pay"), lang), currency_label(currency, lang), lang)
+        )
         if out_of_reach:
             ax.text(
                 0.02,

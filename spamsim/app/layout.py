@@ -61,6 +61,22 @@ function spamsimCopyYaml() {
 """
 """Copy the exported YAML to the clipboard (served inline with the page: no request)."""
 
+SLIDER_DEBOUNCE_MS = 60
+
+FAST_SLIDERS_JS = f"""
+// Shiny waits 250 ms after a slider stops before sending its value; the lecture app answers in
+// tens of milliseconds, so it waits {SLIDER_DEBOUNCE_MS} ms (the sliders are rendered by the
+// server, so they are bound after this runs).
+document.addEventListener('DOMContentLoaded', function () {{
+  for (const entry of Shiny.inputBindings.getBindings()) {{
+    if (entry.binding.name === 'shiny.sliderInput') {{
+      entry.binding.getRatePolicy = function () {{ return {{policy: 'debounce', delay: {SLIDER_DEBOUNCE_MS}}}; }};
+    }}
+  }}
+}});
+"""
+"""Send slider values sooner than Shiny's default (the answer is fast; the wait was most of the latency)."""
+
 
 def page(preset: str, lang: str, japanese_font: bool = True) -> ui.Tag:
     """The page shell; ``preset`` and ``lang`` are the choices it starts with.
@@ -69,14 +85,18 @@ def page(preset: str, lang: str, japanese_font: bool = True) -> ui.Tag:
     """
     return ui.page_sidebar(
         ui.sidebar(
-            ui.input_radio_buttons("lang", "EN / 日本語", {code: code.upper() for code in LANGS}, selected=lang, inline=True),
+            ui.input_radio_buttons(
+                "lang", "EN / 日本語", {code: code.upper() for code in LANGS}, selected=lang, inline=True
+            ),
             ui.input_select("preset", "Preset", {p.key: p.label for p in available()}, selected=preset),
             ui.input_switch("projector", "Projector", value=False),
             ui.output_ui("controls"),
             width=380,
             id="sidebar",
         ),
-        ui.head_content(ui.tags.style((FONT_CSS if japanese_font else "") + BASE_CSS), ui.tags.script(COPY_JS)),
+        ui.head_content(
+            ui.tags.style((FONT_CSS if japanese_font else "") + BASE_CSS), ui.tags.script(COPY_JS + FAST_SLIDERS_JS)
+        ),
         ui.output_ui("projector_css"),
         ui.div(
             ui.output_ui("status", inline=True),
@@ -85,7 +105,12 @@ def page(preset: str, lang: str, japanese_font: bool = True) -> ui.Tag:
         ),
         ui.output_ui("problems"),
         ui.navset_card_tab(
-            ui.nav_panel(ui.output_text("tab_numbers", inline=True), ui.output_ui("numbers"), value="numbers"),
+            ui.nav_panel(
+                ui.output_text("tab_numbers", inline=True),
+                ui.output_ui("numbers"),
+                ui.output_ui("funnel_ui"),
+                value="numbers",
+            ),
             ui.nav_panel(ui.output_text("tab_deterrence", inline=True), ui.output_ui("deterrence"), value="deterrence"),
             ui.nav_panel(ui.output_text("tab_effects", inline=True), ui.output_ui("effects"), value="effects"),
             ui.nav_panel(ui.output_text("tab_history", inline=True), ui.output_ui("history"), value="history"),

@@ -9,11 +9,13 @@ control cancels the job and starts the next.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 import math
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,12 +27,11 @@ from ..analysis.analytic import _spammer_terms, applicability, deterrence_fronti
 from ..analysis.effects import Comparison
 from ..i18n import N_, gettext
 from ..names import countermeasure_label, metric_name
-from ..runner.errors import RefusedError
 from ..scenario.errors import ScenarioError
 from ..scenario.loader import load
 from ..scenario.schema import Scenario
 from . import controls, figures, jobs
-from .presets import PRESETS, TIMELINE, USER_PRESETS, Preset, available, preset_path
+from .presets import TIMELINE, Preset, available, preset_path
 
 ROWS = ("attempted", "inbox", "sales", "revenue", "cost", "fines", "net_profit")
 """Rows of the numbers table (closed form and simulation side by side)."""
@@ -127,9 +128,90 @@ def numbers_table(totals: dict[str, float], sim: jobs.Simulated | None, currency
     return ui.tags.table(*rows, class_="spamsim-numbers table table-sm")
 
 
-def figure(fig: Any, alt: str, id: str) -> ui.Tag:
-    """A figure as an inline image (no request) with its alt text."""
-    return ui.tags.img(src=figures.png_data_uri(fig), alt=alt, id=id, class_="spamsim-figure")
+@dataclass(frozen=True)
+class Drawing:
+    """Figures drawn in the background: a line of text and images as (data URI, alt text, element id)."""
+
+    text: str
+    images: tuple[tuple[str, str, str], ...]
+
+
+def show(drawing: Drawing | None, text_id: str = "") -> ui.TagList | None:
+    """A drawing in the page: its text (with ``text_id``), then its images."""
+    if drawing is None:
+        return None
+    items: list[Any] = []
+    if drawing.text:
+        items.append(ui.p(drawing.text, id=text_id or None, class_="spamsim-value"))
+    items += [ui.tags.img(src=uri, alt=alt, id=ident, class_="spamsim-figure") for uri, alt, ident in drawing.images]
+    return ui.TagList(*items)
+
+
+def draw_funnel(shown: jobs.Simulated, lang: str) -> Drawing:
+    """The funnel of a run."""
+    from ..plots.funnel import funnel
+
+    uri = figures.draw(lambda: funnel(shown.result, lang=lang))
+    return Drawing("", ((uri, _(N_("Funnel"), lang), "funnel-figure"),))
+
+
+def draw_effects(comparison: Comparison, lang: str) -> Drawing:
+    """Each countermeasure's effect, alone and removed; the alt text names them."""
+    from ..plots.effects import effects
+
+    alt = _(N_("Effects of: {names}"), lang, names=", ".join(countermeasure_label(n, lang) for n in comparison.names))
+    return Drawing("", ((figures.draw(lambda: effects(comparison, lang=lang)), alt, "effects-figure"),))
+
+
+def draw_deterrence(scenario: Scenario, lang: str) -> Drawing:
+    """Break-even success rate and curve, and the deterrence frontier (closed form)."""
+    from ..plots.deterrence import break_even
+
+    curve = curves.break_even_curve(scenario)
+    frame = deterrence_frontier(scenario)
+    enf = scenario.enforcement
+    text = _(
+        N_("Break-even success rate: {rate} (this scenario: {own})"),
+        lang,
+        rate=fmt.rate(curve.break_even_success_rate, lang),
+        own=fmt.rate(curve.success_rate, lang),
+    )
+    frontier_uri = figures.draw(
+        lambda: figures.frontier(
+            frame,
+            scenario.market.currency,
+            lang,
+            caught_probability=float(controls.scenario_value(scenario, controls.BY_ID["caught"])),
+            fines={
+                "individual": float(np.mean(enf.fines.individual)),
+                "corporation": float(np.mean(enf.fines.corporation)),
+            },
+        )
+    )
+    return Drawing(
+        text,
+        (
+            (figures.draw(lambda: break_even(curve, lang=lang)), _(N_("Break-even"), lang), "break-even-figure"),
+            (frontier_uri, _(N_("Deterrence frontier"), lang), "frontier-figure"),
+        ),
+    )
+
+
+def draw_history(shown: jobs.Simulated, year: float, lang: str) -> Drawing:
+    """The 1998-2012 timeline marked at ``year``, with spam's share of mail then."""
+    from ..plots.timeline import timeline
+
+    frame = curves.world_series(shown.result, ["spam_share"])
+    time_col = curves.time_column(shown.result.scenario)
+    row = frame.iloc[int(np.argmin(np.abs(frame[time_col].to_numpy() - year)))]
+    share = _(
+        N_("{year}: spam share of arriving mail {share}"),
+        lang,
+        year=f"{year:.2f}",
+        share=fmt.percent(row["mean"], 3, lang),
+    )
+    uri = figures.draw(lambda: figures.mark_time(timeline(shown.result, lang=lang), year))
+    return Drawing(share, ((uri, share, "history-figure"),))
 
 
 def blocked_table(sim: jobs.Simulated, lang: str) -> ui.Tag:
@@ -139,7 +221,9 @@ def blocked_table(sim: jobs.Simulated, lang: str) -> ui.Tag:
     rows = [ui.tags.tr(ui.tags.th(_(N_("Blocked by"), lang)), ui.tags.th(_(N_("Messages (mean)"), lang)))]
     for name in result.blocked_by:
         value = float(reps[f"blocked_by.{name}"].mean())
-        rows.append(ui.tags.tr(ui.tags.td(countermeasure_label(name, lang)), ui.tags.td(fmt.number(value, "count", lang))))
+        rows.append(
+            ui.tags.tr(ui.tags.td(countermeasure_label(name, lang)), ui.tags.td(fmt.number(value, "count", lang)))
+        )
     by_channel = result.by_channel
     channel_rows = [
         ui.tags.tr(
@@ -185,6 +269,30 @@ def server_for(start_preset: str, start_lang: str) -> Any:
         timings: list[dict[str, float]] = []
         last_change = {"at": time.perf_counter()}
 
+        # One ticker per session wakes the readers of running jobs. (Shiny's invalidate_later
+        # prints a traceback when a reader it waits for is invalidated meanwhile: it is, here.)
+        tick: reactive.Value[int] = reactive.value(0)
+        running: list[jobs.Job] = []
+
+        def watch(new: jobs.Job) -> jobs.Job:
+            running.append(new)
+            return new
+
+        async def ticker() -> None:
+            while True:
+                await asyncio.sleep(POLL_SECONDS)
+                if running:
+                    # A job that had finished before this tick is read once more now, then dropped.
+                    done = [j for j in running if j.finished]
+                    async with reactive.lock():
+                        with reactive.isolate():
+                            tick.set(tick() + 1)
+                        await reactive.flush()
+                    running[:] = [j for j in running if j not in done]
+
+        ticking = asyncio.create_task(ticker())
+        session.on_ended(ticking.cancel)
+
         def lang() -> str:
             return str(input.lang())
 
@@ -196,7 +304,6 @@ def server_for(start_preset: str, start_lang: str) -> Any:
         def controls_ui() -> ui.TagList:
             key, language = preset(), lang()
             scenario = preset_scenario(key)
-            currency = scenario.market.currency
             at_preset = controls.preset_positions(scenario)
             items: list[Any] = []
             for control in controls.CONTROLS:
@@ -287,7 +394,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 job.set(None)
                 return
             job_error.set(None)
-            job.set(jobs.Job(plan(scenario, key, with_effects=True)))
+            job.set(watch(jobs.Job(plan(scenario, key, with_effects=True))))
             # The numbers shown belong to the old scenario until the new ones arrive: drop them.
             sim.set(None)
             comparison.set(None)
@@ -299,7 +406,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 progress.set(("", 0.0, True))
                 return
             if not current.finished:
-                reactive.invalidate_later(POLL_SECONDS)
+                tick()
             with reactive.isolate():
                 shown = sim()
             key = preset()
@@ -310,7 +417,11 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                     seconds = current.seconds.get(name, 0.0)
                     SECONDS_PER_REP[key] = seconds / max(value.reps, 1)
                     timings.append(
-                        {"reps": value.reps, "run_s": seconds, "since_change_s": time.perf_counter() - last_change["at"]}
+                        {
+                            "reps": value.reps,
+                            "run_s": seconds,
+                            "since_change_s": time.perf_counter() - last_change["at"],
+                        }
                     )
                 elif isinstance(value, Comparison):
                     with reactive.isolate():
@@ -319,6 +430,43 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             if current.error is not None:
                 job_error.set(str(current.error))
             progress.set((current.stage, current.fraction, current.finished))
+
+        def on_tab(tab: str) -> bool:
+            """Whether ``tab`` is the one shown (figures of hidden tabs are not drawn)."""
+            return "tab" in input and input.tab() == tab
+
+        def drawn(source: Any, draw: Any, name: str) -> reactive.Value[Drawing | None]:
+            """Figures of ``source()`` drawn by ``draw`` in the background, published when done.
+
+            Figures take most of a second to draw (more on a busy machine); drawn in the
+            reactive cycle they would hold back the numbers and every click after them.
+            """
+            out: reactive.Value[Drawing | None] = reactive.value(None)
+            holder: reactive.Value[jobs.Job | None] = reactive.value(None)
+
+            @reactive.effect
+            def _submit() -> None:
+                value = source()
+                if value is None:
+                    holder.set(None)
+                    out.set(None)
+                    return
+                holder.set(watch(jobs.Job([jobs.Stage(name, lambda report: draw(value))])))
+
+            @reactive.effect
+            def _collect() -> None:
+                current = holder()
+                if current is None:
+                    return
+                if not current.finished:
+                    tick()
+                    return
+                if current.error is not None:
+                    out.set(Drawing(text=f"{type(current.error).__name__}: {current.error}", images=()))
+                elif name in current.results:
+                    out.set(current.results[name])
+
+            return out
 
         @reactive.effect
         @reactive.event(input.cancel)
@@ -442,42 +590,29 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                         class_="spamsim-note",
                     )
                 )
-            if shown is not None:
-                from ..plots.funnel import funnel
-
-                items.append(figure(funnel(shown.result, lang=language), _(N_("Funnel"), language), "funnel-figure"))
             return ui.TagList(*items)
 
-        @render.ui
-        def deterrence() -> ui.TagList:
-            language = lang()
-            scenario = scenario_or_none()
-            if scenario is None:
-                return ui.TagList()
-            from ..plots.deterrence import break_even
+        funnel_drawing = drawn(lambda: None if sim() is None else (sim(), lang()), lambda v: draw_funnel(*v), "funnel")
 
-            currency = scenario.market.currency
-            curve = curves.break_even_curve(scenario)
-            frame = deterrence_frontier(scenario)
-            enf = scenario.enforcement
-            fig = figures.frontier(
-                frame,
-                currency,
-                language,
-                caught_probability=float(controls.scenario_value(scenario, controls.BY_ID["caught"])),
-                fines={"individual": float(np.mean(enf.fines.individual)), "corporation": float(np.mean(enf.fines.corporation))},
-            )
-            text = _(
-                N_("Break-even success rate: {rate} (this scenario: {own})"),
-                language,
-                rate=fmt.rate(curve.break_even_success_rate, language),
-                own=fmt.rate(curve.success_rate, language),
-            )
-            return ui.TagList(
-                ui.p(text, id="break-even", class_="spamsim-value"),
-                figure(break_even(curve, lang=language), _(N_("Break-even"), language), "break-even-figure"),
-                figure(fig, _(N_("Deterrence frontier"), language), "frontier-figure"),
-            )
+        @render.ui
+        def funnel_ui() -> ui.TagList | None:
+            return show(funnel_drawing())
+
+        deterrence_drawing = drawn(
+            lambda: None if scenario_or_none() is None or not on_tab("deterrence") else (scenario_or_none(), lang()),
+            lambda v: draw_deterrence(*v),
+            "deterrence",
+        )
+
+        @render.ui
+        def deterrence() -> ui.TagList | None:
+            return show(deterrence_drawing(), "break-even")
+
+        effects_drawing = drawn(
+            lambda: None if comparison() is None or not on_tab("effects") else (comparison(), lang()),
+            lambda v: draw_effects(*v),
+            "effects",
+        )
 
         @render.ui
         def effects() -> ui.TagList:
@@ -490,15 +625,12 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 return ui.TagList(
                     ui.p(_(N_("No countermeasure is switched on in this scenario."), language), id="effects-none")
                 )
-            comp = comparison()
             items: list[Any] = []
-            if comp is None:
+            shown_effects = effects_drawing()
+            if shown_effects is None:
                 items.append(ui.p(_(N_("Estimating countermeasure effects…"), language), class_="spamsim-note"))
             else:
-                from ..plots.effects import effects as effects_figure
-
-                alt = _(N_("Effects of: {names}"), language, names=", ".join(countermeasure_label(n, language) for n in comp.names))
-                items.append(figure(effects_figure(comp, lang=language), alt, "effects-figure"))
+                items.append(show(shown_effects))
             shown = sim()
             if shown is not None:
                 items.append(ui.tags.h5(_(N_("Where the spam went"), language)))
@@ -513,7 +645,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             if old is not None:
                 old.cancel()
             history.set(None)
-            history_job.set(jobs.Job([jobs.simulate(preset_scenario(TIMELINE.key), HISTORY_REPS)]))
+            history_job.set(watch(jobs.Job([jobs.simulate(preset_scenario(TIMELINE.key), HISTORY_REPS)])))
 
         @reactive.effect
         @reactive.event(input.history_cancel)
@@ -528,7 +660,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             if current is None:
                 return
             if not current.finished:
-                reactive.invalidate_later(POLL_SECONDS * 2)
+                tick()
             history_progress.set(current.fraction)
             for value in current.results.values():
                 with reactive.isolate():
@@ -539,7 +671,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
         def history_ui() -> ui.TagList:
             language = lang()
             scenario = preset_scenario(TIMELINE.key)
-            current = history_job()
+            history_job()
             items: list[Any] = [
                 ui.p(_(N_("The history 1998-2012 (timeline.yaml), played step by step."), language)),
                 ui.input_action_button("history_run", _(N_("Run the history"), language)),
@@ -576,20 +708,19 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 return None
             return ui.tags.progress(value=f"{fraction:.3f}", max="1", id="history-progress")
 
-        @render.ui
-        def history_figure() -> ui.Tag:
-            shown = history()
-            if shown is None:
-                return ui.div()
-            from ..plots.timeline import timeline
+        history_drawing = drawn(
+            lambda: (
+                None
+                if history() is None or "history_year" not in input or not on_tab("history")
+                else (history(), float(input.history_year()), lang())
+            ),
+            lambda v: draw_history(*v),
+            "history",
+        )
 
-            year = float(input.history_year())
-            fig = figures.mark_time(timeline(shown.result, lang=lang()), year)
-            frame = curves.world_series(shown.result, ["spam_share"])
-            time_col = curves.time_column(shown.result.scenario)
-            row = frame.iloc[int(np.argmin(np.abs(frame[time_col].to_numpy() - year)))]
-            share = _(N_("{year}: spam share of arriving mail {share}"), lang(), year=f"{year:.2f}", share=fmt.percent(row["mean"], 3, lang()))
-            return ui.div(ui.p(share, id="history-share", class_="spamsim-value"), figure(fig, share, "history-figure"))
+        @render.ui
+        def history_figure() -> ui.TagList | None:
+            return show(history_drawing(), "history-share")
 
         # -- export ------------------------------------------------------------------------
         @reactive.calc
@@ -600,7 +731,9 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             shown = sim()
             return controls.scenario_yaml(
                 scenario,
-                preset_file=str(preset_path(preset())) if preset().startswith("file:") else f"scenarios/{preset_of(preset()).file}",
+                preset_file=str(preset_path(preset()))
+                if preset().startswith("file:")
+                else f"scenarios/{preset_of(preset()).file}",
                 edits=edits(),
                 reps=shown.reps if shown is not None else None,
                 seed=shown.seed if shown is not None else None,
@@ -617,7 +750,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                     id="copy-yaml",
                 ),
                 " ",
-ui.span(" " + _(N_("Copied."), language), id="yaml-copied", style="visibility:hidden"),
+                ui.span(" " + _(N_("Copied."), language), id="yaml-copied", style="visibility:hidden"),
                 ui.tags.pre(exported(), id="yaml-text"),
             )
 
