@@ -72,6 +72,44 @@ def test_switches_become_enabled_overrides() -> None:
     assert not controls.build(scenario, edits).countermeasures.active("blacklists")
 
 
+def test_a_funnel_file_gets_one_success_rate_in_place_of_its_funnel(write) -> None:
+    path = write(
+        """
+        name: funnel
+        market: {currency: JPY, profit_per_sale: 500, funnel: {open_rate: 0.1, click_rate: 0.1, purchase_rate: 0.1}}
+        spammers:
+          - {name: s, location: domestic, legal_form: individual, campaign: {messages_per_send: 1000000}}
+        """
+    )
+    scenario = ss.load(path)
+    assert controls.preset_positions(scenario)["success"] == -3.0  # 0.1 x 0.1 x 0.1
+    edits = controls.overrides(scenario, {"success": -4.0}, {})
+    assert edits == ["market.funnel=null", "market.success_rate=0.0001"]
+    assert controls.build(scenario, edits).market.success_rate == 1e-4
+
+
+def test_a_file_from_the_command_line_is_offered_first(write) -> None:
+    path = write("name: mine\nspammers: [{name: s, campaign: {messages_per_send: 10}}]\n", name="mine.yaml")
+    preset = presets.add_file(path)
+    try:
+        assert presets.available()[0] == preset
+        assert presets.preset_path(preset.key) == path.resolve()
+    finally:
+        presets.USER_PRESETS.clear()
+
+
+def test_an_invalid_scenario_shows_the_loaders_messages(write) -> None:
+    from spamsim.app.server import problems_box
+    from spamsim.scenario.errors import ScenarioError
+
+    scenario = ss.load(LECTURE)
+    with pytest.raises(ScenarioError) as caught:
+        controls.build(scenario, ["market.success_rate=2"])
+    html = str(problems_box(caught.value, "ja"))
+    assert str(caught.value.problems[0]) in html
+    assert gettext("This combination is not a valid scenario:", "ja") in html
+
+
 def test_exported_yaml_loads_back_to_the_same_scenario_and_numbers(tmp_path: Path) -> None:
     scenario = ss.load(LECTURE)
     edits = controls.overrides(scenario, {"success": -3.0, "volume": 5.0}, {})

@@ -146,7 +146,12 @@ def value_at(control: Control, pos: float) -> float:
 
 
 def scenario_value(scenario: Scenario, control: Control) -> float:
-    """The (mean) value a scenario gives the control's field."""
+    """The (mean) value a scenario gives the control's field (a funnel's success rate: the product of its rates)."""
+    funnel = scenario.market.funnel
+    if control.path == "market.success_rate" and funnel is not None:
+        return float(
+            math.prod(_mean(getattr(funnel, f)) for f in type(funnel).model_fields if getattr(funnel, f) is not None)
+        )
     node: Any = scenario
     for part in control.path.split("."):
         node = node[int(part)] if part.isdigit() else getattr(node, part)
@@ -174,6 +179,8 @@ def overrides(preset: Scenario, positions: Mapping[str, float], switches: Mappin
         pos = positions.get(control.id)
         if pos is None or _snap(control, pos) == at_preset[control.id]:
             continue
+        if control.path == "market.success_rate" and preset.market.funnel is not None:
+            edits.append("market.funnel=null")  # one success rate in place of the funnel, as break_even_curve does
         edits.append(f"{control.path}={value_at(control, pos)!r}")
     for name, on in countermeasure_states(preset).items():
         if name in switches and bool(switches[name]) != on:

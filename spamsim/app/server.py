@@ -147,6 +147,16 @@ def show(drawing: Drawing | None, text_id: str = "") -> ui.TagList | None:
     return ui.TagList(*items)
 
 
+def problems_box(error: ScenarioError, lang: str) -> ui.Tag:
+    """The scenario loader's own messages, one per line, as ``spamsim validate`` prints them."""
+    return ui.div(
+        ui.tags.strong(_(N_("This combination is not a valid scenario:"), lang)),
+        ui.tags.pre("\n".join(str(p) for p in error.problems)),
+        class_="spamsim-problems",
+        id="problems",
+    )
+
+
 def draw_funnel(shown: jobs.Simulated, lang: str) -> Drawing:
     """The funnel of a run."""
     from ..plots.funnel import funnel
@@ -547,15 +557,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
         @render.ui
         def problems() -> ui.Tag | None:
             value = built()
-            if not isinstance(value, ScenarioError):
-                return None
-            heading = _(N_("This combination is not a valid scenario:"), lang())
-            return ui.div(
-                ui.tags.strong(heading),
-                ui.tags.pre("\n".join(str(p) for p in value.problems)),
-                class_="spamsim-problems",
-                id="problems",
-            )
+            return problems_box(value, lang()) if isinstance(value, ScenarioError) else None
 
         @reactive.calc
         def closed_form() -> dict[str, float]:
