@@ -619,7 +619,8 @@ def analytic_command(
 @friendly_errors
 def app_command(
     file: Annotated[
-        Path | None, typer.Argument(help="Scenario YAML file to start from [default: the lecture's].", show_default=False)
+        Path | None,
+        typer.Argument(help="Scenario YAML file to start from [default: the lecture's].", show_default=False),
     ] = None,
     port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8000,
     host: Annotated[str, typer.Option(help="Address to bind (default: this machine only).")] = "127.0.0.1",
