@@ -48,7 +48,12 @@ HISTORY_REPS = 8
 """Replications of the 1998-2012 history (about 0.25 s each on a 2-core machine): enough for its bands."""
 
 SECONDS_PER_REP: dict[str, float] = {}
-"""Measured cost of one replication per preset, to size the next runs (shared by sessions)."""
+"""Measured cost of one replication per preset in a long run, to size the next long runs (shared by sessions)."""
+
+FIRST_RUN: dict[str, tuple[int, float]] = {}
+"""Replications and seconds of each preset's last quick run. A run also has a fixed cost (building
+the world: about 0.2 s for japan-2011), so quick runs are sized from quick runs, not from the
+per-replication cost of long ones."""
 
 FIRST_GUESS_REPS = 20
 """Replications of the first run of a preset, before its cost is known."""
@@ -81,8 +86,9 @@ def effect_names(scenario: Scenario) -> list[str]:
 
 def plan(scenario: Scenario, key: str, with_effects: bool) -> list[jobs.Stage]:
     """The stages of the job for ``scenario``: quick run, effects (if any switched on), refined run."""
-    per_rep = SECONDS_PER_REP.get(key)
-    first = FIRST_GUESS_REPS if per_rep is None else jobs.plan_reps(per_rep, jobs.FIRST_SECONDS, 10, 200)
+    quick = FIRST_RUN.get(key)
+    first = FIRST_GUESS_REPS if quick is None else jobs.plan_reps(quick[1] / quick[0], jobs.FIRST_SECONDS, 10, 200)
+    per_rep = SECONDS_PER_REP.get(key) or (quick[1] / quick[0] if quick else None)
     refine = jobs.plan_reps(per_rep or 0.01, jobs.REFINE_SECONDS, first, 2000)
     stages = [jobs.simulate(scenario, first)]
     names = effect_names(scenario)
@@ -425,7 +431,10 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                     sim.set(value)
                     shown = value
                     seconds = current.seconds.get(name, 0.0)
-                    SECONDS_PER_REP[key] = seconds / max(value.reps, 1)
+                    if name == current.stages[0].name:
+                        FIRST_RUN[key] = (value.reps, seconds)
+                    else:
+                        SECONDS_PER_REP[key] = seconds / max(value.reps, 1)
                     timings.append(
                         {
                             "reps": value.reps,
