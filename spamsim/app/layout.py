@@ -23,8 +23,10 @@ FONT_CSS = """
 """Japanese glyphs from the shipped font, only for the characters that need it."""
 
 BASE_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", "Hiragino Sans", "Yu Gothic", "Noto Sans CJK JP",
-       "spamsim-ja", sans-serif; }
+/* spamsim-ja first: it covers only Japanese characters (unicode-range), and system-ui may claim
+   them and draw boxes where the system has no Japanese font. */
+body, .control-label, label { font-family: "spamsim-ja", system-ui, -apple-system, "Segoe UI", "Hiragino Sans",
+       "Yu Gothic", "Noto Sans CJK JP", sans-serif; }
 .spamsim-numbers td, .spamsim-numbers th { padding: 0.2em 0.8em; text-align: right; }
 .spamsim-numbers td:first-child, .spamsim-numbers th:first-child { text-align: left; }
 .spamsim-value { font-weight: 600; font-variant-numeric: tabular-nums; }
