@@ -34,6 +34,7 @@ body, .control-label, label { font-family: "spamsim-ja", system-ui, -apple-syste
                     white-space: pre-wrap; font-family: ui-monospace, monospace; }
 .spamsim-note { color: #444; font-size: 0.9em; }
 .spamsim-figure { max-width: 100%; height: auto; }
+.spamsim-stale { opacity: 0.35; transition: opacity 0.2s; }
 .spamsim-control-value { font-weight: 600; margin-top: -0.8em; margin-bottom: 0.6em; }
 """
 

@@ -10,6 +10,7 @@ control cancels the job and starts the next.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import html
 import math
@@ -140,6 +141,8 @@ class Drawing:
 
     text: str
     images: tuple[tuple[str, str, str], ...]
+    stale: bool = False
+    """Being redrawn for newer numbers (shown dimmed)."""
 
 
 def show(drawing: Drawing | None, text_id: str = "") -> ui.TagList | None:
@@ -150,6 +153,8 @@ def show(drawing: Drawing | None, text_id: str = "") -> ui.TagList | None:
     if drawing.text:
         items.append(ui.p(drawing.text, id=text_id or None, class_="spamsim-value"))
     items += [ui.tags.img(src=uri, alt=alt, id=ident, class_="spamsim-figure") for uri, alt, ident in drawing.images]
+    if drawing.stale:
+        return ui.TagList(ui.div(*items, class_="spamsim-stale", **{"aria-busy": "true"}))
     return ui.TagList(*items)
 
 
@@ -471,6 +476,11 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                     out.set(None)
                     return
                 holder.set(watch(jobs.Job([jobs.Stage(name, lambda report: draw(value))])))
+                with reactive.isolate():
+                    shown = out()
+                if shown is not None and not shown.stale:
+                    # The figure on screen no longer matches the numbers: dim it until redrawn.
+                    out.set(dataclasses.replace(shown, stale=True))
 
             @reactive.effect
             def _collect() -> None:
