@@ -620,7 +620,7 @@ def analytic_command(
 def app_command(
     file: Annotated[
         Path | None,
-        typer.Argument(help="Scenario YAML file to start from [default: the lecture's].", show_default=False),
+        typer.Argument(help="Scenario YAML file to start from (default: the lecture's).", show_default=False),
     ] = None,
     port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8000,
     host: Annotated[str, typer.Option(help="Address to bind (default: this machine only).")] = "127.0.0.1",
@@ -629,7 +629,7 @@ def app_command(
 ) -> None:
     """Lecture mode in the browser: sliders, switches and live figures, served locally.
 
-    Needs the app extra:  pip install 'spamsim[app]'
+    Needs spamsim's optional "app" extra (make app installs it; without it the command says how).
 
     Example:  spamsim app scenarios/japan-2011.yaml --lang ja
     """
