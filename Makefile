@@ -1,6 +1,7 @@
 # Two commands on a fresh machine (only python3 and make needed):
 #   make demo   create .venv, install spamsim, run the lecture scenario; figures and a report in out/
 #   make test   create/update .venv with the test extras and run the whole suite
+#   make app    lecture mode in the browser (spamsim app): sliders, switches, live figures on localhost
 #   make docs   build the documentation site into site/ (offline; open site/index.html)
 # Both are idempotent: the venv is refreshed only when pyproject.toml changes.
 
@@ -10,7 +11,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 OUT    ?= out
 
-.PHONY: demo test test-slow test-all install install-test browser lint bench fuzz docs clean
+.PHONY: app demo test test-slow test-all install install-test browser lint bench fuzz docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +20,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	@touch $@
 
+$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[app]'
+	@touch $@
+
 $(VENV)/.installed-test: pyproject.toml Makefile | $(BIN)/python
-	$(PIP) install -e '.[test,notebooks,docs,explore]'
+	$(PIP) install -e '.[test,notebooks,docs,explore,app,app-test]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
-	@touch $(VENV)/.installed $@
+	@touch $(VENV)/.installed $(VENV)/.installed-app $@
 
 install: $(VENV)/.installed
 
@@ -47,6 +52,10 @@ demo: install
 	@echo
 	@echo "Done. Open $(OUT)/report.html in a browser; figures (PNG) and data (Parquet, JSON) are in:"
 	@ls -d $(OUT)/*/
+
+# Lecture mode in the browser (needs the app extra): serves on http://127.0.0.1:8000/ and opens it.
+app: $(VENV)/.installed-app
+	$(BIN)/spamsim app $(APP_ARGS)
 
 # The suite without the tests marked slow (long statistical runs, whole notebooks, the
 # 1998-2012 timeline through every layer): a few minutes on 2 cores. CI runs both.

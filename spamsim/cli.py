@@ -695,6 +695,48 @@ def analytic_command(
     out.print(frontier_table(result, currency))
 
 
+@app.command("app")
+@friendly_errors
+def app_command(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Scenario YAML file to start from (default: the lecture's).", show_default=False),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8000,
+    host: Annotated[str, typer.Option(help="Address to bind (default: this machine only).")] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
+    lang: Annotated[str, typer.Option(help="Language of the page: en or ja.")] = "en",
+) -> None:
+    """Lecture mode in the browser: sliders, switches and live figures, served locally.
+
+    Needs spamsim's optional "app" extra (make app installs it; without it the command says how).
+
+    Example:  spamsim app scenarios/japan-2011.yaml --lang ja
+    """
+    from .i18n import LANGS
+
+    if lang not in LANGS:
+        err.print(f"unknown language {lang!r} for --lang; use one of: {', '.join(LANGS)}", markup=False)
+        raise typer.Exit(2)
+    try:
+        import shiny  # noqa: F401 - only to tell a missing extra from other failures
+    except ImportError:
+        from .app import INSTALL_HINT
+
+        err.print(f"spamsim app needs the app extra, which is not installed; run: {INSTALL_HINT}", markup=False)
+        raise typer.Exit(2) from None
+    from .app import serve
+    from .app.presets import add_file
+    from .scenario.loader import load
+
+    preset = "lecture"
+    if file is not None:
+        load(file)  # a bad file is reported here, as by every command, not in the page
+        preset = add_file(file).key
+    err.print(f"spamsim app: serving on http://{host}:{port}/ (Ctrl-C stops it)", markup=False)
+    serve(preset, host=host, port=port, browser=not no_browser, lang=lang)
+
+
 @app.command("sweep")
 @friendly_errors
 def sweep_command(
