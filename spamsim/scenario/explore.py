@@ -32,11 +32,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import Problem, ScenarioError
-from .loader import read_text, source_name, validate_located
 from .schema import MAX_TEXT, Line, Text
-from .sweep import Range
-from .yamlio import YamlProblem, parse_yaml
+from .sweep import Range, load_study
 
 MAX_WORLDS = 1_000_000
 MAX_PORTFOLIOS = 256
@@ -200,25 +197,4 @@ def load_explore(path: str | os.PathLike[str]) -> tuple[ExploreSpec, Path]:
     ScenarioError
         With ``FILE:LINE:COL`` problems, as for scenarios and sweeps.
     """
-    file = Path(path)
-    text = read_text(file)
-    try:
-        located = parse_yaml(text, source_name(file))
-    except YamlProblem as exc:
-        raise ScenarioError(exc.problems) from None
-    spec = validate_located(located, source_name(file), ExploreSpec)
-    base = (file.parent / spec.base).resolve()
-    if not base.is_file():
-        mark = located.values.get(("base",))
-        raise ScenarioError(
-            [
-                Problem(
-                    source_name(file),
-                    mark.line if mark else None,
-                    mark.column if mark else None,
-                    "base",
-                    f"no such scenario file: {base}",
-                )
-            ]
-        )
-    return spec, base
+    return load_study(path, ExploreSpec)

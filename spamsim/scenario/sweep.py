@@ -25,7 +25,7 @@ import itertools
 import math
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -155,13 +155,18 @@ class SweepSpec(_Model):
         return [{n: float(columns[j][i]) for j, n in enumerate(names)} for i in range(d.samples)]
 
 
-def load_sweep(path: str | os.PathLike[str]) -> tuple[SweepSpec, Path]:
-    """Load a sweep file; return it and the path of its base scenario.
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+def load_study(path: str | os.PathLike[str], model: type[SpecT]) -> tuple[SpecT, Path]:
+    """Load a file built on a base scenario (a sweep, an exploration) as ``model``.
+
+    Returns the validated file and the path of its base scenario (relative to the file).
 
     Raises
     ------
     ScenarioError
-        With ``FILE:LINE:COL`` problems, as for scenarios.
+        With ``FILE:LINE:COL`` problems, as for scenarios; a missing base file is one of them.
     """
     file = Path(path)
     text = read_text(file)
@@ -169,8 +174,8 @@ def load_sweep(path: str | os.PathLike[str]) -> tuple[SweepSpec, Path]:
         located = parse_yaml(text, source_name(file))
     except YamlProblem as exc:
         raise ScenarioError(exc.problems) from None
-    spec = validate_located(located, source_name(file), SweepSpec)
-    base = (file.parent / spec.base).resolve()
+    spec = validate_located(located, source_name(file), model)
+    base = (file.parent / spec.base).resolve()  # type: ignore[attr-defined]
     if not base.is_file():
         mark = located.values.get(("base",))
         raise ScenarioError(
@@ -185,3 +190,14 @@ def load_sweep(path: str | os.PathLike[str]) -> tuple[SweepSpec, Path]:
             ]
         )
     return spec, base
+
+
+def load_sweep(path: str | os.PathLike[str]) -> tuple[SweepSpec, Path]:
+    """Load a sweep file; return it and the path of its base scenario.
+
+    Raises
+    ------
+    ScenarioError
+        With ``FILE:LINE:COL`` problems, as for scenarios.
+    """
+    return load_study(path, SweepSpec)
