@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +36,26 @@ def spamsim_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess[
     return subprocess.run(
         [str(exe), *args], capture_output=True, text=True, cwd=ROOT, env=env, check=check, timeout=300
     )
+
+
+def chromium() -> str | None:
+    """The system's Chromium (Debian's package; `make browser` installs it), if any."""
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium tries to reach Google's update and sync hosts, which a closed
+    # network refuses (and a test that asserts "no external request" must not see).
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""Flags for a headless Chromium that talks to nothing but the page under test."""
 
 
 def at_a_terminal() -> None:

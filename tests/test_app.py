@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from spamsim import fmt
 from spamsim.analysis import curves
 from spamsim.i18n import gettext
 
-from .conftest import ROOT, SCENARIOS, spamsim_cli
+from .conftest import CHROMIUM_ARGS, ROOT, SCENARIOS, chromium, spamsim_cli
 
 shiny = pytest.importorskip("shiny", reason="the app extra is not installed: pip install 'spamsim[app]'")
 
@@ -188,17 +187,7 @@ def test_app_reports_a_bad_file_like_every_command(write) -> None:
 
 # -- the page in a real browser --------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = chromium()
 browser_only = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (make browser installs it)")
 
 

@@ -12,7 +12,6 @@ import io
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import textwrap
 from html.parser import HTMLParser
@@ -27,7 +26,7 @@ import pytest  # noqa: E402
 import spamsim as ss  # noqa: E402
 from spamsim import report as rp  # noqa: E402
 
-from .conftest import SCENARIOS  # noqa: E402
+from .conftest import CHROMIUM_ARGS, SCENARIOS, chromium  # noqa: E402
 
 REPS = 20
 SEED = 1
@@ -390,10 +389,6 @@ def test_bad_arguments() -> None:
 # -- a real browser ------------------------------------------------------------------------------
 
 
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
 def run_chromium(tmp_path: Path, page: Path, *mode: str) -> subprocess.CompletedProcess[str]:
     exe = chromium()
     assert exe is not None
@@ -401,14 +396,7 @@ def run_chromium(tmp_path: Path, page: Path, *mode: str) -> subprocess.Completed
     profile.mkdir(exist_ok=True)
     args = [
         exe,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         "--disable-extensions",
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
