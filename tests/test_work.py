@@ -41,6 +41,7 @@ MEASURE = textwrap.dedent(
     import json, sys, tempfile
 
     import pandas, pyarrow, pyarrow.parquet  # imported by the CLI before any run, as here
+    import scipy.stats  # code a run with distributions loads (validation no longer does): not data
     from spamsim.analysis.result import Result
     from spamsim.outputs import save_run
     from spamsim.runner.replications import memory_estimate, replicate
