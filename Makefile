@@ -60,10 +60,10 @@ app: $(VENV)/.installed-app
 # The suite without the tests marked slow (long statistical runs, whole notebooks, the
 # 1998-2012 timeline through every layer): a few minutes on 2 cores. CI runs both.
 test: install-test browser
-	$(BIN)/python -m pytest -q -n 2 -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow"
 
 test-slow: install-test browser
-	$(BIN)/python -m pytest -q -n 2 -m slow
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m slow
 
 test-all: test test-slow
 

@@ -31,6 +31,10 @@ shiny = pytest.importorskip("shiny", reason="the app extra is not installed: pip
 
 from spamsim.app import controls, jobs, presets  # noqa: E402 - needs shiny's availability checked first
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_app")
+
 LECTURE = SCENARIOS / "lecture.yaml"
 
 

@@ -28,6 +28,10 @@ from spamsim.analysis.externality import DEFAULTS, PUBLISHED_RATIO, SocialCost, 
 
 from .conftest import SCENARIOS, spamsim_cli
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_claims")
+
 SEED = 2011
 K_SE = 4.0
 """Tolerance of a quoted number, in standard errors of the mean."""

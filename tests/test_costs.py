@@ -23,6 +23,10 @@ from spamsim.scenario.loader import scenario_data
 from .conftest import LECTURE_MINIMAL, spamsim_cli
 from .test_scenarios import FILES
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_costs")
+
 BASE = yaml.safe_load(LECTURE_MINIMAL)
 
 HAND = {

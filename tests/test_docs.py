@@ -25,6 +25,10 @@ from typer.exceptions import TyperException
 from spamsim.cli import app
 from spamsim.scenario.schema import Scenario
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_docs")
+
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 SPAMSIM = Path(sys.executable).with_name("spamsim")

@@ -17,6 +17,10 @@ from spamsim.runner import RefusedError
 from .conftest import SCENARIOS, spamsim_cli
 from .test_world import FIXED
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_effects")
+
 SMALL = copy.deepcopy(FIXED)
 
 

@@ -28,6 +28,10 @@ from spamsim.analysis import curves
 
 from .conftest import SCENARIOS
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_figures_honest")
+
 SEED = 20260
 PIXEL_SLACK = 1.0
 """Bounding boxes are shrunk by this many pixels before testing: touching is not overlapping."""

@@ -36,6 +36,10 @@ from spamsim.plots import labels, style  # noqa: E402
 
 from .conftest import SCENARIOS  # noqa: E402
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_plots")
+
 THEMES = ("lecture", "paper")
 LANGS = ("en", "ja")
 REPS = 20
@@ -243,6 +247,11 @@ def labelled(ax: Any, which: str) -> bool:
 # -- every figure, every theme and language -------------------------------------------------
 
 
+TIMELINE_CASES = {"timeline-years", "populations-years"}
+"""Figures of the 1998-2012 timeline (a 15-year run, ~13 s): drawn in make test-slow, with the
+other tests of that run."""
+
+
 def _figure_matrix() -> list[Any]:
     """Every case in every theme and language; ``make test`` draws each case once, in one of
     the four theme x language pairs taken in turn (so every pair is drawn for several cases),
@@ -251,7 +260,8 @@ def _figure_matrix() -> list[Any]:
     matrix = []
     for i, case in enumerate(FIGURE_CASES):
         for pair in pairs:
-            marks = () if pair == pairs[i % len(pairs)] else (pytest.mark.slow,)
+            fast = pair == pairs[i % len(pairs)] and case not in TIMELINE_CASES
+            marks = () if fast else (pytest.mark.slow,)
             matrix.append(pytest.param(case, *pair, marks=marks, id=f"{case}-{pair[0]}-{pair[1]}"))
     return matrix
 
@@ -320,7 +330,7 @@ def test_plotting_leaves_global_rcparams_and_pyplot_alone(data, tmp_path):
 
     before = dict(mpl.rcParams)
     open_before = plt.get_fignums()
-    for case in ("funnel-lecture", "timeline-years", "deterrence-sweep", "sensitivity-morris"):
+    for case in ("funnel-lecture", "timeline-japan", "deterrence-sweep", "sensitivity-morris"):
         for lang in LANGS:
             render(data, case, "paper", lang)
     plots.save(render(data, "funnel-japan", "lecture", "ja")[0], tmp_path / "f.pdf")
@@ -507,6 +517,7 @@ def test_mean_ci_by_matches_mean_ci(data):
     assert math.isnan(one.loc[0, "ci95_low"]) and one.loc[1, "ci95_low"] == one.loc[1, "ci95_high"] == 2.0
 
 
+@pytest.mark.slow  # the 1998-2012 timeline run
 def test_channel_mix_shares_add_up_to_one(data):
     mix = curves.channel_mix(data["timeline"])
     totals = mix.groupby("step")["mean"].sum()
@@ -514,6 +525,7 @@ def test_channel_mix_shares_add_up_to_one(data):
     assert mix["year"].min() == 1998.0 and 2012.9 < mix["year"].max() < 2013.0
 
 
+@pytest.mark.slow  # the 1998-2012 timeline run
 def test_adoption_milestones_follow_the_schedules(data):
     m = curves.adoption_milestones(data["timeline"]).set_index("variable")
     # timeline.yaml: relay prevention 0.45 (1998.0) -> 0.64 (1998.5), so half closed at 1998.13;

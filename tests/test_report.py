@@ -28,6 +28,10 @@ from spamsim import report as rp  # noqa: E402
 
 from .conftest import CHROMIUM_ARGS, SCENARIOS, chromium  # noqa: E402
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_report")
+
 REPS = 20
 SEED = 1
 # japan-2011 in Japanese builds a second whole report (a comparison and four figures): it runs in

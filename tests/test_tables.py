@@ -26,6 +26,10 @@ from spamsim.tables import ELLIPSIS, Cell, Column, Grid, fit, is_table_line, ren
 
 from .conftest import ROOT, SCENARIOS, spamsim_cli
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_tables")
+
 WIDTHS = (80, 120)
 SHORT = ["horizon.days=10", "spammers.adaptive-spammer.campaign.days=10"]
 NUMBER = re.compile(r"[−\-+\[]?\d[\d.,]*(?:[KMBT%]|万|億|兆)?\]?,?")

@@ -12,6 +12,10 @@ import pytest
 
 from .conftest import SCENARIOS, spamsim_cli
 
+# Its data is computed once per test process (module fixtures, caches): keep the module on one
+# xdist worker (`make test` runs with --dist loadgroup) so that it is not computed twice.
+pytestmark = pytest.mark.xdist_group("test_user_errors")
+
 
 @pytest.fixture(scope="module")
 def lecture_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
