@@ -61,8 +61,9 @@ def check_files(
 
 
 def _names_a_base(exc: ScenarioError) -> bool:
-    # A scenario has no `base:`; sweep and exploration files are built on one.
-    return any(p.path == "base" and p.message.startswith("unknown field") for p in exc.problems)
+    # A scenario has no `base:` field, so a problem there is a `base:` key: sweep and
+    # exploration files are built on one.
+    return any(p.path == "base" for p in exc.problems)
 
 
 def _load_study(file: str | os.PathLike[str]) -> None:
