@@ -12,10 +12,13 @@ import copy
 
 import numpy as np
 import pytest
-from scipy import stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special, stats
 
 import spamsim
 from spamsim.model import Streams, World
+from spamsim.model.spammer import PLAUSIBLE_LEVEL, QUANTILE_BAND
 
 # The better channel (open relays) converts 5x as often per attempted message as the
 # spammer's own server, whose mail filters catch 80 % of: 0.002 vs 0.0004 sales per
@@ -209,7 +212,8 @@ def test_margins_are_the_documented_gamma_poisson_posterior():
     spammer = world.spammers[0]
     attempted, sales, cost = np.array([[4000.0], [1000.0]]), np.array([[3.0], [0.0]]), np.array([[40.0], [10.0]])
     spammer.evidence = {"attempted": attempted, "sales": sales, "cost": cost}
-    margin, upper = spammer._margins()
+    margin, plausible = spammer._margins()
+    upper = spammer._upper_margins()
     pooled = (3 + 0.5) / 5000
     prior_sales = 1.0  # the default
     for c in range(2):
@@ -219,13 +223,45 @@ def test_margins_are_the_documented_gamma_poisson_posterior():
         np.testing.assert_allclose(upper[c, 0], alone.ppf(0.9) * 100 - 0.01)
 
 
+def test_the_quantile_band_holds_at_the_plausible_level():
+    """``_margins`` settles most signs by QUANTILE_BAND instead of gammaincinv: the band must
+    hold the Gamma(a) quantile for every a the evidence can give (a >= 1/2)."""
+    a = np.concatenate([np.linspace(0.5, 10, 20_000), np.geomspace(10, 1e15, 20_000)])
+    spread = (special.gammaincinv(a, PLAUSIBLE_LEVEL) - a) / np.sqrt(a)
+    assert QUANTILE_BAND[0] < spread.min() and spread.max() < QUANTILE_BAND[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    attempted=st.lists(st.sampled_from([0.0, 1.0, 37.5, 1e3, 2e5, 3e7, 1e10]), min_size=6, max_size=6),
+    sales=st.lists(st.one_of(st.integers(0, 4).map(float), st.floats(0.0, 5e3)), min_size=6, max_size=6),
+    spread=st.lists(st.floats(0.8, 1.7), min_size=6, max_size=6),
+)
+def test_plausible_is_the_sign_of_the_upper_bound(attempted, sales, spread):
+    """The shortcut changes no decision: plausible exactly where the documented bound is positive.
+
+    Each channel's cost puts its break-even sales rate at ``a + spread * sqrt(a)`` sales
+    (``a`` = sales + 1/2, profit 100 per sale): around the quantile, where the band decides."""
+    world = small_world(FEW_SALES, size=3)
+    spammer = world.spammers[0]
+    shape = spammer.evidence["attempted"].shape
+    a = np.array(sales) + 0.5
+    spammer.evidence = {
+        "attempted": np.array(attempted).reshape(shape),
+        "sales": np.array(sales).reshape(shape),
+        "cost": ((a + np.array(spread) * np.sqrt(a)) * 100.0).reshape(shape),
+    }
+    _, plausible = spammer._margins()
+    np.testing.assert_array_equal(plausible, spammer._upper_margins() > 0)
+
+
 def test_an_untried_channel_is_explored_but_not_exploited():
     world = small_world(FEW_SALES)
     spammer = world.spammers[0]
     spammer.evidence["attempted"][:] = [[1000.0], [0.0]]
     spammer.evidence["sales"][:] = [[2.0], [0.0]]
-    margin, upper = spammer._margins()
-    assert margin[1, 0] == -np.inf and upper[1, 0] == np.inf
+    margin, plausible = spammer._margins()
+    assert margin[1, 0] == -np.inf and spammer._upper_margins()[1, 0] == np.inf and plausible[1, 0]
 
 
 def test_evidence_fades_with_memory_days():

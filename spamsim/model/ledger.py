@@ -90,14 +90,22 @@ class Ledger:
     ----------
     n_steps, spammers, channels, size
         Shape of the record: steps, spammer names, channel names, replications.
+    totals_only
+        Keep one row for the whole run instead of one per step: flows and money are summed
+        over the horizon as they arrive (the world's per-step states, populations and adoption,
+        mean nothing in it). An
+        exploration needs only each replication's totals; a ledger 1/``n_steps`` the size
+        stays in the processor's caches instead of touching fresh memory at every step.
     """
 
-    def __init__(self, n_steps: int, spammers: list[str], channels: list[str], size: int):
-        self.n_steps = n_steps
+    def __init__(self, n_steps: int, spammers: list[str], channels: list[str], size: int, totals_only: bool = False):
+        self.n_steps = 1 if totals_only else n_steps
         self.spammers = spammers
         self.channels = channels
         self.size = size
-        shape = (n_steps, len(spammers), len(channels), size)
+        # Every step is row 0 of a totals-only ledger: step * 0.
+        self._keep = 0 if totals_only else 1
+        shape = (self.n_steps, len(spammers), len(channels), size)
         # Message counts are int64, exact up to 9.2e18 (the runner refuses more messages
         # than 2^62 per run); float64 would be exact only up to 9e15.
         self.flows = {m: np.zeros(shape, dtype=float if m in MONEY_METRICS else np.int64) for m in CHANNEL_METRICS}
@@ -107,22 +115,22 @@ class Ledger:
 
     def add_flow(self, metric: str, step: int, spammer: int, channel: int, values: np.ndarray) -> None:
         """Add ``values`` (one per replication) to a channel flow."""
-        self.flows[metric][step, spammer, channel] += values
+        self.flows[metric][step * self._keep, spammer, channel] += values
 
     def add_blocked(self, countermeasure: str, step: int, spammer: int, channel: int, values: np.ndarray) -> None:
         """Add messages that ``countermeasure`` stopped before delivery."""
         if countermeasure not in self.blocked_by:
             self.blocked_by[countermeasure] = np.zeros(self.flows["attempted"].shape, dtype=np.int64)
-        self.blocked_by[countermeasure][step, spammer, channel] += values
+        self.blocked_by[countermeasure][step * self._keep, spammer, channel] += values
 
     def add_spammer(self, metric: str, step: int, spammer: int, values: np.ndarray) -> None:
         """Add ``values`` to a per-spammer quantity (costs, fines, convictions)."""
-        self.spammer[metric][step, spammer] += values
+        self.spammer[metric][step * self._keep, spammer] += values
 
     def set_world(self, metric: str, step: int, values: np.ndarray | float) -> None:
         """Record the world's state ``metric`` at the end of ``step``."""
-        self.world[metric][step] = values
+        self.world[metric][step * self._keep] = values
 
     def add_world(self, metric: str, step: int, values: np.ndarray | float) -> None:
         """Add ``values`` to a world flow of ``step`` (legitimate mail arrives in every interval)."""
-        self.world[metric][step] += values
+        self.world[metric][step * self._keep] += values

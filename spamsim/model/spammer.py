@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
 PLAUSIBLE_LEVEL = 0.9
 """Credible level of the upper bound on a channel's conversion that makes it plausibly profitable."""
 
+QUANTILE_BAND = (1.0, 1.5)
+"""Bounds on ``(q - a) / sqrt(a)`` for the Gamma(a) quantile ``q`` at :data:`PLAUSIBLE_LEVEL`, a >= 1/2."""
+
 JEFFREYS_SALES = 0.5
 """Shape of Jeffreys' prior for a Poisson rate, Gamma(1/2, 0): the pseudo-sales added to the
 pooled conversion and to a channel's own evidence where it is judged alone."""
@@ -236,8 +239,8 @@ class Spammer:
         world, seen = self.world, self.seen
         strategy = self.values.strategy
         self._remember(days)
-        margin, upper = self._margins()
-        positive, plausible = margin > 0, upper > 0
+        margin, plausible = self._margins()
+        positive = margin > 0
         shift = world.num(strategy.shift)
         new_mix = np.where(positive, (1.0 - shift) * self.mix + shift * self._target(margin), 0.0)
         floor = world.num(strategy.exploration) / max(int(self.usable.sum()), 1)
@@ -268,31 +271,68 @@ class Spammer:
             evidence += self.seen[name]
 
     def _margins(self) -> tuple[np.ndarray, np.ndarray]:
-        """Expected margin per message and its upper credible bound, ``[channel, rep]``.
+        """Expected margin per message (``[channel, rep]``) and whether it is plausibly positive.
 
-        ``-inf`` where the spammer cannot use a channel; a usable channel not tried yet has
-        expected margin ``-inf`` and bound ``+inf``.
+        The margin is ``-inf`` where the spammer cannot use a channel or has not tried it yet.
+        Plausibly positive means :meth:`_upper_margins` is above zero (a usable channel not
+        tried yet always is); that bound is computed only where its sign is in doubt.
         """
+        usable, tried, attempted, sales, messages, cost, value = self._evidence()
         world = self.world
-        usable = self.usable[:, None]
-        attempted = np.where(usable, self.evidence["attempted"], 0.0)
-        sales = np.where(usable, self.evidence["sales"], 0.0)
         total = attempted.sum(axis=0)
         pooled = np.where(total > 0, (sales.sum(axis=0) + JEFFREYS_SALES) / np.maximum(total, 1e-300), 1.0)
         prior_sales = world.num(self.values.strategy.prior_sales)
         shape = prior_sales + sales
         rate = prior_sales / pooled + attempted
-        value = world.num(world.values.market.profit_per_sale)
+        margin = np.where(tried, shape / rate * value - cost, -np.inf)
+        # The bound is positive where the Gamma(a) quantile q at PLAUSIBLE_LEVEL exceeds
+        # x = cost * messages / value. For every a >= 1/2, q lies in (a + sqrt(a), a + 1.5 sqrt(a))
+        # ((q - a) / sqrt(a) runs from 1.21 at a = 1/2 to z = 1.28 for large a; tested), so
+        # most entries are settled without gammaincinv, which costs microseconds per value.
+        a = JEFFREYS_SALES + sales
+        priced = tried & (value > 0)
+        x = np.divide(cost * messages, value, out=np.full(a.shape, np.nan), where=priced)
+        root = np.sqrt(a)
+        sure, never = priced & (x < a + QUANTILE_BAND[0] * root), priced & (x > a + QUANTILE_BAND[1] * root)
+        doubt = tried & ~sure & ~never
+        plausible = usable & ~tried | sure
+        if doubt.any():
+            upper = self._upper_margins(doubt)
+            plausible |= doubt & (upper > 0)
+        return margin, plausible
+
+    def _upper_margins(self, where: np.ndarray | None = None) -> np.ndarray:
+        """Upper credible bound of the margin per message, ``[channel, rep]``.
+
+        The channel's own sales rate at level :data:`PLAUSIBLE_LEVEL` under Jeffreys' prior,
+        times the profit per sale, minus the cost per message: ``+inf`` for a usable channel
+        not tried yet, ``-inf`` for one the spammer cannot use. Only entries ``where`` are
+        computed (NaN elsewhere) when it is given.
+        """
+        usable, tried, _, sales, messages, cost, value = self._evidence()
+        wanted = tried if where is None else tried & where
+        # gammaincinv costs microseconds per value; sales repeat (whole numbers, zeros), so
+        # evaluate it once per distinct value.
+        distinct, at = np.unique(JEFFREYS_SALES + sales[wanted], return_inverse=True)
+        own = np.full(sales.shape, np.nan)
+        own[wanted] = special.gammaincinv(distinct, PLAUSIBLE_LEVEL)[at] / messages[wanted]
+        upper = np.where(wanted, own * value - cost, np.nan)
+        upper = np.where(usable & ~tried, np.inf, np.where(usable, upper, -np.inf))
+        return upper if where is None else np.where(where, upper, np.nan)
+
+    def _evidence(self) -> tuple[np.ndarray, ...]:
+        """What the margins are judged on, ``[channel, rep]``: usable and tried channels,
+        attempted messages and sales (zero where unusable), messages to divide by (1 where
+        untried), cost per message (with the expected fine), and the profit per sale."""
+        world = self.world
+        usable = np.broadcast_to(self.usable[:, None], self.evidence["attempted"].shape)
+        attempted = np.where(usable, self.evidence["attempted"], 0.0)
+        sales = np.where(usable, self.evidence["sales"], 0.0)
         tried = usable & (attempted > 0)
         messages = np.where(tried, attempted, 1.0)  # untried channels: any value, the result is masked
         cost = np.where(tried, self.evidence["cost"] / messages, 0.0) + self._fine_per_message()
-        margin = np.where(tried, shape / rate * value - cost, -np.inf)
-        # gammaincinv costs microseconds per value; sales repeat (whole numbers, zeros), so
-        # evaluate it once per distinct value.
-        distinct, where = np.unique(JEFFREYS_SALES + sales, return_inverse=True)
-        own = special.gammaincinv(distinct, PLAUSIBLE_LEVEL)[where.reshape(sales.shape)] / messages
-        upper = np.where(tried, own * value - cost, np.inf)
-        return margin, np.where(usable, upper, -np.inf)
+        value = np.broadcast_to(world.num(world.values.market.profit_per_sale), attempted.shape)
+        return usable, tried, attempted, sales, messages, cost, value
 
     def _target(self, margin: np.ndarray) -> np.ndarray:
         """Share of volume per channel the spammer would like to send (see ``adapt``)."""

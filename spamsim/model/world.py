@@ -69,10 +69,17 @@ class World:
     assigned
         Per-replication values by stream path that replace the scenario's
         (:func:`~spamsim.model.values.draw_values`): several explored worlds in one block.
+    totals_only
+        Keep only each replication's totals in the ledger (see :class:`~.ledger.Ledger`).
     """
 
     def __init__(
-        self, scenario: Scenario, streams: Streams, size: int, assigned: Mapping[str, np.ndarray] | None = None
+        self,
+        scenario: Scenario,
+        streams: Streams,
+        size: int,
+        assigned: Mapping[str, np.ndarray] | None = None,
+        totals_only: bool = False,
     ):
         self.base = scenario
         self.scenario = scenario
@@ -98,7 +105,9 @@ class World:
             for i, name in enumerate(scenario.channels.names())
         ]
         self.spammers = [Spammer(self, i, spec) for i, spec in enumerate(scenario.spammers)]
-        self.ledger = Ledger(self.n_steps, [s.name for s in self.spammers], [c.name for c in self.channels], size)
+        self.ledger = Ledger(
+            self.n_steps, [s.name for s in self.spammers], [c.name for c in self.channels], size, totals_only
+        )
         self.receivers = Receivers(self)
         self.enforcement = Enforcement(self)
         self.env.process(self._clock())
@@ -413,11 +422,18 @@ def _event_hours(scenario: Scenario) -> list[float]:
 
 
 def simulate_block(
-    scenario: Scenario, entropy: int, block: int, size: int, assigned: Mapping[str, np.ndarray] | None = None
+    scenario: Scenario,
+    entropy: int,
+    block: int,
+    size: int,
+    assigned: Mapping[str, np.ndarray] | None = None,
+    totals_only: bool = False,
 ) -> Ledger:
     """Build and run the world for one block of replications (the unit of parallel work).
 
     ``assigned`` (per-replication values by stream path, see :class:`World`) lets one block
     hold several worlds of an exploration; without it the block is the scenario's.
+    ``totals_only`` keeps one ledger row for the whole run (:class:`Ledger`): the same
+    draws, so the same totals, for a caller that needs no time series.
     """
-    return World(scenario, Streams(entropy, block), size, assigned).run()
+    return World(scenario, Streams(entropy, block), size, assigned, totals_only).run()

@@ -204,7 +204,7 @@ def evaluate_block(
         for path, stream in stream_paths.items()
     }
     try:
-        ledger = simulate_block(scenario, entropy, block, len(worlds) * reps, assigned or None)
+        ledger = simulate_block(scenario, entropy, block, len(worlds) * reps, assigned or None, totals_only=True)
     except ExactModeTooLarge as exc:
         raise RefusedError(str(exc)) from None
     per_rep = replication_outcomes(ledger, scenario)
