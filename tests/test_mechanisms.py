@@ -451,6 +451,46 @@ def botnet_ode(
     return {"bots": out[0] + out[2], "hit_and_run": out[1] + out[3], "bot_hours": out[4], "burst_hours": out[5]}
 
 
+def test_botnet_population_moves_with_the_multinomial_law():
+    """One interval of the hosts' chain against its law: the hosts of each state end in a
+    multinomial over ``P = expm(Q t)``, so the end counts have mean ``n P`` and covariance
+    ``sum_i n_i (diag(P_i) - P_i P_i^T)``. The engine draws the leavers of a state and then
+    their destinations one conditional binomial at a time; that must keep the whole
+    covariance, not only the mean the ODE tests see. 4,000 replications; means and
+    (co)variances within 4 standard errors (a sample covariance's standard error is
+    ``sqrt((s_ii s_jj + s_ij^2) / n)`` for counts this large, near normal)."""
+    sc = build(
+        campaign={"messages_per_send": 0, "days": 1},
+        channels={
+            "botnet": {
+                "hosts": 1e5,
+                "initial_bots": 2e4,
+                "infection_rate_per_day": 0.5,
+                "hit_and_run_share": 0.3,
+                "hit_and_run_lifetime_hours": 8.0,
+            }
+        },
+        mix={"botnet": 1},
+        countermeasures={"antivirus": {"cleanup_rate_per_day": 0.7}},
+    )
+    size, hours = 4000, 6.0
+    world = World(sc, Streams(3, 0), size)
+    botnet = world.channels[0]
+    start = np.array([60_000, 25_000, 15_000])
+    botnet.state[:] = start
+    transition, _ = botnet._ctmc(hours)
+    p = transition[0, 0]  # one network, one set of rates
+    botnet.evolve(0.0, hours, np.ones(size, dtype=bool))
+    end = botnet.state[:, 0, :].astype(float)
+    mean = start @ p
+    cov = sum(n * (np.diag(row) - np.outer(row, row)) for n, row in zip(start, p, strict=True))
+    se = np.sqrt(np.diag(cov) / size)
+    assert np.all(np.abs(end.mean(axis=0) - mean) <= 4 * se), (end.mean(axis=0), mean, se)
+    var = np.diag(cov)
+    se_cov = np.sqrt((np.outer(var, var) + cov**2) / size)
+    assert np.all(np.abs(np.cov(end, rowvar=False) - cov) <= 4 * se_cov), (np.cov(end, rowvar=False), cov, se_cov)
+
+
 @pytest.mark.parametrize("variants", [False, True], ids=["one-variant", "new-variants"])
 @pytest.mark.parametrize("step_hours", [1.0, 6.0, 24.0, 168.0])
 def test_botnet_population_and_capacity_follow_the_ode(step_hours, variants):

@@ -236,8 +236,14 @@ class Botnet(Channel):
         size = self.world.size
         _, occupation = self._ctmc(hours)
         # Expected hours per network and state: state[r, n, i] @ occupation[n, r, i, j].
-        occ = np.broadcast_to(occupation.transpose(1, 0, 2, 3), (size, *occupation.shape[:1], *occupation.shape[2:]))
-        spent = np.einsum("rni,rnij->rnj", self.state.astype(float), occ)
+        state = self.state.astype(float)
+        if occupation.shape[1] == 1:  # the same rates in every replication: one product per network
+            spent = np.matmul(state.transpose(1, 0, 2), occupation[:, 0]).transpose(1, 0, 2)
+        else:
+            occ = np.broadcast_to(
+                occupation.transpose(1, 0, 2, 3), (size, *occupation.shape[:1], *occupation.shape[2:])
+            )
+            spent = np.einsum("rni,rnij->rnj", state, occ)
         bot_hours = spent[:, :, 1::2].sum(axis=2)
         burst_hours = spent[:, :, 2::2].sum(axis=2)
         rate = np.asarray(self.num(self.values.sends_per_bot_hour), dtype=float).reshape(-1, 1)
@@ -408,9 +414,11 @@ class Botnet(Channel):
         rng = self.rng("population")
         size, n_networks, k = self.state.shape
         # Each host leaves its state with 1 - P[i, i] (one binomial per state), and the leavers
-        # split over the other states in proportion to P[i, j]: the same law as a multinomial
-        # per state, at the cost of one large draw instead of k; all networks in one call.
-        # The matrices repeat (``_ctmc`` remembers them), so their split is remembered with them.
+        # split over the states they can reach in proportion to P[i, j]: the law of a
+        # multinomial per state. The split draws one conditional binomial per reachable state
+        # but the last, which takes the rest, so a state with one way out (a bot can only
+        # become clean again) needs no draw at all. The matrices repeat (``_ctmc`` remembers
+        # them), so their split is remembered with them.
         cached = self._moves
         if cached is None or cached[0] is not transition or cached[1] != size:
             eye = np.eye(k, dtype=bool)
@@ -419,11 +427,43 @@ class Botnet(Channel):
             moves = np.where(eye, 0.0, p)
             total = moves.sum(axis=-1, keepdims=True)
             moves = np.where(total > 0, moves / np.maximum(total, 1e-300), eye)
-            cached = self._moves = (transition, size, 1.0 - stay, np.broadcast_to(moves, (size, n_networks, k, k)))
+            cached = self._moves = (transition, size, 1.0 - stay, _split_plan(moves))
         leaving = binomial(rng, self.state, cached[2])
-        moved = rng.multinomial(leaving, cached[3])
-        self.state += moved.sum(axis=2) - leaving
+        arriving = np.zeros_like(leaving)
+        for i, targets in cached[3]:
+            rest = leaving[:, :, i]
+            if not rest.any():
+                continue
+            for j, share in targets[:-1]:
+                went = binomial(rng, rest, share)
+                arriving[:, :, j] += went
+                rest = rest - went
+            arriving[:, :, targets[-1][0]] += rest
+        self.state += arriving - leaving
 
     def record(self, step: int) -> None:
         self.world.ledger.add_world("bots", step, self.bots())
         self.world.ledger.add_world("hit_and_run_bots", step, self.hit_and_run())
+
+
+def _split_plan(moves: np.ndarray) -> list[tuple[int, list[tuple[int, np.ndarray]]]]:
+    """How the hosts leaving each state split over the states they go to.
+
+    ``moves[r, n, i, j]`` (``r`` a replication or 1 for all) is the share of the leavers of
+    state ``i`` that go to ``j``. Per state ``i``: its reachable states ``j`` and, for each,
+    the probability of going to ``j`` given not to any earlier one (``[rep or 1, network]``):
+    drawing those binomials one after the other gives the multinomial's law.
+    """
+    plan = []
+    for i in range(moves.shape[-1]):
+        row = moves[..., i, :]
+        reachable = [j for j in range(row.shape[-1]) if (row[..., j] > 0).any()]
+        if not reachable:
+            continue
+        left = np.ones(row.shape[:-1])
+        targets = []
+        for j in reachable:
+            targets.append((j, np.divide(row[..., j], left, out=np.zeros_like(left), where=left > 0)))
+            left = np.maximum(left - row[..., j], 0.0)
+        plan.append((i, targets))
+    return plan
