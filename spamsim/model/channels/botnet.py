@@ -450,7 +450,7 @@ def _split_plan(moves: np.ndarray) -> list[tuple[int, list[tuple[int, np.ndarray
     """How the hosts leaving each state split over the states they go to.
 
     ``moves[r, n, i, j]`` (``r`` a replication or 1 for all) is the share of the leavers of
-    state ``i`` that go to ``j``. Per state ``i``: its reachable states ``j`` and, for each,
+    state ``i`` that go to ``j``. Per state ``i``: its reachable states ``j`` (likeliest last) and, for each,
     the probability of going to ``j`` given not to any earlier one (``[rep or 1, network]``):
     drawing those binomials one after the other gives the multinomial's law.
     """
@@ -460,6 +460,9 @@ def _split_plan(moves: np.ndarray) -> list[tuple[int, list[tuple[int, np.ndarray
         reachable = [j for j in range(row.shape[-1]) if (row[..., j] > 0).any()]
         if not reachable:
             continue
+        # Any order gives the same law; the likeliest state last takes the rest undrawn, and
+        # the draws before it have small probabilities, numpy's cheapest case.
+        reachable.sort(key=lambda j: float(row[..., j].mean()))
         left = np.ones(row.shape[:-1])
         targets = []
         for j in reachable:
