@@ -26,6 +26,13 @@ import numpy as np
 
 _STEP_STRIDE = 1 << 64
 
+ENGINE_REVISION = 2
+"""Revision of how the engine draws: raised whenever the same scenario and seed give other
+numbers (an equally exact way of drawing, e.g. fewer draws for the same law). Resumable
+sweeps and explorations hash it with their spec, so blocks drawn by different revisions are
+never mixed in one results folder. 2: the botnet's population split by conditional
+binomials (2026-11-30)."""
+
 
 def stable_key(name: str) -> tuple[int, int]:
     """Two 32-bit words from a BLAKE2 hash of ``name`` (same on every machine and run)."""

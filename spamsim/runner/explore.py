@@ -43,6 +43,7 @@ from ..atomic import write_atomic
 from ..folder import Identity, ResultsFolder
 from ..model.ledger import Ledger
 from ..model.sampling import ExactModeTooLarge
+from ..model.streams import ENGINE_REVISION
 from ..model.world import simulate_block
 from ..scenario.distributions import _Dist
 from ..scenario.errors import Problem, ScenarioError
@@ -156,7 +157,8 @@ def plan(spec: ExploreSpec, base: Scenario) -> Plan:
         raise ScenarioError(problems)
     from .replications import memory_estimate
 
-    per_rep = memory_estimate(base, 1)["ledger_bytes"]
+    # An exploration's ledger keeps one row of totals, not one per step (``totals_only``).
+    per_rep = memory_estimate(base, 1)["ledger_bytes"] / base.n_steps
     block_worlds = 1 if per_world else spec.block_worlds(per_rep)
     costs = {name: defenders_cost(sc) for name, sc in portfolios.items()}
     return Plan(spec, base, worlds, portfolios, stream_paths, per_world, block_worlds, costs)
@@ -272,8 +274,15 @@ class ExploreResult:
         )
 
 
-def _digest(spec: ExploreSpec, base: Scenario) -> str:
-    data = {"spec": spec.model_dump(mode="json"), "base": scenario_data(base)}
+def _digest(spec: ExploreSpec, base: Scenario, block_worlds: int) -> str:
+    # The engine's revision and the block layout too: a block is only resumed into a run
+    # that would have drawn exactly it.
+    data = {
+        "spec": spec.model_dump(mode="json"),
+        "base": scenario_data(base),
+        "engine": ENGINE_REVISION,
+        "block_worlds": block_worlds,
+    }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -308,7 +317,7 @@ def run_explore(
     check_explore_feasible(laid, backend)
     if out is None:
         return _compute(laid, backend, {}, None, progress)
-    digest = _digest(spec, laid.base)
+    digest = _digest(spec, laid.base, laid.block_worlds)
     names = list(laid.portfolios)
     with ResultsFolder(out, Identity("explore", digest, spec.seed, spec.name), force=force) as folder:
         work = partial_folder(folder.target)

@@ -27,7 +27,7 @@ from ..analysis.result import Result
 from ..analysis.summary import mean_ci
 from ..atomic import write_atomic, write_text_atomic
 from ..folder import MANIFEST, Identity, ResultsFolder, read_manifest
-from ..model.streams import stable_key
+from ..model.streams import ENGINE_REVISION, stable_key
 from ..scenario.errors import ScenarioError
 from ..scenario.loader import load, scenario_data
 from ..scenario.schema import Scenario
@@ -108,7 +108,8 @@ def summarize_points(frame: pd.DataFrame, metrics: list[str], params: list[str])
 
 
 def _spec_hash(spec: SweepSpec, base: Scenario) -> str:
-    data = {"spec": spec.model_dump(mode="json"), "base": scenario_data(base)}
+    # The engine's revision too: blocks drawn by another revision must not be resumed into this run.
+    data = {"spec": spec.model_dump(mode="json"), "base": scenario_data(base), "engine": ENGINE_REVISION}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
