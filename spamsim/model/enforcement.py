@@ -164,9 +164,11 @@ class Enforcement:
             # statistic of detections - 1 uniforms: a Beta(J-1, detections-J+1) share of it.
             first = rng.geometric(np.clip(q, 1e-300, 1.0))
             convictions = (detected & (q > 0) & (first <= detections)).astype(np.int64)
-            detections = np.where(convictions > 0, first, detections)
             later = np.maximum(first - 1, 0)
+            # Of the interval's detections - 1 later ones (all of them, not only those before
+            # the conviction), the convicting one is the (J-1)-th.
             share = rng.beta(np.maximum(later, 1), np.maximum(detections - later, 1))
+            detections = np.where(convictions > 0, first, detections)
             at = need + np.where((convictions > 0) & (later > 0), share * left, 0.0)
         else:
             convictions = rng.binomial(detections, q)

@@ -30,8 +30,9 @@ ENGINE_REVISION = 2
 """Revision of how the engine draws: raised whenever the same scenario and seed give other
 numbers (an equally exact way of drawing, e.g. fewer draws for the same law). Resumable
 sweeps and explorations hash it with their spec, so blocks drawn by different revisions are
-never mixed in one results folder. 2: the botnet's population split by conditional
-binomials (2026-11-30)."""
+never mixed in one results folder. 2 (2026-11-30): the botnet's population split by
+conditional binomials, and a stopping conviction placed among all of its interval's
+detections (a fix: it used to fall late)."""
 
 
 def stable_key(name: str) -> tuple[int, int]:
