@@ -24,7 +24,7 @@ import pandas as pd
 
 import spamsim as ss
 from spamsim.runner.backends import Backend, LocalBackend
-from spamsim.runner.explore import run_explore
+from spamsim.runner.explore import plan, run_explore
 from spamsim.scenario.explore import ExploreDesign, ExploreSpec, Levers, Uncertainty
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ FULL_WORLDS = 10_000
 TARGET_SECONDS = 30 * 60
 
 
-def spec(worlds: int, reps: int, block_worlds: int) -> ExploreSpec:
+def spec(worlds: int, reps: int, block_worlds: int | None) -> ExploreSpec:
     """The benchmark's exploration (the ranges of scenarios/explore-japan-2011.yaml)."""
     return ExploreSpec(
         name="explore-scaling",
@@ -53,13 +53,16 @@ def spec(worlds: int, reps: int, block_worlds: int) -> ExploreSpec:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--worlds", type=int, default=64, help="Worlds in the timed fraction.")
+    parser.add_argument("--worlds", type=int, default=512, help="Worlds in the timed fraction (whole blocks).")
     parser.add_argument("--reps", type=int, default=64)
-    parser.add_argument("--block-worlds", type=int, default=64, help="Worlds per vectorised block.")
+    parser.add_argument(
+        "--block-worlds", type=int, default=None, help="Worlds per vectorised block (default: the exploration's own)."
+    )
     parser.add_argument("--json", type=Path, help="Write the raw numbers here.")
     args = parser.parse_args()
     base = ss.load(ROOT / "scenarios" / "japan-2011.yaml")
     explore = spec(args.worlds, args.reps, args.block_worlds)
+    block_worlds = plan(explore, base).block_worlds
     points = args.worlds * len(explore.portfolios())
     rows, outcomes = [], {}
     for workers, make in [(1, lambda: Backend()), (2, lambda: LocalBackend(2))]:
@@ -92,7 +95,7 @@ def main() -> None:
     pd.testing.assert_frame_equal(outcomes[1], outcomes[2])
     print(
         f"japan-2011, {len(explore.portfolios())} portfolios, {args.reps} reps per point, "
-        f"{args.block_worlds} worlds ({args.block_worlds * args.reps} replications) per block; "
+        f"{block_worlds} worlds ({block_worlds * args.reps:,} replications) per block; "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; outcomes identical on 1 and 2 workers\n"
     )
     print("| workers | points timed | wall (s) | points/s | replications/s | full size (10,000 worlds) |")

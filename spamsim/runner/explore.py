@@ -348,21 +348,20 @@ def check_explore_feasible(laid: Plan, backend: Backend) -> None:
     As for sweeps (:func:`~spamsim.runner.replications.check_sweep_feasible`): every block of
     worlds under every portfolio is one task of ``block_worlds x reps`` replications, costed
     with :func:`~spamsim.runner.replications.estimate` on the costliest portfolio; the tasks
-    share the backend's workers. ``SPAMSIM_ACCEPT_LONG=1`` runs it anyway. The estimate is
-    costed per 256-replication block and errs high for explorations, whose larger blocks cost
-    less per replication (japan-2011 on this project's machine: 0.66 against 1.18 ms per
-    replication, benchmarks/explore.py); the message says "up to".
+    share the backend's workers. ``SPAMSIM_ACCEPT_LONG=1`` runs it anyway. A task is costed
+    by :func:`~spamsim.runner.replications.block_seconds` (a block's per-event overhead once,
+    then each replication's array work), on the costliest portfolio; the message says "up to".
 
     Raises
     ------
     RefusedError
         With the worlds, portfolios, replications and the estimated duration.
     """
-    from .replications import _duration, accept_long, estimate, max_seconds
+    from .replications import _duration, accept_long, block_seconds, max_seconds
 
     tasks = laid.n_blocks * len(laid.portfolios)
     workers = max(1, min(int(backend.workers), tasks))
-    per_task = max(estimate(s, laid.block_worlds * laid.spec.reps)["seconds"] for s in laid.portfolios.values())
+    per_task = max(block_seconds(s, laid.block_worlds * laid.spec.reps) for s in laid.portfolios.values())
     seconds = math.ceil(tasks / workers) * per_task
     if seconds > max_seconds() and not accept_long():
         raise RefusedError(

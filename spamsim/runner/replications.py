@@ -62,6 +62,11 @@ SECONDS_PER_EVENT_AND_ROUTE = 2e-4
 """Further CPU seconds per event and spammer x channel route (measured: japan-2011, 2 x 4
 routes, 0.78 s per block of 339 events; spambot-era, one route, 0.40 s for 317)."""
 
+SECONDS_PER_REPLICATION_EVENT_ROUTE = 1.2e-7
+"""CPU seconds each replication beyond :data:`BLOCK_SIZE` adds to one large block, per event
+and route: its array work, the per-event overhead being paid once per block (measured:
+japan-2011, 339 events x 8 routes, blocks of 16,384 replications, benchmarks/explore.py)."""
+
 TABLE_OVERHEAD_BYTES = 40 * 2**20
 """Memory the first DataFrame/Parquet work of a run takes whatever its size (pyarrow's memory
 pool and writer buffers, allocator arenas): measured, ~30-50 MiB above a baseline after imports."""
@@ -179,6 +184,24 @@ def estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str, float
     :func:`memory_estimate`.
     """
     blocks_ = math.ceil(reps / BLOCK_SIZE)
+    events, routes = _events_and_routes(scenario)
+    seconds = blocks_ * events * (SECONDS_PER_EVENT + SECONDS_PER_EVENT_AND_ROUTE * routes)
+    return {"events": events, "seconds": seconds, **memory_estimate(scenario, reps, workers)}
+
+
+def block_seconds(scenario: Scenario, size: int) -> float:
+    """Rough CPU seconds of one vectorised block of ``size`` replications (an exploration's task).
+
+    A block of :data:`BLOCK_SIZE` costs what :func:`estimate` says; each further replication
+    adds only its array work, :data:`SECONDS_PER_REPLICATION_EVENT_ROUTE` per event and route.
+    """
+    events, routes = _events_and_routes(scenario)
+    overhead = events * (SECONDS_PER_EVENT + SECONDS_PER_EVENT_AND_ROUTE * routes)
+    return overhead + max(size - BLOCK_SIZE, 0) * events * routes * SECONDS_PER_REPLICATION_EVENT_ROUTE
+
+
+def _events_and_routes(scenario: Scenario) -> tuple[float, int]:
+    """Events of a run (sends, reactions, variant releases, step ends) and its spammer x channel routes."""
     channels = max(1, len(scenario.channels.names()))
     horizon_days = scenario.horizon_days
     sends = sum(min(s.campaign.n_sends, s.campaign.sends_per_day * horizon_days + 1) for s in scenario.spammers)
@@ -187,10 +210,7 @@ def estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str, float
     variants = (
         horizon_days / antivirus.new_variant_every_days * 2 if antivirus and antivirus.new_variant_every_days else 0
     )
-    steps = scenario.n_steps
-    events = sends + adapts + variants + steps
-    seconds = blocks_ * events * (SECONDS_PER_EVENT + SECONDS_PER_EVENT_AND_ROUTE * len(scenario.spammers) * channels)
-    return {"events": events, "seconds": seconds, **memory_estimate(scenario, reps, workers)}
+    return sends + adapts + variants + scenario.n_steps, len(scenario.spammers) * channels
 
 
 def _gib(n: float) -> str:

@@ -237,8 +237,10 @@ class Botnet(Channel):
         _, occupation = self._ctmc(hours)
         # Expected hours per network and state: state[r, n, i] @ occupation[n, r, i, j].
         state = self.state.astype(float)
-        if occupation.shape[1] == 1:  # the same rates in every replication: one product per network
-            spent = np.matmul(state.transpose(1, 0, 2), occupation[:, 0]).transpose(1, 0, 2)
+        if occupation.shape[1] == 1:  # the same rates in every replication: one matrix per network
+            # einsum's own loops, not BLAS (np.matmul): BLAS may sum in another order with
+            # other threads or alignment, and a worker's numbers must not depend on that.
+            spent = np.einsum("rni,nij->rnj", state, occupation[:, 0])
         else:
             occ = np.broadcast_to(
                 occupation.transpose(1, 0, 2, 3), (size, *occupation.shape[:1], *occupation.shape[2:])
