@@ -233,21 +233,17 @@ class Botnet(Channel):
     def _capacity_over(self, hours: float) -> tuple[np.ndarray, np.ndarray]:
         """Expected messages each network's bots can send over the next ``hours`` (``[rep, network]``),
         and their expected bot-hours and hit-and-run bot-hours (``[rep, network, 2]``)."""
-        size = self.world.size
         _, occupation = self._ctmc(hours)
-        # Expected hours per network and state: state[r, n, i] @ occupation[n, r, i, j].
+        # Expected hours per network as a bot and as a hit-and-run bot: state[r, n, i] times the
+        # hours a host starting in i spends in the bot states (odd j) and in the hit-and-run
+        # states (even j > 0), occupation[n, r, i, j] summed over those j first.
+        bot = occupation[..., 1::2].sum(axis=-1)  # [network, rep or 1, i]
+        burst = occupation[..., 2::2].sum(axis=-1)
         state = self.state.astype(float)
-        if occupation.shape[1] == 1:  # the same rates in every replication: one matrix per network
-            # einsum's own loops, not BLAS (np.matmul): BLAS may sum in another order with
-            # other threads or alignment, and a worker's numbers must not depend on that.
-            spent = np.einsum("rni,nij->rnj", state, occupation[:, 0])
-        else:
-            occ = np.broadcast_to(
-                occupation.transpose(1, 0, 2, 3), (size, *occupation.shape[:1], *occupation.shape[2:])
-            )
-            spent = np.einsum("rni,rnij->rnj", state, occ)
-        bot_hours = spent[:, :, 1::2].sum(axis=2)
-        burst_hours = spent[:, :, 2::2].sum(axis=2)
+        # Plain products and sums, not BLAS (np.matmul): BLAS may sum in another order with
+        # other threads or alignment, and a worker's numbers must not depend on that.
+        bot_hours = (state * bot.transpose(1, 0, 2)).sum(axis=2)
+        burst_hours = (state * burst.transpose(1, 0, 2)).sum(axis=2)
         rate = np.asarray(self.num(self.values.sends_per_bot_hour), dtype=float).reshape(-1, 1)
         return rate * (bot_hours + self.spec.hit_and_run_burst * burst_hours), np.stack(
             [bot_hours, burst_hours], axis=2
