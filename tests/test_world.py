@@ -406,3 +406,28 @@ def test_deterrence_makes_an_adaptive_spammer_quit():
     reps = res.replications
     assert ((reps["quits"] + reps["convictions"]) == 1).all() and reps["quits"].mean() > 0.8
     assert reps["attempted"].max() <= 3 * 1e5
+
+
+# -- the batched multinomial ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_the_batched_multinomial_has_the_multinomial_law(k):
+    """``sampling.multinomial`` (chained binomials for all replications at once) against the
+    multinomial's closed form: counts add up exactly; each category's mean ``n p_j`` and the
+    covariances ``n (diag(p) - p p^T)`` within 4 standard errors, 20,000 draws per row."""
+    from spamsim.model.sampling import multinomial
+
+    rng = np.random.default_rng(k)
+    p = rng.dirichlet(np.ones(k))
+    p[0] = 0.0  # an empty category draws nothing
+    p /= p.sum()
+    size, n = 20_000, 5_000
+    draws = multinomial(np.random.default_rng(7), np.full(size, n), np.broadcast_to(p, (size, k)))
+    assert (draws.sum(axis=1) == n).all() and (draws[:, 0] == 0).all()
+    cov = n * (np.diag(p) - np.outer(p, p))
+    var = np.diag(cov)
+    se_mean = np.sqrt(var / size)
+    assert np.all(np.abs(draws.mean(axis=0) - n * p) <= 4 * se_mean + 1e-12)
+    se_cov = np.sqrt((np.outer(var, var) + cov**2) / size)
+    assert np.all(np.abs(np.cov(draws, rowvar=False) - cov) <= 4 * se_cov + 1e-12)

@@ -48,5 +48,24 @@ def binomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float, exa
     return out
 
 
+def multinomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Split ``n`` (``[rep]``) over categories with probabilities ``p`` (``[rep, k]``, rows summing to 1).
+
+    One binomial per category but the last, each for what is left given the categories
+    before it: the multinomial's law, drawn for all replications at once (numpy's
+    ``multinomial`` checks and walks each row on its own, several times slower for small k).
+    """
+    out = np.zeros((*n.shape, p.shape[-1]), dtype=np.int64)
+    rest = np.asarray(n, dtype=np.int64)
+    left = np.ones(p.shape[:-1])
+    for j in range(p.shape[-1] - 1):
+        share = np.divide(p[..., j], left, out=np.zeros_like(left), where=left > 0)
+        out[..., j] = binomial(rng, rest, share)
+        rest = rest - out[..., j]
+        left = np.maximum(left - p[..., j], 0.0)
+    out[..., -1] = rest
+    return out
+
+
 class ExactModeTooLarge(ValueError):
     """A batch too large to simulate one message at a time."""

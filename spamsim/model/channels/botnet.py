@@ -46,7 +46,7 @@ import simpy
 
 from ...countermeasures import Where
 from ..flows import ctmc
-from ..sampling import binomial
+from ..sampling import binomial, multinomial
 from .base import Channel, Route
 
 CLEAN = 0
@@ -370,8 +370,10 @@ class Botnet(Channel):
         if shares.shape[1] == 1:
             parts = attempted[:, None]
         else:
-            parts = self.rng("networks", name).multinomial(
-                attempted, np.clip(shares, 0.0, 1.0) / np.maximum(shares.sum(axis=1, keepdims=True), 1e-300)
+            parts = multinomial(
+                self.rng("networks", name),
+                attempted,
+                np.clip(shares, 0.0, 1.0) / np.maximum(shares.sum(axis=1, keepdims=True), 1e-300),
             )
         direct_share = self.num(self.values.share_direct_to_mx)
         arriving = np.zeros_like(attempted)
