@@ -85,6 +85,8 @@ class Botnet(Channel):
         self._matrices: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._capacity = np.zeros((size, n))
         self._hours = np.zeros((size, n, 2))
+        self._rate_per_bot: tuple[np.ndarray | None, np.ndarray] = (None, np.ones(size))
+        """The bot-hours it was worked out from, and messages per bot-hour (``[rep]``)."""
         self._shares = np.full((size, n), 1.0 / n)
         self._use = np.zeros((size, n))
         self._listed: tuple[Any, Any, dict[int, Any]] = (None, None, {})
@@ -404,10 +406,14 @@ class Botnet(Channel):
         return route
 
     def cost(self, spammer: int, attempted: np.ndarray, start: float, end: float) -> np.ndarray:
-        # Rent as many bot-days as the messages need at the botnet's mean send rate per bot.
-        bot_hours = self._hours.sum(axis=(1, 2))
-        per_bot_hour = self._capacity.sum(axis=1) / np.maximum(bot_hours, 1e-300)
-        return attempted / np.maximum(per_bot_hour, 1e-300) / 24.0 * self.num(self.values.rental_cost_per_bot_day)
+        # Rent as many bot-days as the messages need at the botnet's mean send rate per bot
+        # (the same for every spammer of the interval: worked out once per capacity).
+        hours, per_bot_hour = self._rate_per_bot
+        if hours is not self._hours:
+            bot_hours = self._hours.sum(axis=(1, 2))
+            per_bot_hour = np.maximum(self._capacity.sum(axis=1) / np.maximum(bot_hours, 1e-300), 1e-300)
+            self._rate_per_bot = (self._hours, per_bot_hour)
+        return attempted / per_bot_hour / 24.0 * self.num(self.values.rental_cost_per_bot_day)
 
     def evolve(self, start: float, end: float, used: np.ndarray) -> None:
         transition, _ = self._ctmc(end - start)  # [network, rep or 1, k, k]
