@@ -55,12 +55,14 @@ def blocks(reps: int) -> list[int]:
 MAX_MESSAGES_PER_STEP = 2**62
 """Counts are int64 inside a step; more messages than this in one step would overflow."""
 
-SECONDS_PER_EVENT = 8e-4
+SECONDS_PER_EVENT = 4e-4
 """CPU seconds a block of replications spends per event (a send, a step end, a reaction)."""
 
-SECONDS_PER_EVENT_AND_ROUTE = 2e-4
-"""Further CPU seconds per event and spammer x channel route (measured: japan-2011, 2 x 4
-routes, 0.78 s per block of 339 events; spambot-era, one route, 0.40 s for 317)."""
+SECONDS_PER_EVENT_AND_ROUTE = 1e-4
+"""Further CPU seconds per event and spammer x channel route (measured 2026-11-30 on a loaded
+machine, blocks of 256: japan-2011, 2 x 4 routes, 0.35 s for 339 events; spambot-era, one
+route, 0.20 s for 317; estimates 1.0-1.4x those, relay-prevention, timeline and internet-scale
+likewise)."""
 
 SECONDS_PER_REPLICATION_EVENT_ROUTE = 1.2e-7
 """CPU seconds each replication beyond :data:`BLOCK_SIZE` adds to one large block, per event
