@@ -1,10 +1,13 @@
-"""Simulations the page waits for: run in a thread, in stages, with progress, cancellable.
+"""Simulations the page waits for: run in stages, with progress, cancellable.
 
 A job is a list of stages (a quick run with few replications, the countermeasure effects, a
 refined run with many); each stage's result is published as soon as it is ready, so the page
-shows rough numbers at once and better ones while the sliders rest. Cancelling (the user
-pressed Cancel, or moved a slider again) stops the job at the next progress report — after
-the current block of replications or countermeasure variant.
+shows rough numbers at once and better ones while the sliders rest. The quick run runs in the
+job's own thread (a short run needs no process); the stages after it run in a background
+worker process (:mod:`spamsim.app.workers`) at a lower priority. Cancelling (the user pressed
+Cancel, or moved a slider again) stops a job at once while a worker runs its stage (the worker
+is killed), else after the quick run's current block. A job started ``after`` another waits
+for it to end, so a session never runs two quick runs side by side.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.effects import compare
+from ..analysis.effects import Comparison, compare
 from ..analysis.result import Result
 from ..api import run
 from ..scenario.schema import Scenario
+from . import workers
+from .trace import mark
 
 SEED = 2011
 """The app's seed: the same scenario shows the same numbers, and ``spamsim run --seed 2011`` repeats them."""
@@ -52,7 +57,7 @@ class Stage:
 
 @dataclass
 class Job:
-    """Stages run one after the other in a daemon thread.
+    """Stages run one after the other in a daemon thread (after the job ``after``, if given).
 
     Read ``results`` (stage name → value), ``error``, ``stage``/``fraction`` and ``finished``
     from any thread; ``cancel()`` stops it at its next progress report.
@@ -68,6 +73,10 @@ class Job:
     cancelled: bool = False
     version: int = 0
     """Increases with every published result, so a poller sees that something changed."""
+    after: Job | None = field(default=None, repr=False)
+    """A job (cancelled, usually) to wait for before starting: the session's previous one."""
+    on_change: Callable[[], None] | None = field(default=None, repr=False)
+    """Called (from the job's thread) after each published result and when the job ends."""
 
     def __post_init__(self) -> None:
         self._cancel = threading.Event()
@@ -81,24 +90,36 @@ class Job:
 
     def _run(self) -> None:
         try:
+            if self.after is not None:
+                self.after.wait()
+                self.after = None  # no chain of finished jobs kept alive
             for stage in self.stages:
                 self.stage, self.fraction = stage.name, 0.0
                 self._report(0.0)
                 start = time.perf_counter()
+                mark("stage-start", stage=stage.name)
                 value = stage.work(self._report)
                 self.seconds[stage.name] = time.perf_counter() - start
+                mark("stage-end", stage=stage.name, seconds=round(self.seconds[stage.name], 4))
                 self.results[stage.name] = value
                 self.version += 1
+                self._changed()
         except Cancelled:
+            mark("cancelled", stage=self.stage)
             self.cancelled = True
         except Exception as exc:  # noqa: BLE001 - shown in the page; the server must keep serving
             self.error = exc
         finally:
             self.finished = True
             self.version += 1
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def cancel(self) -> None:
-        """Stop at the next progress report (the stage running finishes its current block)."""
+        """Stop at the next progress report: at once in a worker process, else after the current block."""
         self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -116,29 +137,41 @@ class Simulated:
     seed: int
 
 
-def simulate(scenario: Scenario, reps: int, seed: int = SEED) -> Stage:
-    """A stage running ``reps`` replications of ``scenario`` (progress per block)."""
+def simulated(scenario: Scenario, reps: int, seed: int, progress: Report) -> Simulated:
+    """``reps`` replications of ``scenario`` (``progress`` after each block)."""
+    done = 0
 
-    def work(report: Report) -> Simulated:
-        done = 0
+    def per_block(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done / reps)
 
-        def progress(n: int) -> None:
-            nonlocal done
-            done += n
-            report(done / reps)
+    return Simulated(run(scenario, reps=reps, seed=seed, progress=per_block), reps, seed)
 
-        return Simulated(run(scenario, reps=reps, seed=seed, progress=progress), reps, seed)
 
-    return Stage(f"simulate-{reps}", work)
+def compared(scenario: Scenario, names: list[str], reps: int, seed: int, progress: Report) -> Comparison:
+    """Each named countermeasure's effect, paired, as ``spamsim compare`` (``progress`` after each variant)."""
+    return compare(scenario, names, reps=reps, seed=seed, progress=lambda done, total: progress(done / total))
+
+
+def in_background(name: str, fn: Callable[..., Any], *args: Any) -> Stage:
+    """A stage running ``fn(*args, progress=...)`` in a background worker process (killed if cancelled)."""
+    return Stage(name, lambda report: workers.BACKGROUND.run(report, fn, *args))
+
+
+def simulate(scenario: Scenario, reps: int, seed: int = SEED, *, background: bool = False) -> Stage:
+    """A stage running ``reps`` replications of ``scenario`` (progress per block).
+
+    ``background``: in a worker process (a refined run), else in the job's thread (the quick run).
+    """
+    if background:
+        return in_background(f"simulate-{reps}", simulated, scenario, reps, seed)
+    return Stage(f"simulate-{reps}", lambda report: simulated(scenario, reps, seed, progress=report))
 
 
 def effects(scenario: Scenario, names: list[str], reps: int, seed: int = SEED) -> Stage:
-    """A stage estimating each named countermeasure's effect (paired, as ``spamsim compare``)."""
-
-    def work(report: Report) -> Any:
-        return compare(scenario, names, reps=reps, seed=seed, progress=lambda done, total: report(done / total))
-
-    return Stage("effects", work)
+    """A stage estimating each named countermeasure's effect (paired, as ``spamsim compare``), in a worker."""
+    return in_background("effects", compared, scenario, names, reps, seed)
 
 
 def plan_reps(seconds_per_rep: float, budget: float, low: int, high: int) -> int:
