@@ -88,7 +88,11 @@ def trace_since(path: Path, t0: float) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--presets", default="lecture,japan-2011,open-relay-era", help="comma-separated preset keys")
+    parser.add_argument(
+        "--presets",
+        default="lecture,open-relay-era,relay-prevention,spambot-era,smtp-auth,japan-2011",
+        help="comma-separated preset keys (default: every shipped preset)",
+    )
     parser.add_argument("--clicks", type=int, default=5, help="clicks per preset (at most 5 positions, repeated)")
     parser.add_argument("--trace", action="store_true", help="print the server's marks after each click")
     args = parser.parse_args()

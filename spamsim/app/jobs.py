@@ -29,8 +29,8 @@ SEED = 2011
 """The app's seed: the same scenario shows the same numbers, and ``spamsim run --seed 2011`` repeats them."""
 
 FIRST_SECONDS = 0.15
-"""Time budget of the first, quick run (the page must show simulated numbers within 0.5 s, and a click
-plus the page's own round trip take about 0.15 s of that)."""
+"""Time budget of the first, quick run (the page must show simulated numbers within 0.5 s; a click's way to
+the server and back takes a few tens of ms, and a run's fixed cost comes on top: 0.15 s for japan-2011)."""
 
 REFINE_SECONDS = 4.0
 """Time budget of the refined run that follows while the controls rest."""
