@@ -238,6 +238,27 @@ def test_the_funnel_is_drawn_from_a_runs_summary_alone() -> None:
     assert drawing.images[0][0].startswith("data:image/png;base64,") and drawing.images[0][2] == "funnel-figure"
 
 
+def test_quick_runs_have_steady_counts_and_a_setting_seen_again_is_not_run_again(monkeypatch) -> None:
+    from spamsim.app import server
+
+    assert [jobs.steady_reps(n) for n in (3, 10, 19, 20, 49, 150, 200, 5000)] == [10, 10, 10, 20, 20, 100, 200, 200]
+    scenario = ss.load(LECTURE)
+    monkeypatch.setitem(server.FIRST_RUN, "lecture", (10, 0.1))  # 15 replications fit: 10 are run
+    assert server.plan(scenario, "lecture", with_effects=False)[0].name == "simulate-10"
+
+    monkeypatch.setattr(jobs, "QUICK_RUNS", type(jobs.QUICK_RUNS)())
+    monkeypatch.setattr(jobs, "QUICK_RUNS_KEPT", 2)
+    quiet = lambda fraction: None  # noqa: E731
+    first = jobs.quick_run(scenario, 20, jobs.SEED, quiet)
+    again = jobs.quick_run(ss.load(LECTURE), 20, jobs.SEED, quiet)
+    assert not first.cached and again.cached and again.result is first.result
+    other = controls.build(scenario, ["market.success_rate=1e-05"])
+    assert not jobs.quick_run(other, 20, jobs.SEED, quiet).cached
+    assert not jobs.quick_run(scenario, 20, 7, quiet).cached  # another seed: other numbers
+    assert len(jobs.QUICK_RUNS) == 2
+    assert not jobs.quick_run(scenario, 20, jobs.SEED, quiet).cached  # the oldest was dropped
+
+
 def test_plan_reps_fits_the_budget() -> None:
     assert jobs.plan_reps(0.001, 0.25, 10, 200) == 200
     assert jobs.plan_reps(0.01, 0.25, 10, 200) == 25

@@ -12,8 +12,10 @@ for it to end, so a session never runs two quick runs side by side.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +137,8 @@ class Simulated:
     result: Result
     reps: int
     seed: int
+    cached: bool = False
+    """Shown again from :data:`QUICK_RUNS` (its run time says nothing of the next run's)."""
 
 
 def simulated(scenario: Scenario, reps: int, seed: int, progress: Report) -> Simulated:
@@ -159,14 +163,44 @@ def in_background(name: str, fn: Callable[..., Any], *args: Any) -> Stage:
     return Stage(name, lambda report: workers.BACKGROUND.run(report, fn, *args))
 
 
+QUICK_RUNS_KEPT = 32
+"""Quick runs kept (up to a few MB each): going back to a setting shows its numbers at once."""
+
+QUICK_RUNS: OrderedDict[tuple[str, int, int], Simulated] = OrderedDict()
+"""The last quick runs by scenario (as JSON), replications and seed, oldest first (shared by sessions)."""
+
+_QUICK_RUNS_LOCK = threading.Lock()
+
+
+def quick_run(scenario: Scenario, reps: int, seed: int, progress: Report) -> Simulated:
+    """:func:`simulated`, or the same run kept from before (``cached``: the same numbers, run earlier).
+
+    A lecture goes back and forth (a switch on, then off again); the same scenario, replications
+    and seed give the same numbers, so a setting seen before needs no new run.
+    """
+    key = (scenario.model_dump_json(), reps, seed)
+    with _QUICK_RUNS_LOCK:
+        kept = QUICK_RUNS.get(key)
+        if kept is not None:
+            QUICK_RUNS.move_to_end(key)
+            return dataclasses.replace(kept, cached=True)
+    value = simulated(scenario, reps, seed, progress)
+    with _QUICK_RUNS_LOCK:
+        QUICK_RUNS[key] = value
+        while len(QUICK_RUNS) > QUICK_RUNS_KEPT:
+            QUICK_RUNS.popitem(last=False)
+    return value
+
+
 def simulate(scenario: Scenario, reps: int, seed: int = SEED, *, background: bool = False) -> Stage:
     """A stage running ``reps`` replications of ``scenario`` (progress per block).
 
-    ``background``: in a worker process (a refined run), else in the job's thread (the quick run).
+    ``background``: in a worker process (a refined run), else in the job's thread (the quick run,
+    which a setting seen before finds in :data:`QUICK_RUNS`).
     """
     if background:
         return in_background(f"simulate-{reps}", simulated, scenario, reps, seed)
-    return Stage(f"simulate-{reps}", lambda report: simulated(scenario, reps, seed, progress=report))
+    return Stage(f"simulate-{reps}", lambda report: quick_run(scenario, reps, seed, progress=report))
 
 
 def effects(scenario: Scenario, names: list[str], reps: int, seed: int = SEED) -> Stage:
@@ -179,6 +213,15 @@ def plan_reps(seconds_per_rep: float, budget: float, low: int, high: int) -> int
     if seconds_per_rep <= 0:
         return high
     return int(min(max(budget / seconds_per_rep, low), high))
+
+
+QUICK_REPS = (10, 20, 50, 100, 200)
+"""Replication counts of quick runs: a setting shown again has the same count (and numbers) as before."""
+
+
+def steady_reps(reps: int) -> int:
+    """The largest of :data:`QUICK_REPS` not above ``reps`` (the smallest if none)."""
+    return max((n for n in QUICK_REPS if n <= reps), default=QUICK_REPS[0])
 
 
 def effect_variants(n: int) -> int:

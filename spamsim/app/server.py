@@ -91,7 +91,11 @@ def effect_names(scenario: Scenario) -> list[str]:
 def plan(scenario: Scenario, key: str, with_effects: bool) -> list[jobs.Stage]:
     """The stages of the job for ``scenario``: quick run, effects (if any switched on), refined run."""
     quick = FIRST_RUN.get(key)
-    first = FIRST_GUESS_REPS if quick is None else jobs.plan_reps(quick[1] / quick[0], jobs.FIRST_SECONDS, 10, 200)
+    # Rounded to a few steady counts: the measured cost varies from click to click, and a
+    # setting seen again should show the same numbers (and find its quick run kept).
+    first = jobs.steady_reps(
+        FIRST_GUESS_REPS if quick is None else jobs.plan_reps(quick[1] / quick[0], jobs.FIRST_SECONDS, 10, 200)
+    )
     per_rep = SECONDS_PER_REP.get(key) or (quick[1] / quick[0] if quick else None)
     refine = jobs.plan_reps(per_rep or 0.01, jobs.REFINE_SECONDS, first, 2000)
     stages = [jobs.simulate(scenario, first)]
@@ -477,7 +481,9 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                     mark("sim-set", reps=value.reps)
                     shown = value
                     seconds = current.seconds.get(name, 0.0)
-                    if name == current.stages[0].name:
+                    if value.cached:
+                        pass  # shown again, not run: its time sizes nothing
+                    elif name == current.stages[0].name:
                         FIRST_RUN[key] = (value.reps, seconds)
                     else:
                         SECONDS_PER_REP[key] = seconds / max(value.reps, 1)
