@@ -3,8 +3,10 @@
 The closed-form numbers (:mod:`spamsim.analysis.analytic`, :mod:`spamsim.analysis.curves`)
 are recomputed on every change, in the request itself: they take milliseconds. Simulated
 numbers come from a :class:`~spamsim.app.jobs.Job`: a quick run sized to answer within half a
-second, the countermeasure effects, then a refined run, each shown when done; a change of a
-control cancels the job and starts the next.
+second, the countermeasure effects, then a refined run, each shown as soon as it is done (a job
+wakes the page); a change of a control cancels the job and starts the next. Everything after
+the quick run, figures included, runs in background processes (:mod:`spamsim.app.workers`):
+in the server's own process it held back the next click.
 """
 
 from __future__ import annotations
