@@ -320,6 +320,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
         history_progress: reactive.Value[float] = reactive.value(0.0)
         timings: list[dict[str, float]] = []
         last_change = {"at": time.perf_counter()}
+        last_job: dict[str, jobs.Job | None] = {"job": None}
 
         # One ticker per session wakes the readers of running jobs. (Shiny's invalidate_later
         # prints a traceback when a reader it waits for is invalidated meanwhile: it is, here.)
@@ -449,8 +450,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
         def _start() -> None:
             scenario = scenario_or_none()
             key = preset()
-            with reactive.isolate():
-                old = job()
+            old = last_job["job"]  # not job(): an invalid combination in between sets that to None
             if old is not None:
                 old.cancel()
             last_change["at"] = time.perf_counter()
@@ -461,7 +461,8 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             job_error.set(None)
             # After the old job: it is cancelled, but a quick run ends its block first, and two
             # runs side by side would each take twice as long.
-            job.set(watch(jobs.Job(plan(scenario, key, with_effects=True), after=old, on_change=poke)))
+            last_job["job"] = watch(jobs.Job(plan(scenario, key, with_effects=True), after=old, on_change=poke))
+            job.set(last_job["job"])
             # The numbers shown belong to the old scenario until the new ones arrive: drop them.
             sim.set(None)
             comparison.set(None)
