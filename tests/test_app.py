@@ -198,6 +198,10 @@ def _fails(progress: jobs.Report) -> None:
     raise ValueError("no such countermeasure: 'spf'")
 
 
+def _dies(progress: jobs.Report) -> None:
+    os._exit(3)
+
+
 def test_background_stages_give_the_same_numbers_and_are_killed_when_cancelled(tmp_path: Path) -> None:
     scenario = ss.load(LECTURE)
     job = jobs.Job([jobs.simulate(scenario, 30), jobs.simulate(scenario, 60, background=True)])
@@ -226,6 +230,12 @@ def test_background_stages_give_the_same_numbers_and_are_killed_when_cancelled(t
     job = jobs.Job([jobs.in_background("fails", _fails)])
     assert job.wait(60)
     assert isinstance(job.error, ValueError) and "spf" in str(job.error)
+
+    job = jobs.Job([jobs.in_background("dies", _dies), jobs.simulate(scenario, 60, background=True)])
+    assert job.wait(60)
+    assert isinstance(job.error, RuntimeError) and "exit code 3" in str(job.error)
+    job = jobs.Job([jobs.simulate(scenario, 60, background=True)])  # the next work finds a live worker
+    assert job.wait(60) and job.error is None and job.results["simulate-60"].reps == 60
 
 
 def test_the_funnel_is_drawn_from_a_runs_summary_alone() -> None:

@@ -125,7 +125,11 @@ class Worker:
             report(float(self._progress.value))
             if not self._process.is_alive():
                 return False, RuntimeError(f"the worker process ended (exit code {self._process.exitcode})")
-        result: tuple[bool, Any] = self._conn.recv()
+        try:
+            result: tuple[bool, Any] = self._conn.recv()
+        except (EOFError, OSError):
+            self._process.join(1)
+            return False, RuntimeError(f"the worker process ended (exit code {self._process.exitcode})")
         mark("worker-received", fn=fn.__name__)
         return result
 
