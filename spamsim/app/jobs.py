@@ -41,6 +41,10 @@ EFFECT_SECONDS = 3.0
 """Time budget of the countermeasure comparison."""
 
 
+GATE_SECONDS = 1.0
+"""Longest a job waits for its gate (a page that never finishes its update must not stop it)."""
+
+
 class Cancelled(Exception):
     """Raised inside a stage when its job is cancelled."""
 
@@ -79,6 +83,8 @@ class Job:
     """A job (cancelled, usually) to wait for before starting: the session's previous one."""
     on_change: Callable[[], None] | None = field(default=None, repr=False)
     """Called (from the job's thread) after each published result and when the job ends."""
+    gate: threading.Event | None = field(default=None, repr=False)
+    """Set when the job may start (the page has sent what it shows at once); at most :data:`GATE_SECONDS` waited."""
 
     def __post_init__(self) -> None:
         self._cancel = threading.Event()
@@ -95,6 +101,8 @@ class Job:
             if self.after is not None:
                 self.after.wait()
                 self.after = None  # no chain of finished jobs kept alive
+            if self.gate is not None:
+                self.gate.wait(GATE_SECONDS)
             for stage in self.stages:
                 self.stage, self.fraction = stage.name, 0.0
                 self._report(0.0)
