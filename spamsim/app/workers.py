@@ -28,8 +28,11 @@ from typing import Any
 
 from .trace import mark
 
-NICE = 10
-"""How much lower a worker's priority is than the server's (Unix ``nice`` increment)."""
+NICE = 5
+"""How much lower a worker's priority is than the server's (Unix ``nice`` increment). Mild: the work a
+click supersedes is killed anyway, so little competes with a click, and on a machine busy with other
+work a larger increment leaves the effects and figures a small share of the CPU (at 10, about a tenth
+of a contended core)."""
 
 KEEP_IDLE = 2
 """Idle workers kept for the next piece of work (more are started when needed, then ended)."""
