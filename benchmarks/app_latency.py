@@ -93,7 +93,12 @@ def main() -> None:
         default="lecture,open-relay-era,relay-prevention,spambot-era,smtp-auth,japan-2011",
         help="comma-separated preset keys (default: every shipped preset)",
     )
-    parser.add_argument("--clicks", type=int, default=5, help="clicks per preset (at most 5 positions, repeated)")
+    parser.add_argument(
+        "--clicks",
+        type=int,
+        default=5,
+        help="clicks per preset (5 positions, then repeated: a repeated one finds its quick run kept)",
+    )
     parser.add_argument("--trace", action="store_true", help="print the server's marks after each click")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu_model()}; load average {os.getloadavg()}")
