@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -157,6 +158,129 @@ def test_a_failing_stage_is_reported_not_raised() -> None:
     job = jobs.Job([jobs.Stage("broken", broken)])
     assert job.wait(60)
     assert isinstance(job.error, RuntimeError)
+
+
+def test_a_job_started_after_another_waits_for_it_and_reports_each_change() -> None:
+    release = threading.Event()
+    order: list[str] = []
+
+    def first(report: jobs.Report) -> str:
+        release.wait(60)  # hang guard only
+        order.append("first")
+        return "a"
+
+    def second(report: jobs.Report) -> str:
+        order.append("second")
+        return "b"
+
+    changes: list[int] = []
+    a = jobs.Job([jobs.Stage("first", first)])
+    b = jobs.Job(
+        [jobs.Stage("second", second), jobs.Stage("third", second)], after=a, on_change=lambda: changes.append(1)
+    )
+    time.sleep(0.2)  # b has had time to start, if it did not wait for a
+    assert order == [] and b.stage == ""
+    release.set()
+    assert b.wait(60)
+    assert order == ["first", "second", "second"]
+    assert len(changes) == 3  # each result, then the end
+
+
+def test_a_gated_job_starts_when_its_gate_opens_or_after_the_longest_wait(monkeypatch) -> None:
+    started: list[str] = []
+    gate = threading.Event()
+    job = jobs.Job([jobs.Stage("quick", lambda report: started.append("quick"))], gate=gate)
+    time.sleep(0.2)  # the job has had time to start, if it did not wait for its gate
+    assert started == []
+    gate.set()
+    assert job.wait(60) and started == ["quick"]
+
+    monkeypatch.setattr(jobs, "GATE_SECONDS", 0.05)  # a page that never sends its update
+    job = jobs.Job([jobs.Stage("quick", lambda report: started.append("late"))], gate=threading.Event())
+    assert job.wait(60) and started == ["quick", "late"]
+
+
+def _endless(pid_file: str, progress: jobs.Report) -> None:
+    """Background work that never ends (by name, for a worker process): it writes its process id first."""
+    Path(pid_file).write_text(str(os.getpid()))
+    while True:
+        progress(0.5)
+        time.sleep(0.01)
+
+
+def _fails(progress: jobs.Report) -> None:
+    raise ValueError("no such countermeasure: 'spf'")
+
+
+def _dies(progress: jobs.Report) -> None:
+    os._exit(3)
+
+
+def test_background_stages_give_the_same_numbers_and_are_killed_when_cancelled(tmp_path: Path) -> None:
+    scenario = ss.load(LECTURE)
+    job = jobs.Job([jobs.simulate(scenario, 30), jobs.simulate(scenario, 60, background=True)])
+    assert job.wait(60) and job.error is None
+    here, there = job.results["simulate-30"], job.results["simulate-60"]
+    assert there.result.summary.equals(ss.run(scenario, reps=60, seed=jobs.SEED).summary)
+    assert here.result.summary.equals(ss.run(scenario, reps=30, seed=jobs.SEED).summary)
+
+    pid_file = tmp_path / "pid"
+    job = jobs.Job([jobs.in_background("endless", _endless, str(pid_file))])
+    deadline = time.monotonic() + 60  # hang guard only
+    while not (pid_file.exists() and pid_file.read_text() and job.fraction == 0.5) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pid = int(pid_file.read_text())
+    job.cancel()
+    assert job.wait(60) and job.cancelled
+    while time.monotonic() < deadline:  # the fork server reaps it
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail(f"the cancelled worker {pid} still runs")
+
+    job = jobs.Job([jobs.in_background("fails", _fails)])
+    assert job.wait(60)
+    assert isinstance(job.error, ValueError) and "spf" in str(job.error)
+
+    job = jobs.Job([jobs.in_background("dies", _dies), jobs.simulate(scenario, 60, background=True)])
+    assert job.wait(60)
+    assert isinstance(job.error, RuntimeError) and "exit code 3" in str(job.error)
+    job = jobs.Job([jobs.simulate(scenario, 60, background=True)])  # the next work finds a live worker
+    assert job.wait(60) and job.error is None and job.results["simulate-60"].reps == 60
+
+
+def test_the_funnel_is_drawn_from_a_runs_summary_alone() -> None:
+    from spamsim.app.server import Summarised, draw_funnel
+
+    shown = jobs.simulated(ss.load(LECTURE), 20, jobs.SEED, progress=lambda fraction: None)
+    slim = Summarised.of(shown)
+    assert set(vars(slim)) == {"scenario", "summary"}  # no ledger to send to a drawing process
+    drawing = draw_funnel(slim, "en")
+    assert drawing.images[0][0].startswith("data:image/png;base64,") and drawing.images[0][2] == "funnel-figure"
+
+
+def test_quick_runs_have_steady_counts_and_a_setting_seen_again_is_not_run_again(monkeypatch) -> None:
+    from spamsim.app import server
+
+    assert [jobs.steady_reps(n) for n in (3, 10, 19, 20, 49, 150, 200, 5000)] == [10, 10, 10, 20, 20, 100, 200, 200]
+    scenario = ss.load(LECTURE)
+    monkeypatch.setitem(server.FIRST_RUN, "lecture", (10, 0.1))  # 15 replications fit: 10 are run
+    assert server.plan(scenario, "lecture", with_effects=False)[0].name == "simulate-10"
+
+    monkeypatch.setattr(jobs, "QUICK_RUNS", type(jobs.QUICK_RUNS)())
+    monkeypatch.setattr(jobs, "QUICK_RUNS_KEPT", 2)
+    quiet = lambda fraction: None  # noqa: E731
+    first = jobs.quick_run(scenario, 20, jobs.SEED, quiet)
+    again = jobs.quick_run(ss.load(LECTURE), 20, jobs.SEED, quiet)
+    assert not first.cached and again.cached and again.result is first.result
+    other = controls.build(scenario, ["market.success_rate=1e-05"])
+    assert not jobs.quick_run(other, 20, jobs.SEED, quiet).cached
+    assert not jobs.quick_run(scenario, 20, 7, quiet).cached  # another seed: other numbers
+    assert len(jobs.QUICK_RUNS) == 2
+    assert not jobs.quick_run(scenario, 20, jobs.SEED, quiet).cached  # the oldest was dropped
 
 
 def test_plan_reps_fits_the_budget() -> None:
@@ -356,4 +480,27 @@ def test_the_page_in_a_browser(server: str, browser, tmp_path: Path) -> None:
     # 7. Nothing left this machine: every request went to the app's own server.
     hosts = {urlsplit(url).hostname for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
     assert hosts == {"127.0.0.1"}, sorted(url for url in requests if urlsplit(url).hostname != "127.0.0.1")
+    page.close()
+
+
+@browser_only
+def test_a_clicked_slider_moves_without_waiting_for_its_idle_redraw(server: str, browser) -> None:
+    # ion.rangeSlider applies a click at its next idle redraw, every 300 ms: 150 ms of a click's
+    # latency on average. The page redraws a clicked slider itself; with the idle redraws
+    # stopped, the click still moves the slider and the server answers.
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    page.wait_for_selector("#success__lecture")
+    _wait_for_simulation(page)
+    before = page.inner_text("#revenue-closed")
+    page.evaluate(
+        "() => { const later = window.setTimeout;"
+        " window.setTimeout = (f, ms, ...rest) => ms === 300 ? 0 : later(f, ms, ...rest); }"
+    )
+    page.wait_for_timeout(400)  # the slider's pending idle redraw has run; none follows
+    box = page.locator("#success__lecture").locator("xpath=..").locator(".irs-line").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    page.wait_for_function("() => document.getElementById('success__lecture').value !== '-2'", timeout=10_000)
+    page.wait_for_function("t => document.getElementById('revenue-closed').innerText !== t", arg=before, timeout=20_000)
     page.close()

@@ -64,21 +64,40 @@ function spamsimCopyYaml() {
 """
 """Copy the exported YAML to the clipboard (served inline with the page: no request)."""
 
-SLIDER_DEBOUNCE_MS = 60
+SLIDER_THROTTLE_MS = 100
+"""While a slider is dragged, at most one value per this many ms goes to the server; a click's at once."""
 
 FAST_SLIDERS_JS = f"""
-// Shiny waits 250 ms after a slider stops before sending its value; the lecture app answers in
-// tens of milliseconds, so it waits {SLIDER_DEBOUNCE_MS} ms (the sliders are rendered by the
-// server, so they are bound after this runs).
+// Shiny waits 250 ms after a slider stops before sending its value (debounce). Here a value is
+// sent at once, then at most one per {SLIDER_THROTTLE_MS} ms while the slider is dragged (throttle):
+// the server cancels a superseded run. (The sliders are rendered by the server, so they are
+// bound after this runs.)
 document.addEventListener('DOMContentLoaded', function () {{
   for (const entry of Shiny.inputBindings.getBindings()) {{
     if (entry.binding.name === 'shiny.sliderInput') {{
-      entry.binding.getRatePolicy = function () {{ return {{policy: 'debounce', delay: {SLIDER_DEBOUNCE_MS}}}; }};
+      entry.binding.getRatePolicy = function () {{ return {{policy: 'throttle', delay: {SLIDER_THROTTLE_MS}}}; }};
     }}
   }}
 }});
+// ion.rangeSlider moves the handle of a clicked slider (or one moved by a key) only at its next
+// idle redraw, which comes every 300 ms: 150 ms on average between a click and the page knowing
+// the new value. Redraw it right after its own handler has run. (Capture phase: the slider stops
+// the event from bubbling.)
+function spamsimRedrawSlider(event) {{
+  const inSlider = event.target.closest && event.target.closest('.irs');
+  const box = inSlider ? event.target.closest('.shiny-input-container') : null;
+  const input = box ? box.querySelector('input.js-range-slider') : null;
+  if (!input) return;
+  setTimeout(function () {{
+    const slider = $(input).data('ionRangeSlider');
+    if (slider && slider.updateScene) slider.updateScene();
+  }}, 0);
+}}
+for (const type of ['mousedown', 'touchstart', 'keydown']) {{
+  document.addEventListener(type, spamsimRedrawSlider, true);
+}}
 """
-"""Send slider values sooner than Shiny's default (the answer is fast; the wait was most of the latency)."""
+"""Send slider values at once (the answer is fast; Shiny's and the slider's waits were most of the latency)."""
 
 
 def page(preset: str, lang: str, japanese_font: bool = True) -> ui.Tag:

@@ -3,23 +3,28 @@
 The closed-form numbers (:mod:`spamsim.analysis.analytic`, :mod:`spamsim.analysis.curves`)
 are recomputed on every change, in the request itself: they take milliseconds. Simulated
 numbers come from a :class:`~spamsim.app.jobs.Job`: a quick run sized to answer within half a
-second, the countermeasure effects, then a refined run, each shown when done; a change of a
-control cancels the job and starts the next.
+second, the countermeasure effects, then a refined run, each shown as soon as it is done (a job
+wakes the page); a change of a control cancels the job and starts the next. Everything after
+the quick run, figures included, runs in background processes (:mod:`spamsim.app.workers`):
+in the server's own process it held back the next click.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import html
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from shiny import Inputs, Outputs, Session, reactive, render, ui
 
 from .. import fmt
@@ -33,6 +38,7 @@ from ..scenario.loader import load
 from ..scenario.schema import Scenario
 from . import controls, figures, jobs
 from .presets import TIMELINE, Preset, available, preset_path
+from .trace import mark
 
 ROWS = ("attempted", "inbox", "sales", "revenue", "cost", "fines", "net_profit")
 """Rows of the numbers table (closed form and simulation side by side)."""
@@ -42,8 +48,8 @@ CLOSED_FORM_KEYS = {"attempted": "messages"}
 
 MONEY = {"revenue", "cost", "fines", "net_profit"}
 
-POLL_SECONDS = 0.1
-"""How often the page looks at a running job."""
+POLL_SECONDS = 0.25
+"""How often the page refreshes a running job's progress bar (results wake it at once)."""
 
 HISTORY_REPS = 8
 """Replications of the 1998-2012 history (about 0.25 s each on a 2-core machine): enough for its bands."""
@@ -88,7 +94,11 @@ def effect_names(scenario: Scenario) -> list[str]:
 def plan(scenario: Scenario, key: str, with_effects: bool) -> list[jobs.Stage]:
     """The stages of the job for ``scenario``: quick run, effects (if any switched on), refined run."""
     quick = FIRST_RUN.get(key)
-    first = FIRST_GUESS_REPS if quick is None else jobs.plan_reps(quick[1] / quick[0], jobs.FIRST_SECONDS, 10, 200)
+    # Rounded to a few steady counts: the measured cost varies from click to click, and a
+    # setting seen again should show the same numbers (and find its quick run kept).
+    first = jobs.steady_reps(
+        FIRST_GUESS_REPS if quick is None else jobs.plan_reps(quick[1] / quick[0], jobs.FIRST_SECONDS, 10, 200)
+    )
     per_rep = SECONDS_PER_REP.get(key) or (quick[1] / quick[0] if quick else None)
     refine = jobs.plan_reps(per_rep or 0.01, jobs.REFINE_SECONDS, first, 2000)
     stages = [jobs.simulate(scenario, first)]
@@ -98,7 +108,7 @@ def plan(scenario: Scenario, key: str, with_effects: bool) -> list[jobs.Stage]:
         reps = jobs.plan_reps(per_rep or 0.01, jobs.EFFECT_SECONDS / variants, 10, 200)
         stages.append(jobs.effects(scenario, names, reps))
     if refine > first:
-        stages.append(jobs.simulate(scenario, refine))
+        stages.append(jobs.simulate(scenario, refine, background=True))
     return stages
 
 
@@ -168,11 +178,33 @@ def problems_box(error: ScenarioError, lang: str) -> ui.Tag:
     )
 
 
-def draw_funnel(shown: jobs.Simulated, lang: str) -> Drawing:
-    """The funnel of a run."""
+def drawing(draw: Any, *args: Any, progress: jobs.Report) -> Drawing:
+    """``draw(*args)``, as a background worker calls it (figures report no progress)."""
+    return draw(*args)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Summarised:
+    """What the funnel figure reads of a run: its scenario and summary.
+
+    Sent to a drawing process in place of the run, whose ledger (80 MB for 2,000 replications
+    of japan-2011) took half a second to send, holding back the next click.
+    """
+
+    scenario: Scenario
+    summary: pd.DataFrame
+
+    @classmethod
+    def of(cls, shown: jobs.Simulated) -> Summarised:
+        """The scenario and summary of a run shown."""
+        return cls(shown.result.scenario, shown.result.summary)
+
+
+def draw_funnel(shown: Summarised, lang: str) -> Drawing:
+    """The funnel of a run (:func:`spamsim.plots.funnel.funnel` reads only its scenario and summary)."""
     from ..plots.funnel import funnel
 
-    uri = figures.draw(lambda: funnel(shown.result, lang=lang))
+    uri = figures.draw(lambda: funnel(shown, lang=lang))  # type: ignore[arg-type]
     return Drawing("", ((uri, _(N_("Funnel"), lang), "funnel-figure"),))
 
 
@@ -289,11 +321,21 @@ def server_for(start_preset: str, start_lang: str) -> Any:
         history_progress: reactive.Value[float] = reactive.value(0.0)
         timings: list[dict[str, float]] = []
         last_change = {"at": time.perf_counter()}
+        last_job: dict[str, jobs.Job | None] = {"job": None}
 
         # One ticker per session wakes the readers of running jobs. (Shiny's invalidate_later
         # prints a traceback when a reader it waits for is invalidated meanwhile: it is, here.)
+        # A job wakes it as soon as it publishes a result: waiting for the next poll added half
+        # a poll period to every click; the poll itself only moves the progress bars.
         tick: reactive.Value[int] = reactive.value(0)
         running: list[jobs.Job] = []
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def poke() -> None:
+            """Wake the ticker (called from a job's thread)."""
+            with contextlib.suppress(RuntimeError):  # the session's loop has closed
+                loop.call_soon_threadsafe(wake.set)
 
         def watch(new: jobs.Job) -> jobs.Job:
             running.append(new)
@@ -301,7 +343,9 @@ def server_for(start_preset: str, start_lang: str) -> Any:
 
         async def ticker() -> None:
             while True:
-                await asyncio.sleep(POLL_SECONDS)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+                wake.clear()
                 if running:
                     # A job that had finished before this tick is read once more now, then dropped.
                     done = [j for j in running if j.finished]
@@ -311,6 +355,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                         await reactive.flush()
                     running[:] = [j for j in running if j not in done]
 
+        session.on_flushed(lambda: mark("flushed"), once=False)  # the page's outputs have been sent
         ticking = asyncio.create_task(ticker())
         session.on_ended(ticking.cancel)
 
@@ -406,16 +451,25 @@ def server_for(start_preset: str, start_lang: str) -> Any:
         def _start() -> None:
             scenario = scenario_or_none()
             key = preset()
-            with reactive.isolate():
-                old = job()
+            old = last_job["job"]  # not job(): an invalid combination in between sets that to None
             if old is not None:
                 old.cancel()
             last_change["at"] = time.perf_counter()
+            mark("start", preset=key, old_running=old is not None and not old.finished)
             if scenario is None:
                 job.set(None)
                 return
             job_error.set(None)
-            job.set(watch(jobs.Job(plan(scenario, key, with_effects=True))))
+            # After the old job: it is cancelled, but a quick run ends its block first, and two
+            # runs side by side would each take twice as long.
+            # The quick run starts once this update (the closed form) has been sent: started at
+            # once it shares the interpreter with the update and holds back the closed form.
+            gate = threading.Event()
+            session.on_flushed(gate.set, once=True)
+            last_job["job"] = watch(
+                jobs.Job(plan(scenario, key, with_effects=True), after=old, on_change=poke, gate=gate)
+            )
+            job.set(last_job["job"])
             # The numbers shown belong to the old scenario until the new ones arrive: drop them.
             sim.set(None)
             comparison.set(None)
@@ -434,9 +488,12 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             for name, value in list(current.results.items()):
                 if isinstance(value, jobs.Simulated) and (shown is None or value.reps > shown.reps):
                     sim.set(value)
+                    mark("sim-set", reps=value.reps)
                     shown = value
                     seconds = current.seconds.get(name, 0.0)
-                    if name == current.stages[0].name:
+                    if value.cached:
+                        pass  # shown again, not run: its time sizes nothing
+                    elif name == current.stages[0].name:
                         FIRST_RUN[key] = (value.reps, seconds)
                     else:
                         SECONDS_PER_REP[key] = seconds / max(value.reps, 1)
@@ -460,10 +517,12 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             return "tab" in input and input.tab() == tab
 
         def drawn(source: Any, draw: Any, name: str) -> reactive.Value[Drawing | None]:
-            """Figures of ``source()`` drawn by ``draw`` in the background, published when done.
+            """Figures ``draw(*source())`` drawn in a background process, published when done.
 
             Figures take most of a second to draw (more on a busy machine); drawn in the
-            reactive cycle they would hold back the numbers and every click after them.
+            server's process, even in a thread, they would hold back the numbers and every click
+            after them (matplotlib holds the interpreter lock). ``draw`` is a module-level
+            function (the worker gets it by name).
             """
             out: reactive.Value[Drawing | None] = reactive.value(None)
             holder: reactive.Value[jobs.Job | None] = reactive.value(None)
@@ -471,11 +530,16 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             @reactive.effect
             def _submit() -> None:
                 value = source()
+                with reactive.isolate():
+                    old = holder()
+                if old is not None:
+                    old.cancel()  # its figure is for numbers no longer shown: stop drawing it
                 if value is None:
                     holder.set(None)
                     out.set(None)
                     return
-                holder.set(watch(jobs.Job([jobs.Stage(name, lambda report: draw(value))])))
+                mark("draw-submit", name=name)
+                holder.set(watch(jobs.Job([jobs.in_background(name, drawing, draw, *value)], on_change=poke)))
                 with reactive.isolate():
                     shown = out()
                 if shown is not None and not shown.stale:
@@ -493,6 +557,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 if current.error is not None:
                     out.set(Drawing(text=f"{type(current.error).__name__}: {current.error}", images=()))
                 elif name in current.results:
+                    mark("draw-shown", name=name)
                     out.set(current.results[name])
 
             return out
@@ -595,6 +660,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 return ui.TagList()
             currency = scenario.market.currency
             shown = sim()
+            mark("numbers-render", sim=shown.reps if shown is not None else None)
             items: list[Any] = [numbers_table(closed_form(), shown, currency, language)]
             reasons = applicability(scenario)
             if reasons:
@@ -613,7 +679,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 )
             return ui.TagList(*items)
 
-        funnel_drawing = drawn(lambda: None if sim() is None else (sim(), lang()), lambda v: draw_funnel(*v), "funnel")
+        funnel_drawing = drawn(lambda: None if sim() is None else (Summarised.of(sim()), lang()), draw_funnel, "funnel")
 
         @render.ui
         def funnel_ui() -> ui.TagList | None:
@@ -621,7 +687,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
 
         deterrence_drawing = drawn(
             lambda: None if scenario_or_none() is None or not on_tab("deterrence") else (scenario_or_none(), lang()),
-            lambda v: draw_deterrence(*v),
+            draw_deterrence,
             "deterrence",
         )
 
@@ -631,7 +697,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
 
         effects_drawing = drawn(
             lambda: None if comparison() is None or not on_tab("effects") else (comparison(), lang()),
-            lambda v: draw_effects(*v),
+            draw_effects,
             "effects",
         )
 
@@ -666,7 +732,8 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             if old is not None:
                 old.cancel()
             history.set(None)
-            history_job.set(watch(jobs.Job([jobs.simulate(preset_scenario(TIMELINE.key), HISTORY_REPS)])))
+            stage = jobs.simulate(preset_scenario(TIMELINE.key), HISTORY_REPS, background=True)
+            history_job.set(watch(jobs.Job([stage], on_change=poke)))
 
         @reactive.effect
         @reactive.event(input.history_cancel)
@@ -735,7 +802,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 if history() is None or "history_year" not in input or not on_tab("history")
                 else (history(), float(input.history_year()), lang())
             ),
-            lambda v: draw_history(*v),
+            draw_history,
             "history",
         )
 
