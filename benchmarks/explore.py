@@ -53,7 +53,7 @@ def spec(worlds: int, reps: int, block_worlds: int | None) -> ExploreSpec:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--worlds", type=int, default=512, help="Worlds in the timed fraction (whole blocks).")
+    parser.add_argument("--worlds", type=int, default=1024, help="Worlds in the timed fraction (whole blocks).")
     parser.add_argument("--reps", type=int, default=64)
     parser.add_argument(
         "--block-worlds", type=int, default=None, help="Worlds per vectorised block (default: the exploration's own)."

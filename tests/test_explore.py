@@ -293,10 +293,10 @@ def test_explore_command_prints_robust_portfolios_and_writes_boxes_and_figures(t
     assert wrong.returncode == 2 and "nope" in wrong.stderr and "op25b" in wrong.stderr
 
 
-def test_blocks_hold_16384_replications_unless_their_ledger_would_be_too_large(lecture_explore):
+def test_blocks_hold_65536_replications_unless_their_ledger_would_be_too_large(lecture_explore):
     spec, _ = lecture_explore
     free = spec.model_copy(update={"worlds_per_block": None, "reps": 64})
-    assert free.block_worlds() == 256
+    assert free.block_worlds() == 1024
     assert free.block_worlds(bytes_per_replication=1e6) == (256 * 2**20 // 10**6) // 64
     assert free.block_worlds(bytes_per_replication=1e9) == 1
     assert spec.block_worlds(bytes_per_replication=1e9) == 4  # set in the file: kept
