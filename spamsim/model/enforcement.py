@@ -167,8 +167,8 @@ class Enforcement:
             later = np.maximum(first - 1, 0)
             # Of the interval's detections - 1 later ones (all of them, not only those before
             # the conviction), the convicting one is the (J-1)-th. One uniform per replication,
-            # turned into that Beta quantile only where a later detection convicts (rare: the
-            # inverse costs microseconds, a Beta draw for every replication more in all).
+            # turned into that Beta quantile only where a later detection convicts: that is
+            # rare, so the inverse's microseconds there cost less than a Beta draw everywhere.
             u = rng.random(size)
             placed = (convictions > 0) & (later > 0)
             share = np.zeros(size)

@@ -53,7 +53,7 @@ def multinomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.nd
 
     One binomial per category but the last, each for what is left given the categories
     before it: the multinomial's law, drawn for all replications at once (numpy's
-    ``multinomial`` checks and walks each row on its own, several times slower for small k).
+    ``multinomial`` checks and walks each row of probabilities on its own).
     """
     out = np.zeros((*n.shape, p.shape[-1]), dtype=np.int64)
     rest = np.asarray(n, dtype=np.int64)

@@ -185,9 +185,8 @@ def estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str, float
     one event, is 2x high but takes milliseconds). The memory entries are those of
     :func:`memory_estimate`.
     """
-    blocks_ = math.ceil(reps / BLOCK_SIZE)
     events, routes = _events_and_routes(scenario)
-    seconds = blocks_ * events * (SECONDS_PER_EVENT + SECONDS_PER_EVENT_AND_ROUTE * routes)
+    seconds = math.ceil(reps / BLOCK_SIZE) * _block_overhead(events, routes)
     return {"events": events, "seconds": seconds, **memory_estimate(scenario, reps, workers)}
 
 
@@ -198,8 +197,15 @@ def block_seconds(scenario: Scenario, size: int) -> float:
     adds only its array work, :data:`SECONDS_PER_REPLICATION_EVENT_ROUTE` per event and route.
     """
     events, routes = _events_and_routes(scenario)
-    overhead = events * (SECONDS_PER_EVENT + SECONDS_PER_EVENT_AND_ROUTE * routes)
-    return overhead + max(size - BLOCK_SIZE, 0) * events * routes * SECONDS_PER_REPLICATION_EVENT_ROUTE
+    return (
+        _block_overhead(events, routes)
+        + max(size - BLOCK_SIZE, 0) * events * routes * SECONDS_PER_REPLICATION_EVENT_ROUTE
+    )
+
+
+def _block_overhead(events: float, routes: int) -> float:
+    """CPU seconds of one block of :data:`BLOCK_SIZE` replications: per event, more per route."""
+    return events * (SECONDS_PER_EVENT + SECONDS_PER_EVENT_AND_ROUTE * routes)
 
 
 def _events_and_routes(scenario: Scenario) -> tuple[float, int]:
