@@ -65,7 +65,7 @@ class Enforcement:
 
     def base_hazard_per_hour(self, spammer: Spammer) -> np.ndarray:
         """Volume-independent detection hazard: ``caught_probability`` spread over the campaign."""
-        memo = self.world.constant_memo
+        memo = self.world.memo()
         if memo is None:
             return self._base_hazard_per_hour(spammer)
         key = ("base_hazard_per_hour", spammer.index)

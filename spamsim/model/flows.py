@@ -48,6 +48,8 @@ def split_capacity(demand: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     total = demand.sum(axis=0)
     # A capacity computed as a share of what is queued can fall short of it by a rounding error.
     short = total > capacity * (1.0 + 1e-12) + 1e-6
+    if not np.count_nonzero(short):
+        return demand.copy()
     scale = np.where(short, capacity / np.maximum(total, 1), 1.0)
     return np.minimum(np.floor(demand * scale[None, :]), demand).astype(np.int64)
 

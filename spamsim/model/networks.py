@@ -50,7 +50,7 @@ class Networks:
     def _memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()``, remembered until the parameters change where no parameter follows a
         schedule (policies are then constant between scheduled events)."""
-        memo = self.world.constant_memo
+        memo = self.world.memo()
         if memo is None:
             return compute()
         found = memo.get(key, _MISSING)

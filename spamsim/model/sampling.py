@@ -31,7 +31,7 @@ def binomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float, exa
     if not exact:
         if isinstance(p, float):  # the common case, without array overhead
             if p <= 0.0:  # numpy draws nothing for p = 0 either: the stream is left as it was
-                return np.zeros_like(n)
+                return np.zeros(np.shape(n), np.int64)
             return rng.binomial(n, min(p, 1.0))  # type: ignore[no-any-return]
         # np.minimum/np.maximum give np.clip's values without its Python-level dispatch.
         return rng.binomial(n, np.minimum(np.maximum(p, 0.0), 1.0)).astype(np.int64, copy=False)  # type: ignore[no-any-return]

@@ -141,7 +141,10 @@ class Spammer:
         """Messages queued per channel and replication, ``[channel, rep]``."""
         if not self.queue:
             return np.zeros((len(self.world.channels), self.world.size), dtype=np.int64)
-        return np.sum([send.left for send in self.queue], axis=0)
+        total = self.queue[0].left.copy()
+        for send in self.queue[1:]:
+            total += send.left
+        return total
 
     def take(self, channel: int, count: np.ndarray) -> None:
         """Remove ``count`` messages of ``channel`` from the queue, oldest send first."""
@@ -152,7 +155,7 @@ class Spammer:
 
     def stop(self, stopping: np.ndarray) -> None:
         """Stop the spammer in replications ``stopping``: what is still queued is unsent."""
-        if not stopping.any():
+        if not np.count_nonzero(stopping):
             return
         self.active &= ~stopping
         for send in self.queue:

@@ -154,6 +154,8 @@ class World:
         # Without schedules every parameter is constant until the next scheduled event, so
         # what is computed from parameters alone may be remembered until then.
         self.constant_memo: dict[Any, Any] | None = None if _schedules(self._values) else {}
+        self._memo_mid: Any = None  # with schedules, only within one interval (see ``memo``)
+        self._interval_memo: dict[Any, Any] = {}
         self._stages: dict[str, list[tuple[Any, Any]]] = {}
         for cm in REGISTRY:
             values = self._active.get(cm.key)
@@ -173,6 +175,18 @@ class World:
             return value
         return float(value)
 
+    def memo(self) -> dict[Any, Any] | None:
+        """Where what is computed from the parameters now may be remembered, or ``None``.
+
+        Without schedules: until the next scheduled event (:attr:`constant_memo`). With
+        schedules: while the parameters are those of the middle of the interval being
+        integrated (capacity, enforcement and evolution all ask for them; routing, which
+        evaluates them over the time its mail went out, does not get the memo).
+        """
+        if self.constant_memo is not None:
+            return self.constant_memo
+        return self._interval_memo if self.mid is self._memo_mid else None
+
     def array(self, value: Any) -> np.ndarray:
         """A parameter now as a float array of shape ``(size,)``."""
         return np.broadcast_to(np.asarray(self.num(value), dtype=float), (self.size,))
@@ -181,11 +195,15 @@ class World:
         """The drawn values of countermeasure ``name`` if it is switched on now."""
         return self._active.get(name)
 
+    def acting(self, stage: str) -> bool:
+        """Whether any countermeasure switched on now acts at ``stage``."""
+        return stage in self._stages
+
     def block(self, stage: str, route: Any, remaining: np.ndarray, where: Where) -> np.ndarray:
         """Let every active countermeasure acting at ``stage`` stop its share of ``remaining``
         (in registry order), book what it stopped in ``route``, and return what passes."""
         for cm, values in self._stages.get(stage, ()):
-            if not remaining.any():
+            if not np.count_nonzero(remaining):
                 continue
             p = cm.blocked_share(values, self, where)
             rng = self.streams.generator(f"{cm.key}:{where.channel}:{where.spammer}:{where.network}", self.step)
@@ -269,7 +287,8 @@ class World:
         if end <= start + _EPS:
             self.mid = end  # what happens at an event uses the parameters of its time
             return
-        self.mid = (start + end) / 2.0
+        self.mid = self._memo_mid = (start + end) / 2.0
+        self._interval_memo = {}
         self.step = self.step_of(start)
         hours = end - start
         n_spammers, n_channels = len(self.spammers), len(self.channels)
@@ -278,10 +297,12 @@ class World:
         # Spammers with nothing queued and outside their campaign do nothing in this interval.
         busy_spammers = [s for s in self.spammers if s.queue or s.campaign_hours_in(start, end) > 0]
         if busy_spammers and n_channels:
-            waiting = np.stack([s.waiting() for s in self.spammers])
+            waiting = np.array([s.waiting() for s in self.spammers])
             for c, channel in enumerate(self.channels):
                 wanted = waiting[:, c]
-                if not wanted.any():
+                # np.count_nonzero, not ndarray.any(): a fifth of the cost on a small block,
+                # where such calls are much of an interval's work.
+                if not np.count_nonzero(wanted):
                     continue
                 capacity = channel.capacity(start, end)
                 if channel.per_spammer_capacity:
@@ -311,10 +332,10 @@ class World:
                     counted = counted + attempted[p, c] * share
             kept, elapsed = self.enforcement.detect(spammer, counted, mean_busy, start, end)
             stopping = elapsed < 1.0
-            if stopping.any():
+            if np.count_nonzero(stopping):
                 attempted[p] = np.floor(attempted[p] * kept[None, :]).astype(np.int64)
             for c, channel in enumerate(self.channels):
-                if attempted[p, c].any():
+                if np.count_nonzero(attempted[p, c]):
                     spammer.take(c, attempted[p, c])
                     self._book(spammer, c, channel, attempted[p, c], start, end, busy[p, c])
                 else:  # rent that does not depend on volume (own server) is due all the same

@@ -59,6 +59,7 @@ class Botnet(Channel):
 
     def __init__(self, world, index, name="botnet"):  # type: ignore[no-untyped-def]
         self.name = name
+        self._spec: tuple[Any, Any] | None = None
         super().__init__(world, index)
         size = world.size
         networks = world.networks
@@ -93,6 +94,8 @@ class Botnet(Channel):
         """Bot-hours, parameters and listed shares per network they were computed for."""
         self._moves: tuple[np.ndarray, int, np.ndarray, np.ndarray] | None = None
         """The last transition matrices and what ``evolve`` derives from them."""
+        self._occupied: tuple[Any, Any, Any] = (None, None, None)
+        """The last occupation times and their hours summed over the bot and hit-and-run states."""
         antivirus = world.scenario.countermeasures.antivirus
         if antivirus is not None and antivirus.enabled and antivirus.new_variant_every_days:
             lag = antivirus.signature_lag_days * 24.0
@@ -102,7 +105,11 @@ class Botnet(Channel):
 
     @property
     def spec(self) -> Any:
-        return self.world.scenario.channels.botnet_specs()[self.name]
+        scenario = self.world.scenario
+        cached = self._spec
+        if cached is None or cached[0] is not scenario:  # looked up many times an interval
+            cached = self._spec = (scenario, scenario.channels.botnet_specs()[self.name])
+        return cached[1]
 
     @property
     def values(self) -> Any:
@@ -207,14 +214,13 @@ class Botnet(Channel):
     def _ctmc(self, hours: float) -> tuple[np.ndarray, np.ndarray]:
         # Fast path: with every rate a plain number (the usual case), the matrices depend on a
         # handful of floats; look them up without building the rate matrices.
-        world, values = self.world, self.values
-        rates = (
-            world.num(values.infection_rate_per_day),
-            world.num(values.contagion_per_day),
-            world.num(values.hit_and_run_share),
-            *(world.num(world.networks.cleanup_per_day(n)) for n in range(len(world.networks.names))),
-        )
-        plain = rates[1] == 0 and all(isinstance(r, float) for r in rates)
+        memo = self.world.memo()
+        found = memo.get(("botnet:rates", self.index)) if memo is not None else None
+        if found is None:
+            found = self._rates()
+            if memo is not None:
+                memo["botnet:rates", self.index] = found
+        rates, plain = found
         key = (float(hours), self.state.shape[2], bool(self.lag_ends), self.spec.hit_and_run_lifetime_hours, rates)
         if plain and (cached := self._matrices.get(key)) is not None:
             return cached
@@ -224,6 +230,18 @@ class Botnet(Channel):
                 self._matrices.clear()
             self._matrices[key] = result
         return result
+
+    def _rates(self) -> tuple[tuple[Any, ...], bool]:
+        """The parameters the rate matrices are built from now, and whether they are plain
+        numbers without contagion (matrices that may be looked up by them)."""
+        world, values = self.world, self.values
+        rates = (
+            world.num(values.infection_rate_per_day),
+            world.num(values.contagion_per_day),
+            world.num(values.hit_and_run_share),
+            *(world.num(world.networks.cleanup_per_day(n)) for n in range(len(world.networks.names))),
+        )
+        return rates, rates[1] == 0 and all(isinstance(r, float) for r in rates)
 
     def _ctmc_of(self, hours: float) -> tuple[np.ndarray, np.ndarray]:
         q = self._generator(hours)
@@ -238,18 +256,21 @@ class Botnet(Channel):
         _, occupation = self._ctmc(hours)
         # Expected hours per network as a bot and as a hit-and-run bot: state[r, n, i] times the
         # hours a host starting in i spends in the bot states (odd j) and in the hit-and-run
-        # states (even j > 0), occupation[n, r, i, j] summed over those j first.
-        bot = occupation[..., 1::2].sum(axis=-1)  # [network, rep or 1, i]
-        burst = occupation[..., 2::2].sum(axis=-1)
+        # states (even j > 0), occupation[n, r, i, j] summed over those j first (remembered
+        # with the matrices they come from, which repeat).
+        of, bot, burst = self._occupied
+        if of is not occupation:
+            bot = occupation[..., 1::2].sum(axis=-1).transpose(1, 0, 2)  # [rep or 1, network, i]
+            burst = occupation[..., 2::2].sum(axis=-1).transpose(1, 0, 2)
+            self._occupied = (occupation, bot, burst)
         state = self.state.astype(float)
         # Plain products and sums, not BLAS (np.matmul): BLAS may sum in another order with
         # other threads or alignment, and a worker's numbers must not depend on that.
-        bot_hours = (state * bot.transpose(1, 0, 2)).sum(axis=2)
-        burst_hours = (state * burst.transpose(1, 0, 2)).sum(axis=2)
+        hours_in = np.empty((*state.shape[:2], 2))
+        bot_hours = hours_in[:, :, 0] = (state * bot).sum(axis=2)
+        burst_hours = hours_in[:, :, 1] = (state * burst).sum(axis=2)
         rate = np.asarray(self.num(self.values.sends_per_bot_hour), dtype=float).reshape(-1, 1)
-        return rate * (bot_hours + self.spec.hit_and_run_burst * burst_hours), np.stack(
-            [bot_hours, burst_hours], axis=2
-        )
+        return rate * (bot_hours + self.spec.hit_and_run_burst * burst_hours), hours_in
 
     def capacity(self, start: float, end: float) -> np.ndarray:
         size, n_networks = self.world.size, len(self.world.networks.names)
@@ -280,14 +301,14 @@ class Botnet(Channel):
         for spammer in world.spammers:
             for send in spammer.queue:
                 waiting = send.left[self.index]
-                if waiting.any():
+                if np.count_nonzero(waiting):
                     left += waiting
                     closes = min(closes, send.closes)
         return left, closes
 
     def _listed_direct(self, n: int) -> np.ndarray | float:
         """Share of direct-to-MX mail from network ``n`` sent from a listed address."""
-        memo = self.world.constant_memo
+        memo = self.world.memo()
         if memo is None:
             return self._listed_direct_now(n)
         # Planning and every spammer's route ask for it in one interval: with constant
@@ -350,11 +371,13 @@ class Botnet(Channel):
 
     def allot(self, attempted: np.ndarray) -> None:
         # What is attempted is what the plan uses (capacity() returned its total), network by network.
-        if attempted.any():
+        if np.count_nonzero(attempted):
             self._shares = self._use / np.maximum(self._use.sum(axis=1, keepdims=True), 1e-300)
 
     def refused_share(self) -> float | np.ndarray:
         world = self.world
+        if not world.acting("port25") and not world.acting("submission"):
+            return 0.0
         direct = self.num(self.values.share_direct_to_mx)
         refused = 0.0
         for n in range(len(world.networks.names)):
@@ -378,19 +401,19 @@ class Botnet(Channel):
                 np.clip(shares, 0.0, 1.0) / np.maximum(shares.sum(axis=1, keepdims=True), 1e-300),
             )
         direct_share = self.num(self.values.share_direct_to_mx)
-        arriving = np.zeros_like(attempted)
-        delivered = np.zeros_like(attempted)
-        route.rerouted = np.zeros_like(attempted)
+        arriving = np.zeros(attempted.shape, np.int64)
+        delivered = np.zeros(attempted.shape, np.int64)
+        route.rerouted = np.zeros(attempted.shape, np.int64)
         for n, network in enumerate(networks.names):
             sent = parts[:, n]
-            if not sent.any():
+            if not np.count_nonzero(sent):
                 continue
             where = Where(self.name, name, network=n, channel_values=self.values)
             direct = self.binomial(self.rng("route", f"{name}:{network}"), sent, direct_share)
             via_server = sent - direct
             # Port 25 blocked: the bot's direct mail goes to its network's submission server.
             reroute = world.stage_share("port25", where)
-            if reroute.any() if isinstance(reroute, np.ndarray) else reroute:
+            if np.count_nonzero(reroute):
                 rerouted = self.binomial(self.rng("port25", f"{name}:{network}"), direct, reroute)
                 direct, via_server = direct - rerouted, via_server + rerouted
                 route.rerouted += rerouted
@@ -435,10 +458,10 @@ class Botnet(Channel):
             moves = np.where(total > 0, moves / np.maximum(total, 1e-300), eye)
             cached = self._moves = (transition, size, 1.0 - stay, _split_plan(moves))
         leaving = binomial(rng, self.state, cached[2])
-        arriving = np.zeros_like(leaving)
+        arriving = np.zeros(leaving.shape, np.int64)
         for i, targets in cached[3]:
             rest = leaving[:, :, i]
-            if not rest.any():
+            if not np.count_nonzero(rest):
                 continue
             for j, share in targets[:-1]:
                 went = binomial(rng, rest, share)

@@ -40,7 +40,7 @@ class OpenRelays(Channel):
         """Relay mail has flowed, so the relays' listing clocks run."""
 
     def _hazard_per_hour(self) -> np.ndarray:
-        memo = self.world.constant_memo
+        memo = self.world.memo()
         if memo is None:
             return self._hazard_now()
         key = ("open_relays:hazard", self.index)
