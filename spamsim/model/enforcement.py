@@ -65,13 +65,11 @@ class Enforcement:
 
     def base_hazard_per_hour(self, spammer: Spammer) -> np.ndarray:
         """Volume-independent detection hazard: ``caught_probability`` spread over the campaign."""
-        memo = self.world.memo()
-        if memo is None:
-            return self._base_hazard_per_hour(spammer)
-        key = ("base_hazard_per_hour", spammer.index)
-        if key not in memo:
-            memo[key] = self._base_hazard_per_hour(spammer)
-        return memo[key]  # type: ignore[no-any-return]
+        return self.world.remember(  # type: ignore[no-any-return]
+            ("base_hazard_per_hour", spammer.index),
+            lambda: self._base_hazard_per_hour(spammer),
+            self.values.caught_probability,
+        )
 
     def _base_hazard_per_hour(self, spammer: Spammer) -> np.ndarray:
         campaign_hours = max(spammer.end_hours - spammer.start_hours, 1e-9)
@@ -142,9 +140,10 @@ class Enforcement:
         volume = np.where(spammer.active, volume, 0.0)
         before = self.hazard[p].copy()
         need = self.threshold[p] - before
-        detected = base * hours + volume >= need
-        self.hazard[p] = before + base * hours + volume
-        if not detected.any():
+        accrued = base * hours + volume
+        detected = accrued >= need
+        self.hazard[p] = before + accrued
+        if not np.count_nonzero(detected):
             return ones, ones
         # A full array of draws per detecting interval, keyed by step, so a detection in one
         # replication does not move another's draws.
@@ -153,7 +152,7 @@ class Enforcement:
         # After the first detection the hazard left in the interval brings further detections
         # as a Poisson process (a renewal with exponential thresholds); by memorylessness the
         # next threshold is a fresh Exp(1) from the interval's end.
-        left = np.where(detected, np.maximum(base * hours + volume - need, 0.0), 0.0)
+        left = np.where(detected, np.maximum(accrued - need, 0.0), 0.0)
         detections = np.where(detected, 1 + rng.poisson(left), 0)
         q = np.broadcast_to(np.asarray(self.conviction_factor(spammer), dtype=float), (size,))
         at = need  # hazard (from the interval's start) of the detection that stops the spammer

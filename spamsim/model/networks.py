@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MODES = ("ip_restricted", "pop_before_smtp", "smtp_auth")
 DEFAULT_NETWORK = "internet"
-_MISSING = object()
 
 
 class Networks:
@@ -48,15 +47,8 @@ class Networks:
         """Each network's share of all hosts (spreads botnets that do not say where they are)."""
 
     def _memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """``compute()``, remembered until the parameters change where no parameter follows a
-        schedule (policies are then constant between scheduled events)."""
-        memo = self.world.memo()
-        if memo is None:
-            return compute()
-        found = memo.get(key, _MISSING)
-        if found is _MISSING:
-            found = memo[key] = compute()
-        return found
+        """``compute()``, remembered as long as :meth:`World.memo` allows."""
+        return self.world.remember(key, compute)
 
     def _override(self, index: int, field: str) -> Any:
         networks = getattr(self.world.values, "networks", None)

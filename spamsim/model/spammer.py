@@ -66,6 +66,8 @@ class Spammer:
         self.mix = np.repeat((weights / weights.sum())[:, None], size, axis=1)
         self.usable = weights > 0 if spec.strategy.kind == "fixed" else np.ones(len(weights), bool)
         self.queue: list[Send] = []
+        self._by_mix: tuple[Any, ...] | None = None
+        """The mix and what splitting a send by it needs (see ``split``)."""
         self.best = np.full(size, -1)
         self.negative_days = np.zeros(size)
         self.quit_day = np.full(size, np.inf)
@@ -171,11 +173,17 @@ class Spammer:
         with the largest share, so the parts add up exactly to ``volume`` times the mix's
         sum, rounded (exactly ``volume`` for a full mix).
         """
-        parts = np.floor(volume[None, :] * self.mix).astype(np.int64)
-        total = self.mix.sum(axis=0)
-        sent = np.where(total >= 1.0 - 1e-9, volume, np.rint(volume * np.minimum(total, 1.0)).astype(np.int64))
-        rest = sent - parts.sum(axis=0)
-        parts[np.argmax(self.mix, axis=0), np.arange(volume.size)] += rest
+        mix = self.mix
+        cached = self._by_mix
+        if cached is None or cached[0] is not mix:  # the mix changes only when the spammer reassesses
+            total = mix.sum(axis=0)
+            full = total >= 1.0 - 1e-9
+            largest = (np.argmax(mix, axis=0), np.arange(mix.shape[1]))
+            cached = self._by_mix = (mix, bool(full.all()), full, np.minimum(total, 1.0), largest)
+        _, all_full, full, share, largest = cached
+        parts = np.floor(volume[None, :] * mix).astype(np.int64)
+        sent = volume if all_full else np.where(full, volume, np.rint(volume * share).astype(np.int64))
+        parts[largest] += sent - parts.sum(axis=0)
         return parts
 
     def campaign_hours_in(self, start: float, end: float) -> float:

@@ -32,7 +32,7 @@ records are cut.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,7 @@ from .streams import Streams
 from .values import Values, draw_values
 
 _EPS = 1e-9
+_MISSING = object()
 
 
 class World:
@@ -154,7 +155,8 @@ class World:
         # Without schedules every parameter is constant until the next scheduled event, so
         # what is computed from parameters alone may be remembered until then.
         self.constant_memo: dict[Any, Any] | None = None if _schedules(self._values) else {}
-        self._memo_mid: Any = None  # with schedules, only within one interval (see ``memo``)
+        self._lasting_memo: dict[Any, Any] = {}  # with schedules (see ``memo``)
+        self._memo_mid: Any = None
         self._interval_memo: dict[Any, Any] = {}
         self._stages: dict[str, list[tuple[Any, Any]]] = {}
         for cm in REGISTRY:
@@ -169,23 +171,39 @@ class World:
         Plain floats stay floats (numpy broadcasts them), which keeps the per-interval
         overhead low; use :meth:`array` where an array is needed.
         """
+        if type(value) is float:  # the commonest case first: this runs dozens of times an interval
+            return value
         if isinstance(value, dict):
             return share_at(value, self.mid / 24.0, self._start_year)  # type: ignore[no-any-return]
         if isinstance(value, np.ndarray):
             return value
         return float(value)
 
-    def memo(self) -> dict[Any, Any] | None:
+    def memo(self, *reads: Any) -> dict[Any, Any] | None:
         """Where what is computed from the parameters now may be remembered, or ``None``.
 
-        Without schedules: until the next scheduled event (:attr:`constant_memo`). With
-        schedules: while the parameters are those of the middle of the interval being
-        integrated (capacity, enforcement and evolution all ask for them; routing, which
-        evaluates them over the time its mail went out, does not get the memo).
+        Without schedules: until the next scheduled event (:attr:`constant_memo`). Where
+        schedules run: until then too if none of ``reads`` (the parameters the computation
+        reads, when it names them all) follows a schedule; otherwise only while the parameters
+        are those of the middle of the interval being integrated (capacity, enforcement and
+        evolution all ask for them; routing, which evaluates them over the time its mail went
+        out, does not get the memo).
         """
         if self.constant_memo is not None:
             return self.constant_memo
+        if reads and not any(isinstance(value, dict) for value in reads):
+            return self._lasting_memo
         return self._interval_memo if self.mid is self._memo_mid else None
+
+    def remember(self, key: Any, compute: Callable[[], Any], *reads: Any) -> Any:
+        """``compute()``, remembered under ``key`` as :meth:`memo` allows (``reads``: see there)."""
+        memo = self.memo(*reads)
+        if memo is None:
+            return compute()
+        found = memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = memo[key] = compute()
+        return found
 
     def array(self, value: Any) -> np.ndarray:
         """A parameter now as a float array of shape ``(size,)``."""

@@ -214,13 +214,7 @@ class Botnet(Channel):
     def _ctmc(self, hours: float) -> tuple[np.ndarray, np.ndarray]:
         # Fast path: with every rate a plain number (the usual case), the matrices depend on a
         # handful of floats; look them up without building the rate matrices.
-        memo = self.world.memo()
-        found = memo.get(("botnet:rates", self.index)) if memo is not None else None
-        if found is None:
-            found = self._rates()
-            if memo is not None:
-                memo["botnet:rates", self.index] = found
-        rates, plain = found
+        rates, plain = self.world.remember(("botnet:rates", self.index), self._rates)
         key = (float(hours), self.state.shape[2], bool(self.lag_ends), self.spec.hit_and_run_lifetime_hours, rates)
         if plain and (cached := self._matrices.get(key)) is not None:
             return cached
@@ -404,9 +398,16 @@ class Botnet(Channel):
         arriving = np.zeros(attempted.shape, np.int64)
         delivered = np.zeros(attempted.shape, np.int64)
         route.rerouted = np.zeros(attempted.shape, np.int64)
+        # Where nothing acts on either way out, direct and submitted mail both arrive and are
+        # delivered: how the mail splits between them changes nothing, so it is not drawn.
+        splits = world.acting("port25") or world.acting("submission") or world.acting("mx")
         for n, network in enumerate(networks.names):
             sent = parts[:, n]
             if not np.count_nonzero(sent):
+                continue
+            if not splits:
+                arriving += sent
+                delivered += sent
                 continue
             where = Where(self.name, name, network=n, channel_values=self.values)
             direct = self.binomial(self.rng("route", f"{name}:{network}"), sent, direct_share)

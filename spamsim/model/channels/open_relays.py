@@ -40,13 +40,9 @@ class OpenRelays(Channel):
         """Relay mail has flowed, so the relays' listing clocks run."""
 
     def _hazard_per_hour(self) -> np.ndarray:
-        memo = self.world.memo()
-        if memo is None:
-            return self._hazard_now()
-        key = ("open_relays:hazard", self.index)
-        if key not in memo:
-            memo[key] = self._hazard_now()
-        return memo[key]  # type: ignore[no-any-return]
+        return self.world.remember(  # type: ignore[no-any-return]
+            ("open_relays:hazard", self.index), self._hazard_now, self.values.discovery_per_day
+        )
 
     def _hazard_now(self) -> np.ndarray:
         found = np.clip(self.num(self.values.discovery_per_day), 0.0, 1.0 - 1e-12)
@@ -80,7 +76,9 @@ class OpenRelays(Channel):
         return self.num(self.values.capacity_per_hour) * self._known_integral(end - start)
 
     def refused_share(self) -> float | np.ndarray:
-        return self.world.stage_share("relay", Where(self.name, ""))
+        return self.world.remember(  # type: ignore[no-any-return]
+            ("open_relays:refused", self.index), lambda: self.world.stage_share("relay", Where(self.name, ""))
+        )
 
     def route(self, spammer: int, attempted: np.ndarray, start: float, busy: np.ndarray) -> Route:
         world = self.world
