@@ -29,12 +29,19 @@ EVENTS = [
 ]
 
 
+# Schedules on remembered parameters: remembered only within an interval, or not at all.
+SCHEDULES = [
+    "countermeasures.op25b.adoption={0: 0.1, 6: 0.9}",
+    "channels.open_relays.discovery_per_day={0: 0.01, 6: 0.5}",
+    "enforcement.caught_probability={0: 0.1, 6: 0.9}",
+]
+
+
 class _Forgetful(World):
     """The same world computing everything afresh at every call (the engine before its memory)."""
 
-    def _refresh(self) -> None:
-        super()._refresh()
-        self.constant_memo = None
+    def memo(self, *reads: object) -> None:
+        return None
 
 
 def _ledger(world_class: type[World], overrides: list[str], size: int = 48) -> Ledger:
@@ -50,7 +57,11 @@ def _assert_same(a: Ledger, b: Ledger) -> None:
             np.testing.assert_array_equal(left[name], right[name], err_msg=f"{part}[{name}]")
 
 
-@pytest.mark.parametrize("overrides", [[], EVENTS], ids=["no-events", "events"])
+@pytest.mark.parametrize(
+    "overrides",
+    [[], EVENTS, SCHEDULES, [*SCHEDULES, *EVENTS]],
+    ids=["no-events", "events", "schedules", "schedules-and-events"],
+)
 def test_remembered_parameters_give_the_numbers_computed_afresh(overrides: list[str]) -> None:
     _assert_same(_ledger(World, overrides), _ledger(_Forgetful, overrides))
 
@@ -63,7 +74,22 @@ def test_the_events_change_what_is_remembered() -> None:
     assert not np.array_equal(without.world["relays_known"], with_events.world["relays_known"])
 
 
-def test_a_world_with_schedules_remembers_nothing() -> None:
+def test_a_world_with_schedules_remembers_within_an_interval_or_what_no_schedule_reads() -> None:
     scenario = load(SCENARIOS / "japan-2011.yaml", ["countermeasures.op25b.adoption={0: 0.1, 30: 0.9}"])
-    assert World(scenario, Streams(1, 0), 4).constant_memo is None
+    world = World(scenario, Streams(1, 0), 4)
+    assert world.constant_memo is None
+    adoption = world.values.countermeasures.op25b.adoption
+    assert isinstance(adoption, dict)
+    assert world.memo() is None and world.memo(adoption) is None  # between intervals: nothing
+    assert world.memo(0.5) is not None  # a parameter no schedule moves: until the next scheduled event
+    seen: list[tuple[bool, bool]] = []
+    original = world.receivers.legitimate
+
+    def legitimate(start: float, end: float):  # type: ignore[no-untyped-def]
+        seen.append((world.memo() is not None, world.memo(adoption) is world.memo()))
+        return original(start, end)
+
+    world.receivers.legitimate = legitimate  # type: ignore[method-assign]
+    world.run()
+    assert seen and all(inside and same for inside, same in seen)  # within each interval: the interval's memo
     assert World(load(SCENARIOS / "japan-2011.yaml"), Streams(1, 0), 4).constant_memo == {}
