@@ -38,14 +38,16 @@ WATCH = """() => {
   window.__lat = {t0: performance.now(), closed: null, sim: null, down: null, sent: null};
   document.addEventListener('mousedown', () => { window.__lat.down = performance.now() - window.__lat.t0; },
                             {capture: true, once: true});
-  const poll = () => {
+  // Looked at when the page changes, not polled: a poll every few ms keeps the browser busy and
+  // takes a core's share from the server on a 2-core machine.
+  const look = () => {
     const now = performance.now(), lat = window.__lat;
     if (lat.closed === null && closed() !== before) lat.closed = now - lat.t0;
     const sim = document.getElementById('revenue-sim');
-    if (lat.closed !== null && sim && sim.innerText !== '…') { lat.sim = now - lat.t0; return; }
-    if (now - lat.t0 < 30000) setTimeout(poll, 5);
+    if (lat.closed !== null && sim && sim.innerText !== '…') { lat.sim = now - lat.t0; observer.disconnect(); }
   };
-  setTimeout(poll, 5);
+  const observer = new MutationObserver(look);
+  observer.observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 """Started just before the click: times (ms) until the closed-form revenue changes, then until
 simulated numbers are shown again (the click itself is a real mouse click from Playwright)."""
@@ -100,6 +102,13 @@ def main() -> None:
         help="clicks per preset (5 positions, then repeated: a repeated one finds its quick run kept)",
     )
     parser.add_argument("--trace", action="store_true", help="print the server's marks after each click")
+    parser.add_argument(
+        "--rest",
+        type=float,
+        default=0.0,
+        help="seconds to wait after a job has ended before the next click (default 0: at once, while the last "
+        "figures are still being drawn)",
+    )
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu_model()}; load average {os.getloadavg()}")
     trace = Path(os.environ.get("TMPDIR", "/tmp")) / f"spamsim-app-trace-{os.getpid()}.tsv"
@@ -165,6 +174,7 @@ def main() -> None:
                     closed.append(t_closed)
                     simulated.append(t_sim)
                     page.wait_for_function("() => !document.getElementById('job-progress')", timeout=120_000)
+                    page.wait_for_timeout(args.rest * 1000)
                 med = statistics.median
                 print(
                     f"{preset:16s} min/median/max: closed form "

@@ -186,20 +186,6 @@ def test_a_job_started_after_another_waits_for_it_and_reports_each_change() -> N
     assert len(changes) == 3  # each result, then the end
 
 
-def test_a_gated_job_starts_when_its_gate_opens_or_after_the_longest_wait(monkeypatch) -> None:
-    started: list[str] = []
-    gate = threading.Event()
-    job = jobs.Job([jobs.Stage("quick", lambda report: started.append("quick"))], gate=gate)
-    time.sleep(0.2)  # the job has had time to start, if it did not wait for its gate
-    assert started == []
-    gate.set()
-    assert job.wait(60) and started == ["quick"]
-
-    monkeypatch.setattr(jobs, "GATE_SECONDS", 0.05)  # a page that never sends its update
-    job = jobs.Job([jobs.Stage("quick", lambda report: started.append("late"))], gate=threading.Event())
-    assert job.wait(60) and started == ["quick", "late"]
-
-
 def _endless(pid_file: str, progress: jobs.Report) -> None:
     """Background work that never ends (by name, for a worker process): it writes its process id first."""
     Path(pid_file).write_text(str(os.getpid()))

@@ -21,11 +21,15 @@ def create_app(preset: str = "lecture", lang: str = "en"):  # type: ignore[no-un
     from ..plots.style import japanese_font_path
     from .layout import FONT_URL, page
     from .server import server_for
-    from .workers import BACKGROUND
+    from .workers import BACKGROUND, FOREGROUND
 
-    # The background workers' fork server imports the library (a second or two): while the
-    # server starts, not at the first click.
-    threading.Thread(target=BACKGROUND.warm, daemon=True, name="spamsim-app-warm").start()
+    # The workers' fork server imports the library (a second or two): while the server
+    # starts, not at the first click.
+    def warm() -> None:
+        FOREGROUND.warm()
+        BACKGROUND.warm()
+
+    threading.Thread(target=warm, daemon=True, name="spamsim-app-warm").start()
 
     # Japanese glyphs come from the font matplotlib-fontja ships (IPAexGothic), served from
     # here: a lecture-hall PC may have no Japanese font, and web fonts from outside are not used.

@@ -2,12 +2,11 @@
 
 A job is a list of stages (a quick run with few replications, the countermeasure effects, a
 refined run with many); each stage's result is published as soon as it is ready, so the page
-shows rough numbers at once and better ones while the sliders rest. The quick run runs in the
-job's own thread (a short run needs no process); the stages after it run in a background
-worker process (:mod:`spamsim.app.workers`) at a lower priority. Cancelling (the user pressed
-Cancel, or moved a slider again) stops a job at once while a worker runs its stage (the worker
-is killed), else after the quick run's current block. A job started ``after`` another waits
-for it to end, so a session never runs two quick runs side by side.
+shows rough numbers at once and better ones while the sliders rest. Every stage runs in a
+worker process (:mod:`spamsim.app.workers`): the quick run in one at the server's priority,
+the stages after it at a lower one. Cancelling (the user pressed Cancel, or moved a slider
+again) stops a job at once: the worker is killed. A job started ``after`` another waits for it
+to end, so a session never runs two quick runs side by side.
 """
 
 from __future__ import annotations
@@ -39,10 +38,6 @@ REFINE_SECONDS = 4.0
 
 EFFECT_SECONDS = 3.0
 """Time budget of the countermeasure comparison."""
-
-
-GATE_SECONDS = 1.0
-"""Longest a job waits for its gate (a page that never finishes its update must not stop it)."""
 
 
 class Cancelled(Exception):
@@ -83,8 +78,6 @@ class Job:
     """A job (cancelled, usually) to wait for before starting: the session's previous one."""
     on_change: Callable[[], None] | None = field(default=None, repr=False)
     """Called (from the job's thread) after each published result and when the job ends."""
-    gate: threading.Event | None = field(default=None, repr=False)
-    """Set when the job may start (the page has sent what it shows at once); at most :data:`GATE_SECONDS` waited."""
 
     def __post_init__(self) -> None:
         self._cancel = threading.Event()
@@ -101,8 +94,6 @@ class Job:
             if self.after is not None:
                 self.after.wait()
                 self.after = None  # no chain of finished jobs kept alive
-            if self.gate is not None:
-                self.gate.wait(GATE_SECONDS)
             for stage in self.stages:
                 self.stage, self.fraction = stage.name, 0.0
                 self._report(0.0)
@@ -192,7 +183,7 @@ def quick_run(scenario: Scenario, reps: int, seed: int, progress: Report) -> Sim
         if kept is not None:
             QUICK_RUNS.move_to_end(key)
             return dataclasses.replace(kept, cached=True)
-    value = simulated(scenario, reps, seed, progress)
+    value = workers.FOREGROUND.run(progress, simulated, scenario, reps, seed)
     with _QUICK_RUNS_LOCK:
         QUICK_RUNS[key] = value
         while len(QUICK_RUNS) > QUICK_RUNS_KEPT:
@@ -203,8 +194,8 @@ def quick_run(scenario: Scenario, reps: int, seed: int, progress: Report) -> Sim
 def simulate(scenario: Scenario, reps: int, seed: int = SEED, *, background: bool = False) -> Stage:
     """A stage running ``reps`` replications of ``scenario`` (progress per block).
 
-    ``background``: in a worker process (a refined run), else in the job's thread (the quick run,
-    which a setting seen before finds in :data:`QUICK_RUNS`).
+    ``background``: in a background worker (a refined run), else in the foreground one (the quick
+    run, which a setting seen before finds in :data:`QUICK_RUNS`).
     """
     if background:
         return in_background(f"simulate-{reps}", simulated, scenario, reps, seed)

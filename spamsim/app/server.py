@@ -18,7 +18,6 @@ import functools
 import html
 import math
 import re
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -460,15 +459,10 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 job.set(None)
                 return
             job_error.set(None)
-            # After the old job: it is cancelled, but a quick run ends its block first, and two
-            # runs side by side would each take twice as long.
-            # The quick run starts once this update (the closed form) has been sent: started at
-            # once it shares the interpreter with the update and holds back the closed form.
-            gate = threading.Event()
-            session.on_flushed(gate.set, once=True)
-            last_job["job"] = watch(
-                jobs.Job(plan(scenario, key, with_effects=True), after=old, on_change=poke, gate=gate)
-            )
+            # After the old job, which is cancelled: its worker is killed at once. The quick run
+            # starts at once too, in a worker process of its own, while this update (the closed
+            # form) is being sent.
+            last_job["job"] = watch(jobs.Job(plan(scenario, key, with_effects=True), after=old, on_change=poke))
             job.set(last_job["job"])
             # The numbers shown belong to the old scenario until the new ones arrive: drop them.
             sim.set(None)
