@@ -18,6 +18,9 @@ def mean_decay(rate: np.ndarray | float, span: np.ndarray | float) -> np.ndarray
 
     Equal to 1 for a zero span or a zero rate (the limit), and never divides by zero.
     """
+    if isinstance(rate, float) and isinstance(span, float):  # the common case, without array overhead
+        x = rate * span
+        return 1.0 - x / 2.0 if abs(x) < 1e-8 else -np.expm1(-x) / x  # type: ignore[no-any-return]
     x = np.asarray(rate, dtype=float) * np.asarray(span, dtype=float)
     small = np.abs(x) < 1e-8
     return np.where(small, 1.0 - x / 2.0, -np.expm1(-x) / np.where(small, 1.0, x))

@@ -84,6 +84,8 @@ class Botnet(Channel):
         """Hours at which each invisible class becomes visible (oldest first)."""
         self._generators: dict[tuple[Any, ...], np.ndarray] = {}
         self._matrices: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._last_matrices: tuple[Any, ...] = (None, None, None, None, None)
+        """The parameters, hours, states and lag of the last matrices looked up, and the matrices."""
         self._capacity = np.zeros((size, n))
         self._hours = np.zeros((size, n, 2))
         self._rate_per_bot: tuple[np.ndarray | None, np.ndarray] = (None, np.ones(size))
@@ -215,8 +217,13 @@ class Botnet(Channel):
         # Fast path: with every rate a plain number (the usual case), the matrices depend on a
         # handful of floats; look them up without building the rate matrices.
         rates, plain = self.world.remember(("botnet:rates", self.index), self._rates)
-        key = (float(hours), self.state.shape[2], bool(self.lag_ends), self.spec.hit_and_run_lifetime_hours, rates)
+        k, lagging = self.state.shape[2], bool(self.lag_ends)
+        last = self._last_matrices  # capacity and evolution ask for the same interval's matrices
+        if plain and last[0] is rates and last[1] == hours and last[2] == k and last[3] == lagging:
+            return last[4]  # type: ignore[no-any-return]
+        key = (float(hours), k, lagging, self.spec.hit_and_run_lifetime_hours, rates)
         if plain and (cached := self._matrices.get(key)) is not None:
+            self._last_matrices = (rates, hours, k, lagging, cached)
             return cached
         result = self._ctmc_of(hours)
         if plain:
