@@ -340,6 +340,9 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             running.append(new)
             return new
 
+        drawings: list[reactive.Value[jobs.Job | None]] = []
+        """The job drawing each figure (see ``drawn``)."""
+
         async def ticker() -> None:
             while True:
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -455,6 +458,13 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 old.cancel()
             last_change["at"] = time.perf_counter()
             mark("start", preset=key, old_running=old is not None and not old.finished)
+            # Figures still being drawn show numbers about to be replaced: stop them now, so
+            # that they leave the processor to the quick run.
+            for holder in drawings:
+                with reactive.isolate():
+                    drawing_job = holder()
+                if drawing_job is not None:
+                    drawing_job.cancel()
             if scenario is None:
                 job.set(None)
                 return
@@ -520,6 +530,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
             """
             out: reactive.Value[Drawing | None] = reactive.value(None)
             holder: reactive.Value[jobs.Job | None] = reactive.value(None)
+            drawings.append(holder)
 
             @reactive.effect
             def _submit() -> None:

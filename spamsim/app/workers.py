@@ -38,7 +38,7 @@ of a contended core)."""
 KEEP_IDLE = 2
 """Idle workers kept for the next piece of work (more are started when needed, then ended)."""
 
-WAIT_SECONDS = 0.02
+WAIT_SECONDS = 0.005
 """How often a caller looks at its progress and whether it was cancelled while a worker works."""
 
 PRELOAD = (

@@ -23,6 +23,8 @@ class Receivers:
 
     def __init__(self, world: World):
         self.world = world
+        self._streams: dict[tuple[str, str], tuple[str, str]] = {}
+        """The filter's and the funnel's stream names by channel and spammer (looked up every interval)."""
 
     def catch_rate(self, channel: str, spammer: str = "") -> float | np.ndarray:
         """Share of delivered mail that the content filters (the ``filter`` stage) catch."""
@@ -32,14 +34,14 @@ class Receivers:
         """Counts at each recipient stage for messages accepted by recipients' servers."""
         world = self.world
         exact = world.exact
+        names = self._streams.get((channel, spammer))
+        if names is None:
+            names = self._streams[channel, spammer] = (f"filter:{channel}:{spammer}", f"funnel:{channel}:{spammer}")
         filtered = binomial(
-            world.streams.generator(f"filter:{channel}:{spammer}", world.step),
-            delivered,
-            self.catch_rate(channel, spammer),
-            exact,
+            world.streams.generator(names[0], world.step), delivered, self.catch_rate(channel, spammer), exact
         )
         inbox = delivered - filtered
-        rng = world.streams.generator(f"funnel:{channel}:{spammer}", world.step)
+        rng = world.streams.generator(names[1], world.step)
         market = world.values.market
         funnel = market.funnel
         if funnel is None:

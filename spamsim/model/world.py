@@ -85,6 +85,8 @@ class World:
         self.base = scenario
         self.scenario = scenario
         self.streams = streams
+        self._stream_names: dict[tuple[Any, ...], str] = {}
+        """Stream names of the blocking stages by countermeasure, channel, spammer and network."""
         self.size = size
         self.exact = scenario.engine.mode == "exact"
         self.env = simpy.Environment()
@@ -224,7 +226,11 @@ class World:
             if not np.count_nonzero(remaining):
                 continue
             p = cm.blocked_share(values, self, where)
-            rng = self.streams.generator(f"{cm.key}:{where.channel}:{where.spammer}:{where.network}", self.step)
+            key = (cm.key, where.channel, where.spammer, where.network)
+            name = self._stream_names.get(key)
+            if name is None:
+                name = self._stream_names[key] = ":".join(map(str, key))
+            rng = self.streams.generator(name, self.step)
             remaining = route.block(cm.key, remaining, binomial(rng, remaining, p, self.exact))
         return remaining
 

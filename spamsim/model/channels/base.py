@@ -57,6 +57,7 @@ class Channel:
     def __init__(self, world: World, index: int):
         self.world = world
         self.index = index
+        self._stream_names: dict[tuple[str, str | None], str] = {}
 
     @property
     def spec(self) -> Any:
@@ -75,7 +76,10 @@ class Channel:
     # One stream per stage, channel and spammer (and the channel's population), so that a
     # switch changes only the draws of the stage it touches.
     def rng(self, stage: str, spammer: str | None = None) -> np.random.Generator:
-        key = f"{stage}:{self.name}" + (f":{spammer}" if spammer is not None else "")
+        key = self._stream_names.get((stage, spammer))
+        if key is None:  # built once: looked up every interval
+            key = f"{stage}:{self.name}" + (f":{spammer}" if spammer is not None else "")
+            self._stream_names[stage, spammer] = key
         return self.world.streams.generator(key, self.world.step)
 
     def binomial(self, rng: np.random.Generator, n: np.ndarray, p: Any) -> np.ndarray:
