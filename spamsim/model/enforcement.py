@@ -54,6 +54,24 @@ class Enforcement:
     def stop_on_conviction(self) -> bool:
         return self.world.scenario.enforcement.on_conviction == "stop"
 
+    def watches(self, spammer: Spammer) -> bool:
+        """Whether ``spammer`` can be detected now: enforcement is on and its hazard is above
+        zero in some replication (where it is not, :meth:`detect` has nothing to do)."""
+        if not self.enabled:
+            return False
+        values = self.values
+
+        def hazard_above_zero() -> bool:
+            volume = self.world.num(values.detection_per_million_messages)
+            return bool(np.any(self.base_hazard_per_hour(spammer) > 0) or np.any(np.asarray(volume) > 0))
+
+        return self.world.remember(  # type: ignore[no-any-return]
+            ("enforcement:watches", spammer.index),
+            hazard_above_zero,
+            values.caught_probability,
+            values.detection_per_million_messages,
+        )
+
     def conviction_factor(self, spammer: Spammer) -> np.ndarray:
         """P(convicted | detected): prosecution, and reach if the spammer is abroad."""
         reach = 1.0 if spammer.spec.location == "domestic" else self.world.num(self.values.reach_abroad)

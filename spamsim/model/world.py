@@ -341,20 +341,23 @@ class World:
         for c, channel in enumerate(self.channels):
             channel.allot(attempted[:, c])
         count_refused = self.scenario.enforcement.count_refused_attempts
+        # Spammers enforcement cannot detect now (a zero hazard) need no detection at all.
+        watched = {s.index for s in busy_spammers if self.enforcement.watches(s)}
         # The refused shares depend on the channels' plans for the interval, not on the spammer.
-        leaving = (
-            [1.0 - channel.refused_share() for channel in self.channels] if busy_spammers and not count_refused else []
-        )
+        leaving = [1.0 - channel.refused_share() for channel in self.channels] if watched and not count_refused else []
         for spammer in busy_spammers:
             p = spammer.index
-            mean_busy = (busy[p] * attempted[p]).sum(axis=0) / np.maximum(attempted[p].sum(axis=0), 1)
-            if count_refused:
-                counted = attempted[p].sum(axis=0).astype(float)
-            else:  # only mail that left the sending side feeds the detection hazard
-                counted = np.zeros(self.size)
-                for c, share in enumerate(leaving):
-                    counted = counted + attempted[p, c] * share
-            kept, elapsed = self.enforcement.detect(spammer, counted, mean_busy, start, end)
+            if p in watched:
+                mean_busy = (busy[p] * attempted[p]).sum(axis=0) / np.maximum(attempted[p].sum(axis=0), 1)
+                if count_refused:
+                    counted = attempted[p].sum(axis=0).astype(float)
+                else:  # only mail that left the sending side feeds the detection hazard
+                    counted = np.zeros(self.size)
+                    for c, share in enumerate(leaving):
+                        counted = counted + attempted[p, c] * share
+                kept, elapsed = self.enforcement.detect(spammer, counted, mean_busy, start, end)
+            else:
+                kept = elapsed = np.ones(self.size)
             stopping = elapsed < 1.0
             if np.count_nonzero(stopping):
                 attempted[p] = np.floor(attempted[p] * kept[None, :]).astype(np.int64)
