@@ -40,8 +40,11 @@ SCHEDULES = [
 class _Forgetful(World):
     """The same world computing everything afresh at every call (the engine before its memory)."""
 
-    def memo(self, *reads: object) -> None:
+    def memo(self) -> None:
         return None
+
+    def remember(self, key: object, compute):  # type: ignore[no-untyped-def]
+        return compute()
 
 
 def _ledger(world_class: type[World], overrides: list[str], size: int = 48) -> Ledger:
@@ -74,22 +77,43 @@ def test_the_events_change_what_is_remembered() -> None:
     assert not np.array_equal(without.world["relays_known"], with_events.world["relays_known"])
 
 
-def test_a_world_with_schedules_remembers_within_an_interval_or_what_no_schedule_reads() -> None:
+def test_what_read_a_schedule_is_remembered_within_its_interval_only() -> None:
     scenario = load(SCENARIOS / "japan-2011.yaml", ["countermeasures.op25b.adoption={0: 0.1, 30: 0.9}"])
     world = World(scenario, Streams(1, 0), 4)
-    assert world.constant_memo is None
+    assert world.has_schedules
     adoption = world.values.countermeasures.op25b.adoption
     assert isinstance(adoption, dict)
-    assert world.memo() is None and world.memo(adoption) is None  # between intervals: nothing
-    assert world.memo(0.5) is not None  # a parameter no schedule moves: until the next scheduled event
-    seen: list[tuple[bool, bool]] = []
+    calls: list[str] = []
+
+    def scheduled() -> object:
+        calls.append("scheduled")
+        return world.num(adoption)
+
+    def constant() -> object:
+        calls.append("constant")
+        return world.num(0.5)
+
+    def nested() -> object:  # finds "scheduled" remembered for the interval: itself reads a schedule
+        calls.append("nested")
+        return world.remember("scheduled", scheduled)
+
+    seen: list[tuple[object, object]] = []
     original = world.receivers.legitimate
 
     def legitimate(start: float, end: float):  # type: ignore[no-untyped-def]
-        seen.append((world.memo() is not None, world.memo(adoption) is world.memo()))
+        # Twice within the interval: the second time from the memory.
+        seen.append((world.remember("scheduled", scheduled), world.remember("scheduled", scheduled)))
+        world.remember("nested", nested)
+        world.remember("nested", nested)
+        world.remember("constant", constant)
         return original(start, end)
 
     world.receivers.legitimate = legitimate  # type: ignore[method-assign]
     world.run()
-    assert seen and all(inside and same for inside, same in seen)  # within each interval: the interval's memo
-    assert World(load(SCENARIOS / "japan-2011.yaml"), Streams(1, 0), 4).constant_memo == {}
+    intervals = len(seen)
+    assert intervals > 1
+    assert calls.count("scheduled") == intervals  # once per interval, then remembered within it
+    assert calls.count("nested") == intervals  # not remembered beyond its interval either
+    assert calls.count("constant") == 1  # read no schedule: remembered until the next scheduled event
+    assert len({round(float(a), 12) for a, _ in seen}) > 1 and all(a == b for a, b in seen)
+    assert not World(load(SCENARIOS / "japan-2011.yaml"), Streams(1, 0), 4).has_schedules

@@ -65,12 +65,7 @@ class Enforcement:
             volume = self.world.num(values.detection_per_million_messages)
             return bool(np.any(self.base_hazard_per_hour(spammer) > 0) or np.any(np.asarray(volume) > 0))
 
-        return self.world.remember(  # type: ignore[no-any-return]
-            ("enforcement:watches", spammer.index),
-            hazard_above_zero,
-            values.caught_probability,
-            values.detection_per_million_messages,
-        )
+        return self.world.remember(("enforcement:watches", spammer.index), hazard_above_zero)  # type: ignore[no-any-return]
 
     def conviction_factor(self, spammer: Spammer) -> np.ndarray:
         """P(convicted | detected): prosecution, and reach if the spammer is abroad."""
@@ -84,9 +79,7 @@ class Enforcement:
     def base_hazard_per_hour(self, spammer: Spammer) -> np.ndarray:
         """Volume-independent detection hazard: ``caught_probability`` spread over the campaign."""
         return self.world.remember(  # type: ignore[no-any-return]
-            ("base_hazard_per_hour", spammer.index),
-            lambda: self._base_hazard_per_hour(spammer),
-            self.values.caught_probability,
+            ("base_hazard_per_hour", spammer.index), lambda: self._base_hazard_per_hour(spammer)
         )
 
     def _base_hazard_per_hour(self, spammer: Spammer) -> np.ndarray:

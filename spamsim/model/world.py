@@ -154,12 +154,13 @@ class World:
         self._active: dict[str, Any] = {
             name: getattr(drawn, name) for name in type(countermeasures).model_fields if countermeasures.active(name)
         }
-        # Without schedules every parameter is constant until the next scheduled event, so
-        # what is computed from parameters alone may be remembered until then.
-        self.constant_memo: dict[Any, Any] | None = None if _schedules(self._values) else {}
-        self._lasting_memo: dict[Any, Any] = {}  # with schedules (see ``memo``)
+        # What is computed from the parameters alone is remembered (see ``remember``).
+        self.has_schedules = bool(_schedules(self._values))
+        self._lasting_memo: dict[Any, Any] = {}
         self._memo_mid: Any = None
         self._interval_memo: dict[Any, Any] = {}
+        self._schedule_reads = 0
+        """Schedules evaluated so far (``remember`` tells from it what read one)."""
         self._stages: dict[str, list[tuple[Any, Any]]] = {}
         for cm in REGISTRY:
             values = self._active.get(cm.key)
@@ -176,35 +177,44 @@ class World:
         if type(value) is float:  # the commonest case first: this runs dozens of times an interval
             return value
         if isinstance(value, dict):
+            self._schedule_reads += 1
             return share_at(value, self.mid / 24.0, self._start_year)  # type: ignore[no-any-return]
         if isinstance(value, np.ndarray):
             return value
         return float(value)
 
-    def memo(self, *reads: Any) -> dict[Any, Any] | None:
-        """Where what is computed from the parameters now may be remembered, or ``None``.
-
-        Without schedules: until the next scheduled event (:attr:`constant_memo`). Where
-        schedules run: until then too if none of ``reads`` (the parameters the computation
-        reads, when it names them all) follows a schedule; otherwise only while the parameters
-        are those of the middle of the interval being integrated (capacity, enforcement and
-        evolution all ask for them; routing, which evaluates them over the time its mail went
-        out, does not get the memo).
-        """
-        if self.constant_memo is not None:
-            return self.constant_memo
-        if reads and not any(isinstance(value, dict) for value in reads):
+    def memo(self) -> dict[Any, Any] | None:
+        """Where what is computed from the parameters now may be remembered: until the next
+        scheduled event in a world without schedules, else only while the parameters are those
+        of the middle of the interval being integrated (``None`` otherwise, e.g. while routing
+        evaluates them over the time its mail went out)."""
+        if not self.has_schedules:
             return self._lasting_memo
         return self._interval_memo if self.mid is self._memo_mid else None
 
-    def remember(self, key: Any, compute: Callable[[], Any], *reads: Any) -> Any:
-        """``compute()``, remembered under ``key`` as :meth:`memo` allows (``reads``: see there)."""
-        memo = self.memo(*reads)
-        if memo is None:
-            return compute()
-        found = memo.get(key, _MISSING)
-        if found is _MISSING:
-            found = memo[key] = compute()
+    def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, a function of the parameters alone, remembered under ``key``.
+
+        Until the next scheduled event if it evaluated no schedule (every parameter it read is
+        then constant until that event), else while the parameters are those of the middle of
+        the interval being integrated. Computations nest: one that finds an inner result
+        remembered for the interval only counts as having read a schedule itself.
+        """
+        found = self._lasting_memo.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
+        in_interval = self.mid is self._memo_mid
+        if in_interval:
+            found = self._interval_memo.get(key, _MISSING)
+            if found is not _MISSING:
+                self._schedule_reads += 1  # it read a schedule when it was computed
+                return found
+        reads = self._schedule_reads
+        found = compute()
+        if self._schedule_reads == reads:
+            self._lasting_memo[key] = found
+        elif in_interval:
+            self._interval_memo[key] = found
         return found
 
     def array(self, value: Any) -> np.ndarray:

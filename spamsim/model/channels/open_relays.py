@@ -40,9 +40,7 @@ class OpenRelays(Channel):
         """Relay mail has flowed, so the relays' listing clocks run."""
 
     def _hazard_per_hour(self) -> np.ndarray:
-        return self.world.remember(  # type: ignore[no-any-return]
-            ("open_relays:hazard", self.index), self._hazard_now, self.values.discovery_per_day
-        )
+        return self.world.remember(("open_relays:hazard", self.index), self._hazard_now)  # type: ignore[no-any-return]
 
     def _hazard_now(self) -> np.ndarray:
         found = np.clip(self.num(self.values.discovery_per_day), 0.0, 1.0 - 1e-12)
