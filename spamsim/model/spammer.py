@@ -134,6 +134,8 @@ class Spammer:
             self._unsent(send.left)
 
     def _unsent(self, left: np.ndarray) -> None:
+        if not np.count_nonzero(left):  # the usual case: the send has all gone out
+            return
         step = self.world.step_before(self.world.env.now)
         for c in range(left.shape[0]):
             self.world.ledger.add_flow("unsent", step, self.index, c, left[c])
@@ -178,12 +180,13 @@ class Spammer:
         if cached is None or cached[0] is not mix:  # the mix changes only when the spammer reassesses
             total = mix.sum(axis=0)
             full = total >= 1.0 - 1e-9
-            largest = (np.argmax(mix, axis=0), np.arange(mix.shape[1]))
+            largest = np.zeros(mix.shape, dtype=np.int64)  # 1 where the channel has the largest share
+            largest[np.argmax(mix, axis=0), np.arange(mix.shape[1])] = 1
             cached = self._by_mix = (mix, bool(full.all()), full, np.minimum(total, 1.0), largest)
         _, all_full, full, share, largest = cached
         parts = np.floor(volume[None, :] * mix).astype(np.int64)
         sent = volume if all_full else np.where(full, volume, np.rint(volume * share).astype(np.int64))
-        parts[largest] += sent - parts.sum(axis=0)
+        parts += largest * (sent - parts.sum(axis=0))
         return parts
 
     def campaign_hours_in(self, start: float, end: float) -> float:

@@ -404,7 +404,6 @@ class Botnet(Channel):
         direct_share = self.num(self.values.share_direct_to_mx)
         arriving = np.zeros(attempted.shape, np.int64)
         delivered = np.zeros(attempted.shape, np.int64)
-        route.rerouted = np.zeros(attempted.shape, np.int64)
         # Where nothing acts on either way out, direct and submitted mail both arrive and are
         # delivered: how the mail splits between them changes nothing, so it is not drawn.
         splits = world.acting("port25") or world.acting("submission") or world.acting("mx")
@@ -424,7 +423,7 @@ class Botnet(Channel):
             if np.count_nonzero(reroute):
                 rerouted = self.binomial(self.rng("port25", f"{name}:{network}"), direct, reroute)
                 direct, via_server = direct - rerouted, via_server + rerouted
-                route.rerouted += rerouted
+                route.rerouted = rerouted if route.rerouted is None else route.rerouted + rerouted
             via_server = world.block("submission", route, via_server, where)
             arriving += direct + via_server
             # Mail relayed by an organisation's own server comes from a clean address; only
