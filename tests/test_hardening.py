@@ -117,10 +117,10 @@ def test_work_that_would_never_finish_is_refused_with_an_estimate(tmp_path):
         "--reps",
         "2",
         "--set",
-        # Long but small: 300,000 daily steps of 2 replications fit in memory, not in an hour.
-        "horizon={days: 300000, step_hours: 24}",
+        # Long but small: 600,000 daily steps of 2 replications fit in memory, not in an hour.
+        "horizon={days: 600000, step_hours: 24}",
         "--set",
-        "spammers.0.campaign={messages_per_send: 1, sends_per_day: 24, days: 300000}",
+        "spammers.0.campaign={messages_per_send: 1, sends_per_day: 24, days: 600000}",
     )
     assert code == 2 and "refused: this run would take about" in output
     code, output = invoke("run", str(SCENARIOS / "lecture.yaml"), "--set", "horizon={days: 100000, step_hours: 1}")

@@ -55,14 +55,14 @@ def blocks(reps: int) -> list[int]:
 MAX_MESSAGES_PER_STEP = 2**62
 """Counts are int64 inside a step; more messages than this in one step would overflow."""
 
-SECONDS_PER_EVENT = 4e-4
+SECONDS_PER_EVENT = 3.2e-4
 """CPU seconds a block of replications spends per event (a send, a step end, a reaction)."""
 
-SECONDS_PER_EVENT_AND_ROUTE = 1e-4
-"""Further CPU seconds per event and spammer x channel route (measured 2026-11-30 on a loaded
-machine, blocks of 256: japan-2011, 2 x 4 routes, 0.35 s for 339 events; spambot-era, one
-route, 0.20 s for 317; estimates 1.0-1.4x those, relay-prevention, timeline and internet-scale
-likewise)."""
+SECONDS_PER_EVENT_AND_ROUTE = 8e-5
+"""Further CPU seconds per event and spammer x channel route (re-measured 2026-11-30 after the
+engine's cheaper intervals, quiet machine, blocks of 256: japan-2011, 0.26 s for 339 events;
+relay-prevention, 0.52 s for 1,389; spambot-era, 0.13 s for 317; smtp-auth 0.16 s for 337;
+internet-scale 0.44 s for 1,449; the estimates are 0.96-1.36x those)."""
 
 SECONDS_PER_REPLICATION_EVENT_ROUTE = 1.2e-7
 """CPU seconds each replication beyond :data:`BLOCK_SIZE` adds to one large block, per event
@@ -181,8 +181,8 @@ def estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str, float
     The engine's cost is Python overhead per event (steps included), growing with the
     spammer x channel routes each event moves mail along, not with messages (see DESIGN.md,
     "Performance"). The constants are CPU seconds per block measured on the development
-    machine with the event-exact engine: within ~1.5x for the shipped scenarios (lecture,
-    one event, is 2x high but takes milliseconds). The memory entries are those of
+    machine with the event-exact engine: within 0.96-1.4x for the shipped scenarios. The
+    memory entries are those of
     :func:`memory_estimate`.
     """
     events, routes = _events_and_routes(scenario)
