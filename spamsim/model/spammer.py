@@ -122,12 +122,13 @@ class Spammer:
             self.seen_overhead += send_cost
             send = Send(closes=env.now + self.window_hours, left=parts)
             self.queue.append(send)
-            env.process(self._close(send))
+            # A plain timeout with a callback, not a process per send: the same event at the
+            # same time, without a generator and its start-up event.
+            closing = env.timeout(min(send.closes, world.horizon_hours) - env.now)
+            closing.callbacks.append(lambda _, send=send: self._close(send))
 
-    def _close(self, send: Send) -> Generator[simpy.Event, Any, None]:
-        """SimPy process: the send's window closes; what is left of it is unsent."""
-        env = self.world.env
-        yield env.timeout(min(send.closes, self.world.horizon_hours) - env.now)
+    def _close(self, send: Send) -> None:
+        """The send's window closes: what is left of it is unsent."""
         self.world.advance()
         if send in self.queue:
             self.queue.remove(send)
