@@ -30,6 +30,8 @@ class Enforcement:
     def __init__(self, world: World):
         self.world = world
         n, size = len(world.spammers), world.size
+        self._ones = np.ones(size)
+        self._ones.flags.writeable = False  # returned by ``detect`` to every caller: shared
         self.hazard = np.zeros((n, size))
         self.threshold = (
             np.stack(
@@ -141,14 +143,15 @@ class Enforcement:
         """
         world = self.world
         size, p = world.size, spammer.index
-        ones = np.ones(size)
+        ones = self._ones
         if not self.enabled:
             return ones, ones
         hours = end - start
         base = self.base_hazard_per_hour(spammer) * spammer.campaign_hours_in(start, end) / hours  # per hour
         volume = world.num(self.values.detection_per_million_messages) * attempted / 1e6
-        base = np.where(spammer.active, base, 0.0)
-        volume = np.where(spammer.active, volume, 0.0)
+        if np.count_nonzero(spammer.active) < size:  # a stopped spammer accrues no hazard
+            base = np.where(spammer.active, base, 0.0)
+            volume = np.where(spammer.active, volume, 0.0)
         before = self.hazard[p].copy()
         need = self.threshold[p] - before
         accrued = base * hours + volume
