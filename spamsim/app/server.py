@@ -4,9 +4,9 @@ The closed-form numbers (:mod:`spamsim.analysis.analytic`, :mod:`spamsim.analysi
 are recomputed on every change, in the request itself: they take milliseconds. Simulated
 numbers come from a :class:`~spamsim.app.jobs.Job`: a quick run sized to answer within half a
 second, the countermeasure effects, then a refined run, each shown as soon as it is done (a job
-wakes the page); a change of a control cancels the job and starts the next. Everything after
-the quick run, figures included, runs in background processes (:mod:`spamsim.app.workers`):
-in the server's own process it held back the next click.
+wakes the page); a change of a control cancels the job and starts the next. All of it runs in
+worker processes (:mod:`spamsim.app.workers`), figures included: in the server's own process it
+held back the next click, and the quick run took up to twice as long.
 """
 
 from __future__ import annotations
