@@ -490,3 +490,28 @@ def test_a_clicked_slider_moves_without_waiting_for_its_idle_redraw(server: str,
     page.wait_for_function("() => document.getElementById('success__lecture').value !== '-2'", timeout=10_000)
     page.wait_for_function("t => document.getElementById('revenue-closed').innerText !== t", arg=before, timeout=20_000)
     page.close()
+
+
+@browser_only
+def test_the_history_plays_step_by_step_and_its_progress_bar_goes_when_done(server: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    page.wait_for_selector("#success__lecture")
+    page.click("a[data-value='history']")
+    page.click("#history_run")
+    page.wait_for_selector("#history-progress", state="attached", timeout=30_000)  # the run shows its progress
+    page.wait_for_selector("#history_year", state="attached", timeout=120_000)
+    page.wait_for_selector("#history-share", timeout=60_000)
+    first = page.inner_text("#history-share")
+    assert re.match(r"1998\.00: ", first), first
+    # Once the run has ended its progress bar goes (it used to stay at its last value).
+    page.wait_for_selector("#history-progress", state="detached", timeout=30_000)
+    page.locator("#history_year").locator("xpath=..").locator(".irs-handle").first.click()
+    for _ in range(20):  # 20 quarter-year steps of the slider: about five years on
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => { const e = document.getElementById('history-share'); return e && parseFloat(e.innerText) >= 2002.5 }",
+        timeout=60_000,
+    )
+    assert page.inner_text("#history-share") != first
+    page.close()

@@ -317,7 +317,8 @@ def server_for(start_preset: str, start_lang: str) -> Any:
         progress: reactive.Value[tuple[str, float, bool]] = reactive.value(("", 0.0, True))
         history_job: reactive.Value[jobs.Job | None] = reactive.value(None)
         history: reactive.Value[jobs.Simulated | None] = reactive.value(None)
-        history_progress: reactive.Value[float] = reactive.value(0.0)
+        history_progress: reactive.Value[tuple[float, bool]] = reactive.value((0.0, True))
+        """The history run's progress and whether it has ended (the bar goes when it has)."""
         timings: list[dict[str, float]] = []
         last_change = {"at": time.perf_counter()}
         last_job: dict[str, jobs.Job | None] = {"job": None}
@@ -754,7 +755,7 @@ def server_for(start_preset: str, start_lang: str) -> Any:
                 return
             if not current.finished:
                 tick()
-            history_progress.set(current.fraction)
+            history_progress.set((current.fraction, current.finished))
             for value in current.results.values():
                 with reactive.isolate():
                     if history() is not value:
@@ -795,9 +796,8 @@ def server_for(start_preset: str, start_lang: str) -> Any:
 
         @render.ui
         def history_progress_ui() -> ui.Tag | None:
-            current = history_job()
-            fraction = history_progress()
-            if current is None or current.finished:
+            fraction, finished = history_progress()
+            if finished:
                 return None
             return ui.tags.progress(value=f"{fraction:.3f}", max="1", id="history-progress")
 
