@@ -47,7 +47,7 @@ class Networks:
         """Each network's share of all hosts (spreads botnets that do not say where they are)."""
 
     def _memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """``compute()``, remembered as long as :meth:`World.memo` allows."""
+        """``compute()``, a function of the parameters alone, remembered as :meth:`World.remember` allows."""
         return self.world.remember(key, compute)
 
     def _override(self, index: int, field: str) -> Any:
