@@ -62,7 +62,7 @@ SECONDS_PER_EVENT_AND_ROUTE = 8e-5
 """Further CPU seconds per event and spammer x channel route (re-measured 2026-11-30 after the
 engine's cheaper intervals, quiet machine, blocks of 256: japan-2011, 0.26 s for 339 events;
 relay-prevention, 0.52 s for 1,389; spambot-era, 0.13 s for 317; smtp-auth 0.16 s for 337;
-internet-scale 0.44 s for 1,449; the estimates are 0.96-1.36x those)."""
+internet-scale 0.44 s for 1,449; the estimates are 0.97-1.33x those, lecture and open-relay-era included)."""
 
 SECONDS_PER_REPLICATION_EVENT_ROUTE = 1.2e-7
 """CPU seconds each replication beyond :data:`BLOCK_SIZE` adds to one large block, per event
@@ -181,7 +181,7 @@ def estimate(scenario: Scenario, reps: int, workers: int = 1) -> dict[str, float
     The engine's cost is Python overhead per event (steps included), growing with the
     spammer x channel routes each event moves mail along, not with messages (see DESIGN.md,
     "Performance"). The constants are CPU seconds per block measured on the development
-    machine with the event-exact engine: within 0.96-1.4x for the shipped scenarios. The
+    machine with the event-exact engine: 0.97-1.33x for the shipped scenarios. The
     memory entries are those of
     :func:`memory_estimate`.
     """
