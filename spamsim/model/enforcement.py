@@ -30,8 +30,9 @@ class Enforcement:
     def __init__(self, world: World):
         self.world = world
         n, size = len(world.spammers), world.size
-        self._ones = np.ones(size)
-        self._ones.flags.writeable = False  # returned by ``detect`` to every caller: shared
+        self.untouched = np.ones(size)
+        """What :meth:`detect` returns where no conviction stops the spammer (read-only: shared)."""
+        self.untouched.flags.writeable = False
         self.hazard = np.zeros((n, size))
         self.threshold = (
             np.stack(
@@ -143,7 +144,7 @@ class Enforcement:
         """
         world = self.world
         size, p = world.size, spammer.index
-        ones = self._ones
+        ones = self.untouched
         if not self.enabled:
             return ones, ones
         hours = end - start

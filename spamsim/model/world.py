@@ -367,7 +367,7 @@ class World:
                         counted = counted + attempted[p, c] * share
                 kept, elapsed = self.enforcement.detect(spammer, counted, mean_busy, start, end)
             else:
-                kept = elapsed = np.ones(self.size)
+                kept = elapsed = self.enforcement.untouched
             stopping = elapsed < 1.0
             if np.count_nonzero(stopping):
                 attempted[p] = np.floor(attempted[p] * kept[None, :]).astype(np.int64)
